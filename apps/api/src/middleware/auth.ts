@@ -1,0 +1,47 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Environment } from '@agents/db';
+import { ApiError } from '../errors';
+
+export type Principal =
+  | { kind: 'operator' }
+  | { kind: 'tenant'; tenantId: string; environment: Environment; keyId: string };
+
+export interface TenantKeyResolver {
+  /** Looks a presented tenant key up by its hash; undefined when unknown or revoked. */
+  resolve(key: string): Promise<{ tenantId: string; environment: Environment; keyId: string } | undefined>;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/** Constant-time equality of two secrets of any length (compares their digests). */
+export function secretEquals(a: string, b: string): boolean {
+  return timingSafeEqual(sha256(a), sha256(b));
+}
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+
+export function authenticate(operatorKey: string, tenantKeys: TenantKeyResolver | undefined) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const m = BEARER.exec(req.get('authorization') ?? '');
+    if (!m) throw new ApiError('unauthorized', 'Missing or malformed Authorization header; expected "Bearer <key>".');
+    const key = m[1]!;
+    if (secretEquals(key, operatorKey)) {
+      res.locals.principal = { kind: 'operator' } satisfies Principal;
+      return next();
+    }
+    const found = /^ak_(test|live)_[A-Za-z0-9]{32,}$/.test(key) && tenantKeys ? await tenantKeys.resolve(key) : undefined;
+    if (!found) throw new ApiError('unauthorized', 'The API key is unknown or revoked.');
+    res.locals.principal = { kind: 'tenant', ...found } satisfies Principal;
+    next();
+  };
+}
+
+export function principalOf(res: Response): Principal {
+  return res.locals.principal as Principal;
+}
+
+export function requireOperator(_req: Request, res: Response, next: NextFunction) {
+  if (principalOf(res).kind !== 'operator') throw new ApiError('forbidden', 'This route needs the operator key.');
+  next();
+}

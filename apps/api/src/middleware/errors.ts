@@ -1,0 +1,36 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '@agents/observability';
+import { ApiError, errorBody } from '../errors';
+
+/** Connection-level failures of Redis or Postgres: the request is refused as 503, never as 500. */
+export function isInfrastructureError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; name?: string };
+  if (!e) return false;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003'].includes(e.code ?? '')) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|enableOfflineQueue|MaxRetriesPerRequest/i.test(
+    e.message ?? '',
+  );
+}
+
+export function notFound(_req: Request, _res: Response, next: NextFunction) {
+  next(new ApiError('not_found', 'No such route.'));
+}
+
+/** Last middleware: every error leaves as the documented JSON shape, never a stack trace. */
+export function errorHandler(logger: Logger) {
+  // Express recognises error handlers by arity; keep all four parameters.
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let apiErr: ApiError;
+    if (err instanceof ApiError) apiErr = err;
+    else if (isInfrastructureError(err)) {
+      logger.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code }, path: req.path }, 'dependency unavailable');
+      apiErr = new ApiError('service_unavailable', 'A backing service is unavailable; retry shortly.', undefined, { 'Retry-After': '5' });
+    } else {
+      logger.error({ err, path: req.path }, 'unhandled error');
+      apiErr = new ApiError('internal', 'Internal error.');
+    }
+    if (res.headersSent) return;
+    for (const [k, v] of Object.entries(apiErr.headers ?? {})) res.setHeader(k, v);
+    res.status(apiErr.status).json(errorBody(apiErr));
+  };
+}

@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { Router } from 'express';
+import type { Request, Response } from 'express';
+import { finishJob, getJob, insertJob, listJobs, loadJobView, markEnqueued, newId, requestCancel } from '@agents/db';
+import type { Db, Environment, Job, Tenant } from '@agents/db';
+import type { Producer } from '@agents/queue';
+import type { Logger } from '@agents/observability';
+import { ApiError } from '../errors';
+import { principalOf } from '../middleware/auth';
+import { createJobBody, idempotencyKey, jobId, listQuery } from '../schemas';
+import { parseOrThrow } from '../validation';
+
+export interface JobRoutesDeps {
+  db: Db;
+  producer: Producer;
+  logger: Logger;
+  /** Loads the tenant named in the path, already checked against the caller (404 tenant_not_found otherwise). */
+  tenantOf(req: Request, res: Response): Promise<Tenant>;
+  /** Refuses callback URLs the deployment does not allow (SSRF); resolves when acceptable. */
+  checkCallbackUrl(url: string): Promise<void>;
+}
+
+/** Canonical JSON (sorted keys) so the same body always hashes the same for Idempotency-Key. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/** The environment a caller sees: a tenant key only its own; the operator both (undefined). */
+function visibleEnvironment(res: Response): Environment | undefined {
+  const p = principalOf(res);
+  return p.kind === 'tenant' ? p.environment : undefined;
+}
+
+export function jobRoutes(deps: JobRoutesDeps): Router {
+  const r = Router({ mergeParams: true });
+  const { db } = deps;
+
+  async function findVisibleJob(req: Request, res: Response, tenant: Tenant): Promise<Job> {
+    const id = jobId.safeParse(req.params.job_id);
+    if (!id.success) throw new ApiError('not_found', 'No such job.');
+    const job = await getJob(db, tenant.id, id.data);
+    const env = visibleEnvironment(res);
+    if (!job || (env && job.environment !== env)) throw new ApiError('not_found', 'No such job.');
+    return job;
+  }
+
+  r.post('/', async (req, res) => {
+    const tenant = await deps.tenantOf(req, res);
+    const body = parseOrThrow(createJobBody, req.body ?? {}, 'body');
+    const principal = principalOf(res);
+    const idemHeader = req.get('idempotency-key');
+    const idem = idemHeader === undefined ? null : parseOrThrow(idempotencyKey, idemHeader, 'params');
+
+    const environment: Environment = principal.kind === 'tenant' ? principal.environment : (body.environment ?? 'live');
+    if (principal.kind === 'tenant' && body.environment && body.environment !== principal.environment) {
+      throw new ApiError('validation_failed', 'The request body is invalid.', [
+        { path: 'body.environment', message: `a ${principal.environment} key can only submit ${principal.environment} jobs` },
+      ]);
+    }
+    const servers = body.servers ? [...new Set(body.servers)] : tenant.servers;
+    const outside = servers.filter((s) => !tenant.servers.includes(s));
+    for (const step of body.steps ?? []) {
+      const server = step.tool.split('/')[0]!;
+      if (!servers.includes(server) && !outside.includes(server)) outside.push(server);
+    }
+    if (outside.length) {
+      throw new ApiError('server_not_allowed', `Not available to this job: ${outside.join(', ')}.`, outside.map((s) => ({ path: 'body.servers', message: `server "${s}" is not allowed` })));
+    }
+    const callbackUrl = body.callback_url ?? null;
+    if (callbackUrl) await deps.checkCallbackUrl(callbackUrl);
+
+    const job = {
+      id: newId('job'),
+      tenant_id: tenant.id,
+      environment,
+      type: body.type,
+      status: 'queued' as const,
+      input: body.input ?? null,
+      steps: body.steps ? JSON.stringify(body.steps) : null,
+      servers,
+      // tenant_id is always the system's, whatever the body says.
+      metadata: JSON.stringify({ ...(body.metadata ?? {}), tenant_id: tenant.id }),
+      callback_url: callbackUrl,
+      max_iterations: body.max_iterations ?? null,
+      model: body.model ?? null,
+      idempotency_key: idem,
+      request_hash: idem ? createHash('sha256').update(canonical({ ...body, environment })).digest('hex') : null,
+    };
+    const result = await insertJob(db, job);
+    if (result.kind === 'key_reused') {
+      throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
+    }
+    const row = result.job;
+    if (result.kind === 'created' || !row.enqueued_at) {
+      // The row is committed: from here the job is durable. If the enqueue fails the reconciler
+      // adds it later (BullMQ jobId = job id makes a double add harmless).
+      try {
+        await deps.producer.enqueueRun({ job_id: row.id, tenant_id: row.tenant_id });
+        await markEnqueued(db, [row.id]);
+      } catch (err) {
+        deps.logger.warn({ err: { message: (err as Error).message }, job_id: row.id, tenant_id: row.tenant_id }, 'enqueue failed; the reconciler will enqueue this job');
+      }
+    }
+    res.status(202).location(`/v1/tenants/${tenant.id}/jobs/${row.id}`).json(await loadJobView(db, row));
+  });
+
+  r.get('/', async (req, res) => {
+    const tenant = await deps.tenantOf(req, res);
+    const q = parseOrThrow(listQuery, req.query, 'query');
+    const { data, hasMore } = await listJobs(db, {
+      tenantId: tenant.id,
+      environment: visibleEnvironment(res),
+      status: q.status,
+      limit: q.limit,
+      startingAfter: q.starting_after,
+    });
+    res.json({ data: await Promise.all(data.map((j) => loadJobView(db, j))), has_more: hasMore });
+  });
+
+  r.get('/:job_id', async (req, res) => {
+    const tenant = await deps.tenantOf(req, res);
+    const job = await findVisibleJob(req, res, tenant);
+    res.json(await loadJobView(db, job));
+  });
+
+  r.post('/:job_id/cancel', async (req, res) => {
+    const tenant = await deps.tenantOf(req, res);
+    const job = await findVisibleJob(req, res, tenant);
+    const flagged = await requestCancel(db, tenant.id, job.id);
+    if (!flagged) throw new ApiError('job_not_cancellable', `The job is already ${job.status}.`);
+    let current = flagged;
+    if (flagged.status === 'queued') {
+      // Not started anywhere yet: cancel at once. A worker that fetches it later finds it terminal.
+      current = (await finishJob(db, job.id, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled before it started.' } })) ?? (await getJob(db, tenant.id, job.id))!;
+    }
+    // A running job stops before its next model or tool call, on whichever worker runs it.
+    await deps.producer.publishCancel(job.id).catch(() => undefined);
+    res.json(await loadJobView(db, current));
+  });
+
+  return r;
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/** API.md: operator-chosen tenant ids. Checked before an id reaches SQL or a Redis key. */
+export const tenantId = z.string().regex(/^[a-z0-9][a-z0-9_-]{2,62}$/, 'must match ^[a-z0-9][a-z0-9_-]{2,62}$');
+export const serverId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a catalog server id');
+export const jobId = z.string().regex(/^job_[0-9a-z]{26}$/, 'must be a job id (job_...)');
+export const environment = z.enum(['test', 'live']);
+
+/** `<server>/<tool>` as in API.md workflow steps. */
+export const toolName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}\/[A-Za-z0-9_]{1,64}$/, 'must be "<server>/<tool>"');
+
+export const metadata = z
+  .record(z.string().min(1).max(40).regex(/^[A-Za-z0-9_.:-]+$/, 'keys use letters, digits, _ . : -'), z.string().max(500))
+  .refine((m) => Object.keys(m).length <= 20, 'at most 20 pairs');
+
+export const workflowStep = z.strictObject({
+  tool: toolName,
+  args: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const createJobBody = z
+  .strictObject({
+    type: z.enum(['agent', 'workflow']).default('agent'),
+    input: z.string().min(1).max(32_000).optional(),
+    steps: z.array(workflowStep).min(1).max(50).optional(),
+    servers: z.array(serverId).min(1).max(32).optional(),
+    metadata: metadata.optional(),
+    callback_url: z.string().url().max(2048).optional(),
+    max_iterations: z.number().int().min(1).max(100).optional(),
+    model: z.string().min(1).max(100).optional(),
+    /** Operator key only: which environment the job runs in (tenant keys use their own). */
+    environment: environment.optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.type === 'agent' && !b.input) ctx.addIssue({ code: 'custom', path: ['input'], message: 'required for agent jobs' });
+    if (b.type === 'agent' && b.steps) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'only for workflow jobs' });
+    if (b.type === 'workflow' && !b.steps) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'required for workflow jobs' });
+  });
+
+export type CreateJobBody = z.infer<typeof createJobBody>;
+
+export const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  starting_after: z.string().max(64).optional(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+});
+
+export const idempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');

@@ -1,0 +1,16 @@
+import type { z } from 'zod';
+import { ApiError } from './errors';
+
+/** Parses with a zod schema; failures become 400 validation_failed with one detail per issue. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new ApiError(
+    'validation_failed',
+    `The request ${where} is invalid.`,
+    r.error.issues.slice(0, 50).map((i) => ({
+      path: [where, ...i.path.map(String)].join('.'),
+      message: i.message,
+    })),
+  );
+}

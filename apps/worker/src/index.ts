@@ -1,0 +1,2 @@
+export { startWorker } from './worker';
+export type { WorkerProcess } from './worker';

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/** Values that make a laptop run work with zero set-up. Each is refused when NODE_ENV=production. */
+export const DEV_OPERATOR_API_KEY = 'op_dev_insecure_operator_key_change_me';
+/** base64 of 32 bytes; only for local runs. */
+export const DEV_VAULT_MASTER_KEY = 'ZGV2LW9ubHktdmF1bHQtbWFzdGVyLWtleS0zMmJ5dGU=';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+/**
+ * The whole environment surface of every process (API.md "Running it" plus operational knobs).
+ * Units are in the names. Parsed once in each app's main.ts and passed down.
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: int(3000, 0),
+  DATABASE_URL: z.string().url().default('postgres://root@127.0.0.1:5432/agents'),
+  DATABASE_POOL_MAX: int(10, 1),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Namespace of every Redis key we own; tests give each file its own. */
+  REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/).default('agents'),
+  OPERATOR_API_KEY: z.string().min(16).optional(),
+  VAULT_MASTER_KEY: z.string().min(1).optional(),
+  SANDBOX_PORT: int(4010, 0),
+  SANDBOX_URL: z.string().url().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  /** Per-turn delay of the scripted model; benchmarks use it to give jobs a known duration. */
+  MODEL_LATENCY_MS: int(0, 0),
+  WORKER_SLOTS: int(50, 1),
+  WORKER_PROCESSES: int(1, 1),
+  /** BullMQ lock duration for a running job; renewed at half this period while the job runs. */
+  JOB_LOCK_MS: int(30_000, 1000),
+  /** How often a worker looks for jobs whose worker died (BullMQ stalled check). */
+  STALLED_CHECK_MS: int(30_000, 500),
+  JOB_ATTEMPTS: int(3, 1),
+  JOB_TIMEOUT_MS: int(300_000, 100),
+  RECONCILE_EVERY_MS: int(15_000, 100),
+  /** A committed job row younger than this is not yet considered lost by the reconciler. */
+  RECONCILE_GRACE_MS: int(5_000, 0),
+  BILLING_ROLLUP_EVERY_MS: int(60_000, 100),
+  WEBHOOK_RETRY_SCHEDULE: z.string().default('5s,5m,30m,2h,5h,10h,10h'),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.optional(),
+  SHUTDOWN_GRACE_MS: int(25_000, 0),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,38 @@
+import { loadConfig, ConfigError, DEV_OPERATOR_API_KEY } from '@agents/config';
+
+describe('loadConfig', () => {
+  it('works on an empty environment with development defaults and warnings', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.databaseUrl).toBe('postgres://root@127.0.0.1:5432/agents');
+    expect(c.sandboxUrl).toBe('http://127.0.0.1:4010');
+    expect(c.operatorApiKey).toBe(DEV_OPERATOR_API_KEY);
+    expect(c.webhookAllowPrivateNetworks).toBe(true);
+    expect(c.warnings).toHaveLength(2);
+  });
+
+  it('names the variable on bad input and never echoes its value', () => {
+    try {
+      loadConfig({ PORT: 'eighty', REDIS_URL: 'not a url secret-ish-value' });
+      throw new Error('expected ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const msg = (err as Error).message;
+      expect(msg).toMatch(/PORT/);
+      expect(msg).toMatch(/REDIS_URL/);
+      expect(msg).not.toMatch(/secret-ish-value/);
+    }
+  });
+
+  it('requires real secrets in production and private callbacks are refused there by default', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/OPERATOR_API_KEY[\s\S]*VAULT_MASTER_KEY/);
+    const c = loadConfig({ NODE_ENV: 'production', OPERATOR_API_KEY: 'x'.repeat(32), VAULT_MASTER_KEY: 'abc' });
+    expect(c.webhookAllowPrivateNetworks).toBe(false);
+    expect(c.warnings).toEqual([]);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ OPENAI_API_KEY: '' }).openai.apiKey).toBeUndefined();
+  });
+});

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { decryptSecret, encryptSecret, generateDataKey, rewrapDataKey, unwrapDataKey, wrapDataKey } from '@agents/vault';
+import type { MasterKeyring } from '@agents/vault';
+import type { Db } from './connection';
+import type { Environment } from './schema';
+
+export interface CredentialSummary {
+  server: string;
+  environment: Environment;
+  fields: string[];
+  updated_at: string;
+}
+
+export interface CredentialStore {
+  /** Seals and stores the values; the version changes so pooled connections using old values are dropped. */
+  put(tenantId: string, server: string, environment: Environment, values: Record<string, string>): Promise<void>;
+  /** Decrypted values for the runtime's transport; never for a response, a log or a prompt. */
+  get(tenantId: string, server: string, environment: Environment): Promise<{ values: Record<string, string>; version: string } | null>;
+  /** Field names only. */
+  list(tenantId: string): Promise<CredentialSummary[]>;
+  remove(tenantId: string, server: string, environment: Environment): Promise<boolean>;
+  /** Re-wraps every tenant data key with the ring's active master key; secrets are untouched. */
+  rotateMasterKey(): Promise<number>;
+}
+
+/** Postgres-backed credential storage with per-tenant envelope encryption (packages/vault). */
+export function createCredentialStore(db: Db, ring: MasterKeyring): CredentialStore {
+  async function dataKey(tenantId: string, create: boolean): Promise<Buffer | null> {
+    const row = await db.selectFrom('tenant_data_keys').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+    if (row) return unwrapDataKey(ring, tenantId, { kid: row.kid, wrapped: row.wrapped });
+    if (!create) return null;
+    const dek = generateDataKey();
+    const wrapped = wrapDataKey(ring, tenantId, dek);
+    await db
+      .insertInto('tenant_data_keys')
+      .values({ tenant_id: tenantId, kid: wrapped.kid, wrapped: wrapped.wrapped })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
+      .execute();
+    // Another process may have won the insert: always use the stored key.
+    return dataKey(tenantId, false);
+  }
+
+  return {
+    async put(tenantId, server, environment, values) {
+      const dek = (await dataKey(tenantId, true))!;
+      const sealed = encryptSecret(dek, values, { tenantId, server, environment });
+      const version = randomBytes(8).toString('hex');
+      await db
+        .insertInto('credentials')
+        .values({ tenant_id: tenantId, server, environment, sealed: JSON.stringify(sealed), fields: Object.keys(values).sort(), version })
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'server', 'environment']).doUpdateSet({
+            sealed: JSON.stringify(sealed),
+            fields: Object.keys(values).sort(),
+            version,
+            updated_at: sql<Date>`now()`,
+          }),
+        )
+        .execute();
+    },
+    async get(tenantId, server, environment) {
+      const row = await db
+        .selectFrom('credentials')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('server', '=', server)
+        .where('environment', '=', environment)
+        .executeTakeFirst();
+      if (!row) return null;
+      const dek = await dataKey(tenantId, false);
+      if (!dek) return null;
+      return { values: decryptSecret(dek, row.sealed, { tenantId, server, environment }), version: row.version };
+    },
+    async list(tenantId) {
+      const rows = await db
+        .selectFrom('credentials')
+        .select(['server', 'environment', 'fields', 'updated_at'])
+        .where('tenant_id', '=', tenantId)
+        .orderBy('server')
+        .orderBy('environment')
+        .execute();
+      return rows.map((r) => ({ server: r.server, environment: r.environment, fields: r.fields, updated_at: r.updated_at.toISOString() }));
+    },
+    async remove(tenantId, server, environment) {
+      const r = await db
+        .deleteFrom('credentials')
+        .where('tenant_id', '=', tenantId)
+        .where('server', '=', server)
+        .where('environment', '=', environment)
+        .executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+    async rotateMasterKey() {
+      const rows = await db.selectFrom('tenant_data_keys').selectAll().where('kid', '!=', ring.activeKid).execute();
+      for (const row of rows) {
+        const next = rewrapDataKey(ring, row.tenant_id, { kid: row.kid, wrapped: row.wrapped });
+        await db
+          .updateTable('tenant_data_keys')
+          .set({ kid: next.kid, wrapped: next.wrapped, rotated_at: sql<Date>`now()` })
+          .where('tenant_id', '=', row.tenant_id)
+          .where('kid', '=', row.kid)
+          .execute();
+      }
+      return rows.length;
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32: sortable, no ambiguous letters
+
+/**
+ * `<prefix>_<10 chars of ms time><16 random chars>`: sorts by creation time (so "newest first" and
+ * cursors follow id order) and carries 80 bits of randomness, so ids are not guessable.
+ */
+export function newId(prefix: string, now = Date.now()): string {
+  let t = now;
+  let time = '';
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = randomBytes(10);
+  let rand = '';
+  let acc = 0;
+  let bits = 0;
+  for (const b of bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      rand += ALPHABET[(acc >> bits) & 31];
+    }
+  }
+  return `${prefix}_${time}${rand}`.toLowerCase();
+}

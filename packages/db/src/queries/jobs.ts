@@ -1,0 +1,146 @@
+import { sql } from 'kysely';
+import type { Db } from '../connection';
+import type { Environment, Job, JobError, JobStatus, NewJob } from '../schema';
+
+/** How long an Idempotency-Key binds a request to its job (API.md: 24 h). */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export type InsertJobResult =
+  | { kind: 'created'; job: Job }
+  | { kind: 'replayed'; job: Job }
+  | { kind: 'key_reused'; job: Job };
+
+/**
+ * Inserts a job row, honouring the tenant's Idempotency-Key: the same key with the same request
+ * hash returns the first job; with another hash it is refused. The unique index decides races
+ * between concurrent requests, so two API processes can never create two jobs for one key.
+ */
+export async function insertJob(db: Db, job: NewJob): Promise<InsertJobResult> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const created = await db
+      .insertInto('jobs')
+      .values(job)
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'environment', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing(),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    if (created) return { kind: 'created', job: created };
+    const existing = await db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('tenant_id', '=', job.tenant_id)
+      .where('environment', '=', job.environment)
+      .where('idempotency_key', '=', job.idempotency_key as string)
+      .executeTakeFirst();
+    if (!existing) continue; // the other holder expired between our two statements
+    if (Date.now() - existing.created_at.getTime() > IDEMPOTENCY_WINDOW_MS) {
+      // The key's window is over: release it from the old job and try again.
+      await db.updateTable('jobs').set({ idempotency_key: null }).where('id', '=', existing.id).execute();
+      continue;
+    }
+    return existing.request_hash === job.request_hash ? { kind: 'replayed', job: existing } : { kind: 'key_reused', job: existing };
+  }
+  throw new Error('could not settle idempotency key after 3 attempts');
+}
+
+export async function getJob(db: Db, tenantId: string, id: string): Promise<Job | undefined> {
+  return db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function getJobById(db: Db, id: string): Promise<Job | undefined> {
+  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface ListJobsQuery {
+  tenantId: string;
+  environment?: Environment;
+  status?: JobStatus;
+  limit: number;
+  startingAfter?: string;
+}
+
+/** Newest first; `startingAfter` is the last id of the previous page. Returns limit+1 rows at most to compute has_more. */
+export async function listJobs(db: Db, q: ListJobsQuery): Promise<{ data: Job[]; hasMore: boolean }> {
+  let query = db.selectFrom('jobs').selectAll().where('tenant_id', '=', q.tenantId);
+  if (q.environment) query = query.where('environment', '=', q.environment);
+  if (q.status) query = query.where('status', '=', q.status);
+  if (q.startingAfter) {
+    const cursor = q.startingAfter;
+    query = query.where(
+      sql<boolean>`(created_at, id) < (SELECT c.created_at, c.id FROM jobs c WHERE c.id = ${cursor} AND c.tenant_id = ${q.tenantId})`,
+    );
+  }
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit + 1).execute();
+  return { data: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
+}
+
+export async function markEnqueued(db: Db, ids: string[]): Promise<void> {
+  if (!ids.length) return;
+  await db.updateTable('jobs').set({ enqueued_at: sql<Date>`now()` }).where('id', 'in', ids).where('enqueued_at', 'is', null).execute();
+}
+
+/** Committed, still-queued jobs with no recorded queue entry, older than the grace period. */
+export async function listUnqueuedJobs(db: Db, olderThanMs: number, limit: number): Promise<Job[]> {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('enqueued_at', 'is', null)
+    .where('status', '=', 'queued')
+    .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Moves a job into `running` for one more attempt. Returns undefined when the job is already
+ * terminal (cancelled while queued, or finished by an earlier attempt): the caller drops it.
+ */
+export async function startAttempt(db: Db, id: string): Promise<Job | undefined> {
+  return db
+    .updateTable('jobs')
+    .set({
+      status: 'running',
+      attempts: sql<number>`attempts + 1`,
+      started_at: sql<Date>`coalesce(started_at, now())`,
+      enqueued_at: sql<Date>`coalesce(enqueued_at, now())`,
+    })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export interface FinishJob {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  output?: unknown;
+  error?: JobError | null;
+}
+
+/** Terminal transition; only the first one wins (a cancel racing a finish cannot be overwritten). */
+export async function finishJob(db: Db, id: string, f: FinishJob): Promise<Job | undefined> {
+  return db
+    .updateTable('jobs')
+    .set({
+      status: f.status,
+      output: f.output === undefined ? null : JSON.stringify(f.output),
+      error: f.error ? JSON.stringify(f.error) : null,
+      finished_at: sql<Date>`now()`,
+    })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function requestCancel(db: Db, tenantId: string, id: string): Promise<Job | undefined> {
+  return db
+    .updateTable('jobs')
+    .set({ cancel_requested_at: sql<Date>`coalesce(cancel_requested_at, now())` })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,0 +1,143 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** JSON columns: pg returns parsed values, and we write them as JSON text. */
+export type Json<T> = ColumnType<T, string, string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export type Environment = 'test' | 'live';
+export type JobType = 'agent' | 'workflow';
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface TenantLimits {
+  concurrency: number;
+  requests_per_minute: number;
+  monthly_tool_calls: number;
+  max_iterations: number;
+}
+
+export interface TenantPlan {
+  currency: string;
+  base_fee: number;
+  price_per_tool_call: number;
+  price_per_1k_tokens: number;
+  included_tool_calls: number;
+}
+
+export interface WorkflowStep {
+  tool: string;
+  args: Record<string, unknown>;
+}
+
+export interface Automation {
+  on: string;
+  steps: WorkflowStep[];
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  servers: string[];
+  limits: Json<TenantLimits>;
+  plan: Json<TenantPlan>;
+  instructions: string | null;
+  webhook_url: string | null;
+  automations: ColumnType<Automation[], string | undefined, string>;
+  disabled: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface JobsTable {
+  id: string;
+  tenant_id: string;
+  environment: Environment;
+  type: JobType;
+  status: JobStatus;
+  input: string | null;
+  steps: ColumnType<WorkflowStep[] | null, string | null, string | null>;
+  servers: string[];
+  metadata: Json<Record<string, string>>;
+  callback_url: string | null;
+  max_iterations: number | null;
+  model: string | null;
+  output: ColumnType<unknown, string | null | undefined, string | null>;
+  error: ColumnType<JobError | null, string | null | undefined, string | null>;
+  attempts: ColumnType<number, number | undefined, number>;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  enqueued_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  cancel_requested_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  created_at: CreatedAt;
+  started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface JobStepsTable {
+  job_id: string;
+  seq: number;
+  kind: 'model_turn' | 'tool_call' | 'workflow_step';
+  payload: Json<unknown>;
+  created_at: CreatedAt;
+}
+
+export interface UsageEventsTable {
+  seq: Generated<string>;
+  id: string;
+  idempotency_key: string;
+  tenant_id: string;
+  environment: Environment;
+  job_id: string | null;
+  kind: 'tool_call' | 'model_turn';
+  server: string | null;
+  tool: string | null;
+  success: boolean;
+  denied: ColumnType<boolean, boolean | undefined, boolean>;
+  error_code: string | null;
+  duration_ms: ColumnType<number, number | undefined, number>;
+  input_tokens: ColumnType<number, number | undefined, number>;
+  output_tokens: ColumnType<number, number | undefined, number>;
+  metadata: ColumnType<Record<string, string>, string | undefined, string>;
+  occurred_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export interface TenantDataKeysTable {
+  tenant_id: string;
+  kid: string;
+  wrapped: string;
+  created_at: CreatedAt;
+  rotated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface CredentialsTable {
+  tenant_id: string;
+  server: string;
+  environment: Environment;
+  sealed: Json<{ v: 1; iv: string; tag: string; ct: string }>;
+  fields: string[];
+  version: string;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface Database {
+  tenant_data_keys: TenantDataKeysTable;
+  credentials: CredentialsTable;
+  tenants: TenantsTable;
+  jobs: JobsTable;
+  job_steps: JobStepsTable;
+  usage_events: UsageEventsTable;
+}
+
+export type Tenant = Selectable<TenantsTable>;
+export type Job = Selectable<JobsTable>;
+export type NewJob = Insertable<JobsTable>;
+export type JobUpdate = Updateable<JobsTable>;
+export type JobStep = Selectable<JobStepsTable>;
+export type UsageEvent = Selectable<UsageEventsTable>;
+export type NewUsageEvent = Insertable<UsageEventsTable>;

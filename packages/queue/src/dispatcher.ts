@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import { Worker, createRedisBackend } from 'bullmq';
+import type { Job as BullJob } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@agents/observability';
+import { coordinationKeys, tenantBullPrefix, tenantQueueName } from './names';
+
+export interface RunContext {
+  /** Aborted on cancel request, lost lock or shutdown; `signal.reason` says which. */
+  signal: AbortSignal;
+  tenantId: string;
+  /** BullMQ attempts made before this one (0 on the first run). */
+  attemptsMade: number;
+  maxAttempts: number;
+}
+
+export type RunHandler = (job: BullJob, ctx: RunContext) => Promise<unknown>;
+
+export interface DispatcherOptions {
+  /** Command connection shared by every tenant Worker (no blocking connection per tenant). */
+  redis: Redis;
+  /** A second connection in subscriber mode (activations and cancellations). */
+  subscriber: Redis;
+  redisPrefix: string;
+  /** Jobs this process runs at once, over all tenants. */
+  slots: number;
+  /** BullMQ lock duration (ms); renewed every lockMs/2 while a job runs. */
+  lockMs: number;
+  /** Period of the stalled-job check per known tenant queue (ms). */
+  stalledCheckMs: number;
+  /** Safety-net re-read of the active-tenant set (ms), in case a pub/sub message was missed. */
+  rescanMs?: number;
+  /** A tenant Worker object idle this long is closed (ms); it is recreated on the next activation. */
+  idleWorkerTtlMs?: number;
+  handler: RunHandler;
+  logger: Logger;
+}
+
+export interface DispatcherStats {
+  running: number;
+  activeTenants: number;
+  knownTenants: number;
+}
+
+export interface Dispatcher {
+  start(): Promise<void>;
+  /** Aborts a running job of this process, if it has it. */
+  cancel(jobId: string): boolean;
+  stats(): DispatcherStats;
+  /** Stops taking work, waits up to graceMs for running jobs, then hands the rest back to the queue. */
+  close(graceMs: number): Promise<void>;
+}
+
+interface Running {
+  job: BullJob;
+  token: string;
+  tenantId: string;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+interface TenantWorker {
+  worker: Worker;
+  lastUsed: number;
+}
+
+export class ShutdownAbort extends Error {
+  readonly code = 'shutdown';
+}
+
+/**
+ * Fair dispatcher (DESIGN.md decision 1): a fixed number of slots per process, handed round-robin to
+ * tenants that have waiting work. BullMQ enforces each tenant queue's global concurrency inside
+ * moveToActive, so a tenant at its cap simply yields no job and the slot goes to the next tenant.
+ * Waiting for work is a pub/sub wake-up, never a poll per tenant.
+ */
+export function createDispatcher(opts: DispatcherOptions): Dispatcher {
+  const keys = coordinationKeys(opts.redisPrefix);
+  const log = opts.logger;
+  const rescanMs = opts.rescanMs ?? 5_000;
+  const idleTtl = opts.idleWorkerTtlMs ?? 10 * 60_000;
+  const workers = new Map<string, TenantWorker>();
+  const running = new Map<string, Running>();
+  // Round-robin ring of tenants that may have waiting jobs.
+  const ring: string[] = [];
+  const inRing = new Set<string>();
+  let cursor = 0;
+  let pumping = false;
+  let pumpAgain = false;
+  let closing = false;
+  let timers: NodeJS.Timeout[] = [];
+
+  const backendFactory = (name: string, o: Parameters<typeof createRedisBackend>[1], extra?: Parameters<typeof createRedisBackend>[2]) =>
+    createRedisBackend(name, o, { ...extra, withBlockingConnection: false });
+
+  function workerFor(tenantId: string): Worker {
+    let tw = workers.get(tenantId);
+    if (!tw) {
+      const worker = new Worker(
+        tenantQueueName(tenantId),
+        null,
+        {
+          connection: opts.redis,
+          prefix: tenantBullPrefix(opts.redisPrefix, tenantId),
+          autorun: false,
+          lockDuration: opts.lockMs,
+          stalledInterval: opts.stalledCheckMs,
+          // A job whose worker died is retried; repeated stalls count against its attempts instead.
+          maxStalledCount: 2,
+        },
+        backendFactory,
+      );
+      worker.on('error', (err) => log.warn({ err, tenant_id: tenantId }, 'tenant worker error'));
+      // Recovers jobs of this tenant whose worker died (lock expired) and moves them back to wait.
+      void worker.startStalledCheckTimer().catch((err) => log.warn({ err, tenant_id: tenantId }, 'stalled check failed'));
+      tw = { worker, lastUsed: Date.now() };
+      workers.set(tenantId, tw);
+    }
+    tw.lastUsed = Date.now();
+    return tw.worker;
+  }
+
+  function activate(tenantId: string): void {
+    if (closing) return;
+    workerFor(tenantId);
+    if (!inRing.has(tenantId)) {
+      inRing.add(tenantId);
+      ring.push(tenantId);
+    }
+    schedulePump();
+  }
+
+  function deactivate(tenantId: string): void {
+    if (!inRing.delete(tenantId)) return;
+    const i = ring.indexOf(tenantId);
+    ring.splice(i, 1);
+    if (i < cursor) cursor--;
+  }
+
+  function schedulePump(): void {
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    void pump()
+      .catch((err) => log.error({ err }, 'dispatcher pump failed'))
+      .finally(() => {
+        pumping = false;
+        if (pumpAgain && !closing) {
+          pumpAgain = false;
+          schedulePump();
+        }
+      });
+  }
+
+  async function pump(): Promise<void> {
+    // Each pass visits the ring once; a tenant that yields no job leaves the ring until it is
+    // announced again (new job enqueued, or one of its running jobs finished somewhere).
+    while (!closing && running.size < opts.slots && ring.length > 0) {
+      if (cursor >= ring.length) cursor = 0;
+      const tenantId = ring[cursor]!;
+      const token = randomUUID();
+      let job: BullJob | undefined;
+      try {
+        job = await workerFor(tenantId).getNextJob(token, { block: false });
+      } catch (err) {
+        log.warn({ err, tenant_id: tenantId }, 'fetching a job failed; retrying on the next wake-up');
+        setTimeout(schedulePump, 1000).unref();
+        return;
+      }
+      if (!job) {
+        deactivate(tenantId);
+        continue;
+      }
+      cursor++;
+      launch(job, token, tenantId);
+    }
+  }
+
+  function launch(job: BullJob, token: string, tenantId: string): void {
+    const controller = new AbortController();
+    const entry: Running = { job, token, tenantId, controller, done: Promise.resolve() };
+    running.set(job.id!, entry);
+    entry.done = (async () => {
+      try {
+        const result = await opts.handler(job, {
+          signal: controller.signal,
+          tenantId,
+          attemptsMade: job.attemptsMade,
+          maxAttempts: job.opts.attempts ?? 1,
+        });
+        await job.moveToCompleted(result ?? null, token, false);
+      } catch (err) {
+        if (controller.signal.reason instanceof ShutdownAbort) {
+          // Cut off by shutdown: hand it back untouched so another process resumes it.
+          await job.moveToWait(token).catch((e) => log.warn({ err: e, job_id: job.id }, 'could not hand job back; stalled check will'));
+        } else {
+          await job
+            .moveToFailed(err instanceof Error ? err : new Error(String(err)), token, false)
+            .catch((e) => log.warn({ err: e, job_id: job.id }, 'could not record failure; stalled check will retry'));
+        }
+      } finally {
+        running.delete(job.id!);
+        // The freed slot may unblock this tenant (it was at its cap) anywhere: tell every process.
+        await opts.redis.publish(keys.activationChannel, tenantId).catch(() => undefined);
+        activate(tenantId);
+      }
+    })();
+  }
+
+  async function renewLocks(): Promise<void> {
+    for (const r of running.values()) {
+      try {
+        await r.job.extendLock(r.token, opts.lockMs);
+      } catch (err) {
+        log.warn({ err, job_id: r.job.id }, 'lock lost; aborting this run (another worker may take it)');
+        r.controller.abort(Object.assign(new Error('lock lost'), { code: 'lock_lost' }));
+      }
+    }
+  }
+
+  async function rescan(): Promise<void> {
+    const tenants = await opts.redis.smembers(keys.activeTenants);
+    for (const t of tenants) activate(t);
+    // Forget idle tenant Workers so that thousands of tenants cost nothing once quiet.
+    const now = Date.now();
+    for (const [tid, tw] of workers) {
+      if (now - tw.lastUsed > idleTtl && !inRing.has(tid) && ![...running.values()].some((r) => r.tenantId === tid)) {
+        workers.delete(tid);
+        void tw.worker.close().catch(() => undefined);
+      }
+    }
+  }
+
+  function onMessage(channel: string, message: string): void {
+    if (channel === keys.activationChannel) activate(message);
+    else if (channel === keys.cancelChannel) cancel(message);
+  }
+
+  function cancel(jobId: string): boolean {
+    const r = running.get(jobId);
+    if (!r) return false;
+    r.controller.abort(Object.assign(new Error('cancelled'), { code: 'cancelled' }));
+    return true;
+  }
+
+  return {
+    async start() {
+      opts.subscriber.on('message', onMessage);
+      await opts.subscriber.subscribe(keys.activationChannel, keys.cancelChannel);
+      await rescan();
+      timers = [
+        setInterval(() => void renewLocks(), Math.max(500, Math.floor(opts.lockMs / 2))),
+        setInterval(() => void rescan().catch((err) => log.warn({ err }, 'rescan failed')), rescanMs),
+      ];
+      for (const t of timers) t.unref();
+    },
+    cancel,
+    stats() {
+      return { running: running.size, activeTenants: ring.length, knownTenants: workers.size };
+    },
+    async close(graceMs) {
+      closing = true;
+      for (const t of timers) clearInterval(t);
+      opts.subscriber.off('message', onMessage);
+      await opts.subscriber.unsubscribe().catch(() => undefined);
+      const all = Promise.all([...running.values()].map((r) => r.done));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), graceMs);
+      });
+      if ((await Promise.race([all.then(() => 'done' as const), deadline])) === 'timeout') {
+        for (const r of running.values()) r.controller.abort(new ShutdownAbort('worker shutting down'));
+        await all;
+      }
+      clearTimeout(timer);
+      await Promise.all([...workers.values()].map((tw) => tw.worker.close(true).catch(() => undefined)));
+      workers.clear();
+    },
+  };
+}

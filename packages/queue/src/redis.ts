@@ -1,0 +1,24 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '@agents/observability';
+
+/**
+ * An ioredis client set up for BullMQ (maxRetriesPerRequest null is required for its blocking
+ * commands) that reconnects forever with a capped backoff and reports errors once per outage.
+ */
+export function createRedis(url: string, logger: Logger, name: string): Redis {
+  const client = new Redis(url, {
+    maxRetriesPerRequest: null,
+    connectionName: name,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+  let down = false;
+  client.on('error', (err) => {
+    if (!down) logger.warn({ err: { message: err.message }, connection: name }, 'redis connection error');
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) logger.info({ connection: name }, 'redis connection restored');
+    down = false;
+  });
+  return client;
+}

@@ -1,0 +1,7 @@
+export { createTestDatabase, dropDatabase, TEST_PG_BASE } from './database';
+export type { TestDatabase } from './database';
+export { testRedisPrefix, flushPrefix, TEST_REDIS_URL } from './redis';
+export { waitFor } from './wait';
+export { testConfig, configEnv, TEST_OPERATOR_KEY } from './config';
+export { apiClient } from './http';
+export type { HttpResult } from './http';

@@ -1,0 +1,12 @@
+export { WebhookError } from './webhook-error';
+export type { WebhookErrorCode } from './webhook-error';
+export { generateWebhookSecret } from './secret';
+export { signPayload } from './sign';
+export type { SignPayloadInput, SignedHeaders } from './sign';
+export { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule, nextAttemptDelay } from './retry-schedule';
+export { classifyAddress } from './classify-address';
+export type { AddressClass } from './classify-address';
+export { checkCallbackUrl } from './check-callback-url';
+export type { CallbackUrlCheck, CheckCallbackUrlOptions, Resolve } from './check-callback-url';
+export { deliverWebhook, isRetryable, DEFAULT_DELIVERY_TIMEOUT_MS, MAX_RESPONSE_BYTES } from './deliver-webhook';
+export type { DeliverWebhookInput, DeliveryResult, DeliveryErrorCode } from './deliver-webhook';

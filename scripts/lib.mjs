@@ -1,0 +1,89 @@
+// Shared helpers of the entry-point scripts (plain Node, no dependencies: they run before install).
+import { spawnSync, spawn } from 'node:child_process';
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const PNPM = ['-y', 'pnpm@12.4.2'];
+
+export function log(msg) {
+  process.stdout.write(`\x1b[36m›\x1b[0m ${msg}\n`);
+}
+
+/** Installs dependencies when node_modules is missing or older than the lockfile. */
+export function ensureDependencies() {
+  const marker = path.join(ROOT, 'node_modules', '.modules.yaml');
+  const lock = path.join(ROOT, 'pnpm-lock.yaml');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  log('installing dependencies (pnpm 12.4.2, frozen lockfile)…');
+  const r = spawnSync('npx', [...PNPM, 'install', '--frozen-lockfile'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, CI: 'true' } });
+  if (r.status !== 0) throw new Error('dependency install failed');
+}
+
+export function canConnect(port, host = '127.0.0.1', timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host });
+    const done = (ok) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+async function waitPort(port, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await canConnect(port)) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Redis on 6379 and Postgres on 5432: reuse running ones, else start locally installed ones,
+ * else explain exactly how to get them.
+ */
+export async function ensureServices() {
+  if (!(await canConnect(6379))) {
+    if (has('redis-server')) {
+      log('starting the local redis-server on 127.0.0.1:6379…');
+      spawnSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'], { stdio: 'inherit' });
+    }
+    if (!(await waitPort(6379, 10_000))) {
+      throw new Error('Redis is not reachable on 127.0.0.1:6379 and no local redis-server could be started.\n  Start one with: docker compose -f infra/docker-compose.yml up -d redis');
+    }
+  }
+  if (!(await canConnect(5432))) {
+    const clusters = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];
+    if (clusters.length && has('pg_ctlcluster')) {
+      log('starting the local PostgreSQL cluster on 127.0.0.1:5432…');
+      spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', clusters[0], 'main', 'start'], { stdio: 'inherit' });
+    }
+    if (!(await waitPort(5432, 20_000))) {
+      throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 and no local cluster could be started.\n  Start one with: docker compose -f infra/docker-compose.yml up -d postgres');
+    }
+  }
+}
+
+export function bin(name) {
+  return path.join(ROOT, 'node_modules', '.bin', name);
+}
+
+/** Runs a TypeScript entry point: the built bundle when present, else the source through tsx. */
+export function spawnApp(app, env, opts = {}) {
+  const built = path.join(ROOT, 'apps', app, 'dist', 'main.js');
+  const useBuilt = !opts.source && existsSync(built);
+  const [cmd, args] = useBuilt
+    ? [process.execPath, ['--enable-source-maps', built]]
+    : [bin('tsx'), [path.join(ROOT, 'apps', app, 'src', 'main.ts')]];
+  return spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: opts.stdio ?? 'inherit' });
+}
