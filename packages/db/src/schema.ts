@@ -105,6 +105,8 @@ export interface UsageEventsTable {
   output_tokens: ColumnType<number, number | undefined, number>;
   metadata: ColumnType<Record<string, string>, string | undefined, string>;
   occurred_at: ColumnType<Date, Date | string | undefined, never>;
+  /** xid8 of the inserting transaction (as text); set by Postgres. */
+  txid: ColumnType<string, never, never>;
 }
 
 export interface TenantDataKeysTable {
@@ -125,7 +127,121 @@ export interface CredentialsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+type Nullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
+type NullableTime = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  environment: Environment;
+  name: string | null;
+  prefix: string;
+  key_hash: string;
+  created_at: CreatedAt;
+  last_used_at: NullableTime;
+  revoked_at: NullableTime;
+}
+
+export interface WebhookSecretsTable {
+  id: string;
+  tenant_id: string;
+  sealed: Json<{ v: 1; iv: string; tag: string; ct: string }>;
+  created_at: CreatedAt;
+  expires_at: NullableTime;
+}
+
+export interface WebhookEventsTable {
+  id: string;
+  tenant_id: string;
+  environment: Environment;
+  job_id: string | null;
+  type: string;
+  payload: Json<unknown>;
+  created_at: CreatedAt;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_id: string;
+  tenant_id: string;
+  environment: Environment;
+  job_id: string | null;
+  event_type: string;
+  url: string;
+  status: DeliveryStatus;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_status_code: Nullable<number>;
+  last_error: Nullable<string>;
+  next_attempt_at: NullableTime;
+  enqueued_at: NullableTime;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  n: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  attempted_at: CreatedAt;
+}
+
+export interface UsageRollupsTable {
+  tenant_id: string;
+  environment: Environment;
+  hour: Timestamp;
+  kind: 'tool_call' | 'model_turn';
+  server: ColumnType<string, string | undefined, string>;
+  tool: ColumnType<string, string | undefined, string>;
+  events: ColumnType<number, number | undefined, number>;
+  failures: ColumnType<number, number | undefined, number>;
+  denied: ColumnType<number, number | undefined, number>;
+  duration_ms: ColumnType<number, number | undefined, number>;
+  input_tokens: ColumnType<number, number | undefined, number>;
+  output_tokens: ColumnType<number, number | undefined, number>;
+}
+
+export interface RollupStateTable {
+  id: number;
+  /** xid8 as text. */
+  watermark: string;
+  last_run_at: NullableTime;
+  events_total: ColumnType<number, number | undefined, number>;
+}
+
+export interface InvoiceLine {
+  description: string;
+  quantity: string;
+  unit_price: string;
+  amount: string;
+}
+
+export interface InvoicesTable {
+  id: string;
+  tenant_id: string;
+  period: string;
+  currency: string;
+  status: 'draft' | 'final';
+  lines: Json<InvoiceLine[]>;
+  /** numeric(14,2), kept as a string end to end (never a float). */
+  total: string;
+  usage_through: Timestamp;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface Database {
+  api_keys: ApiKeysTable;
+  webhook_secrets: WebhookSecretsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  usage_rollups: UsageRollupsTable;
+  rollup_state: RollupStateTable;
+  invoices: InvoicesTable;
   tenant_data_keys: TenantDataKeysTable;
   credentials: CredentialsTable;
   tenants: TenantsTable;

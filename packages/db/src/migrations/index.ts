@@ -1,5 +1,6 @@
 import type { Migration } from '../migrator';
 import { m0001Init } from './0001-init';
 import { m0002Credentials } from './0002-credentials';
+import { m0003Platform } from './0003-platform';
 
-export const MIGRATIONS: readonly Migration[] = [m0001Init, m0002Credentials];
+export const MIGRATIONS: readonly Migration[] = [m0001Init, m0002Credentials, m0003Platform];
