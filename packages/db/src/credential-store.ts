@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { decryptSecret, encryptSecret, generateDataKey, rewrapDataKey, unwrapDataKey, wrapDataKey } from '@agents/vault';
+import { decryptSecret, encryptSecret, rewrapDataKey } from '@agents/vault';
+import { tenantDataKey } from './tenant-data-key';
 import type { MasterKeyring } from '@agents/vault';
 import type { Db } from './connection';
 import type { Environment } from './schema';
@@ -26,20 +27,7 @@ export interface CredentialStore {
 
 /** Postgres-backed credential storage with per-tenant envelope encryption (packages/vault). */
 export function createCredentialStore(db: Db, ring: MasterKeyring): CredentialStore {
-  async function dataKey(tenantId: string, create: boolean): Promise<Buffer | null> {
-    const row = await db.selectFrom('tenant_data_keys').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
-    if (row) return unwrapDataKey(ring, tenantId, { kid: row.kid, wrapped: row.wrapped });
-    if (!create) return null;
-    const dek = generateDataKey();
-    const wrapped = wrapDataKey(ring, tenantId, dek);
-    await db
-      .insertInto('tenant_data_keys')
-      .values({ tenant_id: tenantId, kid: wrapped.kid, wrapped: wrapped.wrapped })
-      .onConflict((oc) => oc.column('tenant_id').doNothing())
-      .execute();
-    // Another process may have won the insert: always use the stored key.
-    return dataKey(tenantId, false);
-  }
+  const dataKey = (tenantId: string, create: boolean) => tenantDataKey(db, ring, tenantId, create);
 
   return {
     async put(tenantId, server, environment, values) {

@@ -28,3 +28,6 @@ export { presentJob, loadJobView, toolCallView } from './queries/job-view';
 export type { JobView } from './queries/job-view';
 export { createCredentialStore } from './credential-store';
 export type { CredentialStore, CredentialSummary } from './credential-store';
+export { createWebhookSecretStore, WEBHOOK_SECRET_OVERLAP_MS } from './webhook-secret-store';
+export type { WebhookSecretStore } from './webhook-secret-store';
+export { tenantDataKey } from './tenant-data-key';
