@@ -29,7 +29,92 @@ export const TENANTS = [
       'z-api': { instance_id: 'zapi-instance-loja-01', token: 'zapi-token-loja-0001', client_token: 'zapi-client-token-01' },
     },
   },
+  // The full chain for provider-webhook automations: Asaas "customer paid" → NF-e → shipment → WhatsApp.
+  {
+    tenant: {
+      id: 'tenant_full',
+      name: 'Loja Completa Ltda',
+      servers: ['asaas', 'nuvem-fiscal', 'melhor-envio', 'z-api'],
+      instructions: 'You are the commerce assistant of Loja Completa.',
+    },
+    credentials: {
+      // webhook_secret: the token Asaas echoes in `asaas-access-token`; /hooks/tenant_full/asaas checks it.
+      asaas: { api_key: 'aact_sandbox_full_demo_0001', webhook_secret: 'asaas-webhook-token-full-demo' },
+      'nuvem-fiscal': { client_id: 'full-nf-client-demo', client_secret: 'full-nf-secret-demo-01' },
+      'melhor-envio': { token: 'me-token-full-demo-0001' },
+      'z-api': { instance_id: 'zapi-instance-full-01', token: 'zapi-token-full-0001', client_token: 'zapi-client-token-02' },
+    },
+  },
 ];
+
+const SELLER_CNPJ = '11222333000181';
+
+/**
+ * Automations per tenant (PUT /v1/tenants/{tid}/automations). On payment.confirmed, with no model:
+ * look up the payer, issue the NF-e, ship with the NF-e access key, buy and generate the label,
+ * read the tracking code and WhatsApp it to the payer. `{{event.*}}` is the normalised event,
+ * `{{steps.N.data.*}}` an earlier step's result. Asaas keeps no city name for a customer, so the
+ * destination city is fixed here (Melhor Envio requires one).
+ */
+export const AUTOMATIONS = {
+  tenant_full: [
+    {
+      on: 'payment.confirmed',
+      steps: [
+        { tool: 'asaas/get_customer', args: { id: '{{event.customer_id}}' } },
+        {
+          tool: 'nuvem-fiscal/create_nfe',
+          args: {
+            ambiente: 2,
+            natureza_operacao: 'Venda de mercadoria',
+            referencia: '{{event.payment_id}}',
+            emitente: { cpf_cnpj: SELLER_CNPJ, razao_social: 'Loja Completa Ltda', uf: 'SP' },
+            destinatario: { cpf_cnpj: '{{steps.0.data.cpfCnpj}}', nome: '{{steps.0.data.name}}' },
+            itens: [{ descricao: 'Pedido {{event.payment_id}}', ncm: '61091000', cfop: '5102', quantidade: 1, valor_unitario: '{{event.amount}}' }],
+            pagamento: { valor: '{{event.amount}}' },
+          },
+        },
+        {
+          tool: 'melhor-envio/create_shipment',
+          args: {
+            service: 1,
+            from: { name: 'Loja Completa', company_document: SELLER_CNPJ, address: 'Av. Paulista', number: '1000', district: 'Bela Vista', city: 'São Paulo', postal_code: '01310100' },
+            to: {
+              name: '{{steps.0.data.name}}',
+              document: '{{steps.0.data.cpfCnpj}}',
+              address: '{{steps.0.data.address}}',
+              number: '{{steps.0.data.addressNumber}}',
+              district: '{{steps.0.data.province}}',
+              city: 'Belo Horizonte',
+              postal_code: '{{steps.0.data.postalCode}}',
+            },
+            products: [{ name: 'Pedido {{event.payment_id}}', quantity: 1, unitary_value: '{{event.amount}}' }],
+            options: { invoice: { key: '{{steps.1.data.chave}}' } },
+          },
+        },
+        { tool: 'melhor-envio/checkout_cart', args: { orders: ['{{steps.2.data.id}}'] } },
+        { tool: 'melhor-envio/generate_label', args: { orders: ['{{steps.2.data.id}}'] } },
+        { tool: 'melhor-envio/get_shipment', args: { id: '{{steps.2.data.id}}' } },
+        {
+          tool: 'z-api/send_text',
+          args: {
+            phone: '55{{steps.0.data.mobilePhone}}',
+            message: 'Olá {{steps.0.data.name}}! Recebemos o pagamento {{event.payment_id}}. NF-e {{steps.1.data.chave}}. Seu pedido foi enviado, código de rastreio {{steps.5.data.tracking}}.',
+          },
+        },
+      ],
+    },
+  ],
+};
+
+/** The "customer paid" demo: who pays, and the sandbox accounts (first credential field) to read objects from. */
+export const AUTOMATION_DEMO = {
+  tenant: 'tenant_full',
+  customer: { name: 'Maria Silva', cpfCnpj: '52998224725', mobilePhone: '31999887766', address: 'Av. Afonso Pena', addressNumber: '1500', province: 'Centro', postalCode: '30130005' },
+  value: 149.9,
+  accounts: { asaas: 'aact_sandbox_full_demo_0001', 'nuvem-fiscal': 'full-nf-client-demo', 'melhor-envio': 'me-token-full-demo-0001', 'z-api': 'zapi-instance-full-01' },
+  webhookSecret: 'asaas-webhook-token-full-demo',
+};
 
 export const JOBS = [
   {
@@ -57,6 +142,25 @@ export const JOBS = [
         { tool: 'stripe/confirm_payment_intent', args: { id: '{{steps.1.data.id}}', payment_method: 'pm_card_visa' } },
         { tool: 'correios/calculate_shipping', args: { cepOrigem: '01310100', cepDestino: '30130000', peso: 1000 } },
       ],
+    },
+  },
+  // Agent jobs: the model (scripted when OPENAI_API_KEY is unset) picks the tools; the demo prints its reply.
+  {
+    tenant: 'tenant_loja',
+    label: 'agent: Pix charge + WhatsApp',
+    body: {
+      type: 'agent',
+      input: 'Create a Pix charge of R$50 for Maria Silva (CPF 529.982.247-25) and WhatsApp her the payment link at +55 31 99988-7766',
+      metadata: { order_id: 'LOJA-1002' },
+    },
+  },
+  {
+    tenant: 'tenant_acme',
+    label: 'agent: card charge + shipping quote + NF-e',
+    body: {
+      type: 'agent',
+      input: 'Charge R$150 by card, quote shipping to CEP 30130-000 and issue the NF-e',
+      metadata: { order_id: 'ACME-2002' },
     },
   },
 ];

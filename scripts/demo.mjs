@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { ROOT, bin, ensureDependencies, ensureServices, log } from './lib.mjs';
 import { startAll } from './start.mjs';
 import { TENANTS, JOBS } from './demo-seed.mjs';
+import { runAutomationDemo, seedAutomations } from './demo-automation.mjs';
 
 const t0 = Date.now();
 ensureDependencies();
@@ -72,6 +73,7 @@ try {
     }
     log(`tenant ${tenant.id} ready (${tenant.servers.join(', ')})`);
   }
+  await seedAutomations({ api });
 
   const submitted = [];
   for (const j of JOBS) {
@@ -98,6 +100,8 @@ try {
       if (job.error) console.log(`    error: ${job.error.code}: ${job.error.message}`);
     }),
   );
+
+  if (!(await runAutomationDemo({ api, until, log, API, SANDBOX }))) failures++;
 
   console.log(`\nDemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s (${failures ? `${failures} job(s) did not succeed` : 'all jobs succeeded'}).`);
   console.log(`  API        ${API}   (operator key: ${KEY === 'op_dev_insecure_operator_key_change_me' ? 'the dev key, see README' : 'from OPERATOR_API_KEY'})`);

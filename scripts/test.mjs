@@ -4,9 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, bin, ensureDependencies, ensureServices, log } from './lib.mjs';
+import { ensureChromium } from './ensure-chromium.mjs';
 
 ensureDependencies();
 await ensureServices();
+// The Bull Board browser test drives Debian's Chromium (installed here when missing).
+ensureChromium();
 
 const extra = process.argv.slice(2);
 let failedChecks = 0;

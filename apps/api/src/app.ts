@@ -2,22 +2,33 @@ import express from 'express';
 import type { Request, Response } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
-import { getTenant } from '@agents/db';
-import type { CredentialStore, Db, Tenant } from '@agents/db';
+import type { CredentialStore, Db, Tenant, TenantCache, WebhookSecretStore } from '@agents/db';
 import type { Catalog } from '@agents/runtime';
-import type { Producer } from '@agents/queue';
+import type { Producer, ToolCallQuota } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 import { ApiError } from './errors';
 import { authenticate, principalOf, requireOperator } from './middleware/auth';
-import type { TenantKeyResolver } from './middleware/auth';
 import { jsonBody } from './middleware/json-body';
+import { rateLimit } from './middleware/rate-limit';
+import { quotaGuard } from './middleware/quota';
 import { errorHandler, notFound } from './middleware/errors';
 import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
 import { adminTenantRoutes } from './routes/admin-tenants';
 import { credentialRoutes } from './routes/credentials';
 import { serverRoutes } from './routes/servers';
+import { webhookDeliveryRoutes } from './routes/webhook-deliveries';
+import { adminToolCallRoutes, adminUsageRoutes, tenantUsageRoutes } from './routes/usage';
+import { adminInvoiceRoutes, tenantInvoiceRoutes } from './routes/invoices';
+import { docsRoutes } from './routes/docs';
+import type { TenantKeys } from './tenant-keys';
+import { requestContext } from './middleware/request-context';
+import { opsRoutes } from './admin/ops-routes';
+import type { OpsDeps } from './admin/ops-routes';
 import { tenantId as tenantIdSchema } from './schemas';
+import { hookRoutes } from './routes/hooks';
+import { automationRoutes } from './routes/automations';
+import { validateAutomations } from './automation-validation';
 
 export interface ApiDeps {
   db: Db;
@@ -25,10 +36,19 @@ export interface ApiDeps {
   producer: Producer;
   logger: Logger;
   operatorApiKey: string;
-  tenantKeys?: TenantKeyResolver;
+  tenantKeys: TenantKeys;
+  /** Tenant config cache, invalidated across processes on update. */
+  tenants: TenantCache;
+  webhookSecrets: WebhookSecretStore;
   catalog: Catalog;
   credentials: CredentialStore;
   checkCallbackUrl(url: string): Promise<void>;
+  /** Namespace of our Redis keys (the per-tenant rate-limit counters live under it). */
+  redisPrefix: string;
+  /** Monthly tool-call quota, checked when a job is submitted. */
+  quota: ToolCallQuota;
+  /** Bull Board, /metrics and the counters routes increment; absent in tests that need none. */
+  ops?: OpsDeps;
 }
 
 export function createApp(deps: ApiDeps): express.Express {
@@ -36,9 +56,15 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(requestContext(deps.logger));
+  if (deps.ops) app.use(opsRoutes({ ...deps.ops, operatorApiKey: deps.operatorApiKey }));
   app.use(helmet());
 
   app.use(healthRoutes({ db: deps.db, redis: deps.redis }));
+  app.use(docsRoutes());
+  // Provider webhooks: outside /v1 (no bearer key) and before any JSON parser — the route reads the
+  // raw bytes its signature covers.
+  app.use('/hooks', hookRoutes({ db: deps.db, producer: deps.producer, tenants: deps.tenants, credentials: deps.credentials, logger: deps.logger }));
 
   /**
    * Resolves the `{tid}` of a tenant route for this caller. Unknown, disabled and other tenants'
@@ -51,7 +77,7 @@ export function createApp(deps: ApiDeps): express.Express {
     if (!parsed.success || (p.kind === 'tenant' && p.tenantId !== parsed.data)) {
       throw new ApiError('tenant_not_found', 'No such tenant.');
     }
-    const tenant = await getTenant(deps.db, parsed.data);
+    const tenant = await deps.tenants.get(parsed.data);
     if (!tenant || tenant.disabled) throw new ApiError('tenant_not_found', 'No such tenant.');
     return tenant;
   }
@@ -68,13 +94,31 @@ export function createApp(deps: ApiDeps): express.Express {
       applyConcurrency: async (tid, n) => {
         await deps.producer.tenantQueue(tid).setGlobalConcurrency(n);
       },
+      checkCallbackUrl: deps.checkCallbackUrl,
+      tenants: deps.tenants,
+      webhookSecrets: deps.webhookSecrets,
+      tenantKeys: deps.tenantKeys,
+      validateAutomations: (list, servers) => validateAutomations({ catalog: deps.catalog }, list, servers),
     }),
   );
+  const onRefusal = (tid: string, reason: 'rate_limited' | 'quota_exceeded') => {
+    const m = deps.ops?.metrics;
+    m?.refusals.inc({ tenant: m.tenant(tid), reason });
+  };
+  v1.use('/tenants/:tid', rateLimit({ redis: deps.redis, redisPrefix: deps.redisPrefix, tenantOf, onRefusal }));
+  v1.post('/tenants/:tid/jobs', quotaGuard({ quota: deps.quota, tenantOf, onRefusal }));
   v1.use(
     '/tenants/:tid/jobs',
-    jobRoutes({ db: deps.db, producer: deps.producer, logger: deps.logger, tenantOf, checkCallbackUrl: deps.checkCallbackUrl }),
+    jobRoutes({ db: deps.db, producer: deps.producer, logger: deps.logger, tenantOf, checkCallbackUrl: deps.checkCallbackUrl, metrics: deps.ops?.metrics }),
   );
   v1.use('/tenants/:tid/credentials', credentialRoutes({ credentials: deps.credentials, catalog: deps.catalog, tenantOf }));
+  v1.use('/tenants/:tid/automations', automationRoutes({ db: deps.db, catalog: deps.catalog, tenants: deps.tenants, tenantOf }));
+  v1.use('/tenants/:tid/webhook-deliveries', webhookDeliveryRoutes({ db: deps.db, tenantOf }));
+  v1.use('/admin/usage', requireOperator, adminUsageRoutes({ db: deps.db }));
+  v1.use('/admin/tool-calls', requireOperator, adminToolCallRoutes({ db: deps.db }));
+  v1.use('/admin/invoices', requireOperator, adminInvoiceRoutes({ db: deps.db }));
+  v1.use('/tenants/:tid/usage', tenantUsageRoutes({ db: deps.db, tenantOf }));
+  v1.use('/tenants/:tid/invoices', tenantInvoiceRoutes({ db: deps.db, tenantOf }));
   v1.use('/servers', serverRoutes(deps.catalog));
   app.use('/v1', v1);
 

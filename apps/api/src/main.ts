@@ -5,7 +5,7 @@ import { startApi } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const logger = createLogger({ name: 'api', level: config.logLevel });
+  const logger = createLogger({ name: 'api', level: config.logLevel, pretty: config.nodeEnv === 'development' && process.stdout.isTTY === true });
   for (const w of config.warnings) logger.warn(w);
   // Migrations at start-up are idempotent and serialised by an advisory lock across processes.
   await ensureDatabase(config.databaseUrl);

@@ -5,6 +5,7 @@ export const tenantId = z.string().regex(/^[a-z0-9][a-z0-9_-]{2,62}$/, 'must mat
 export const serverId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a catalog server id');
 export const jobId = z.string().regex(/^job_[0-9a-z]{26}$/, 'must be a job id (job_...)');
 export const environment = z.enum(['test', 'live']);
+export const apiKeyId = z.string().regex(/^key_[0-9a-z]{26}$/, 'must be an API key id (key_...)');
 
 /** `<server>/<tool>` as in API.md workflow steps. */
 export const toolName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}\/[A-Za-z0-9_]{1,64}$/, 'must be "<server>/<tool>"');
@@ -41,7 +42,8 @@ export type CreateJobBody = z.infer<typeof createJobBody>;
 
 export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  starting_after: z.string().max(64).optional(),
+  // A job id: validated before it reaches SQL.
+  starting_after: z.string().regex(/^job_[0-9a-z]{26}$/, 'must be a job id (job_...)').optional(),
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
 });
 

@@ -1,14 +1,19 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '@agents/config';
-import { createCredentialStore, createDb } from '@agents/db';
+import { countExecutedToolCalls, createCredentialStore, createDb, createInvalidationBus, createTenantCache, createWebhookSecretStore } from '@agents/db';
 import { parseMasterKeys } from '@agents/vault';
-import { createProducer, createRedis } from '@agents/queue';
+import { createProducer, createRedis, createToolCallQuota } from '@agents/queue';
 import { createCatalog } from '@agents/runtime';
 import { checkCallbackUrl } from '@agents/webhooks';
+import type { Resolve } from '@agents/webhooks';
+import { createMetrics } from '@agents/observability';
 import type { Logger } from '@agents/observability';
 import { createApp } from './app';
 import { ApiError } from './errors';
+import { createTenantKeys } from './tenant-keys';
+import { createQueueBoard } from './admin/bull-board';
+import { createQueueDepthSampler } from './admin/queue-depth';
 
 export interface ApiServer {
   url: string;
@@ -17,23 +22,51 @@ export interface ApiServer {
 }
 
 /** Builds and starts one API process. main.ts and the tests share this wiring. */
-export async function startApi(config: Config, logger: Logger, opts: { port?: number } = {}): Promise<ApiServer> {
+export async function startApi(
+  config: Config,
+  logger: Logger,
+  /** resolve: DNS override for the callback-URL SSRF check (tests, custom resolvers). */
+  opts: { port?: number; resolve?: Resolve } = {},
+): Promise<ApiServer> {
   const db = createDb({ url: config.databaseUrl, max: config.databasePoolMax });
   const redis = createRedis(config.redisUrl, logger, 'api');
   const producer = createProducer({ redis, redisPrefix: config.redisPrefix, attempts: config.jobAttempts });
   const catalog = createCatalog({ sandboxUrl: config.sandboxUrl });
+  // Own connection: a subscribed Redis client can run no other command.
+  const subscriber = createRedis(config.redisUrl, logger, 'api-sub');
+  const bus = createInvalidationBus({ publisher: redis, subscriber, channel: `${config.redisPrefix}:invalidate` });
+  await bus.ready();
+  const ring = parseMasterKeys(config.vaultMasterKey);
+  const metrics = createMetrics({ process: 'api', maxTenantLabels: config.metricsMaxTenantLabels });
+  const board = createQueueBoard({ db, redis, redisPrefix: config.redisPrefix, logger, refreshMs: config.bullBoardRefreshMs });
   const app = createApp({
+    ops: {
+      metrics,
+      metricsToken: config.metricsToken,
+      board,
+      beforeScrape: createQueueDepthSampler({ db, producer, metrics }),
+    },
     db,
     redis,
     producer,
     logger,
     operatorApiKey: config.operatorApiKey,
+    redisPrefix: config.redisPrefix,
+    quota: createToolCallQuota({
+      redis,
+      redisPrefix: config.redisPrefix,
+      countExecuted: (tid, env, from, to) => countExecutedToolCalls(db, tid, env, from, to),
+    }),
     catalog,
-    credentials: createCredentialStore(db, parseMasterKeys(config.vaultMasterKey)),
+    credentials: createCredentialStore(db, ring),
+    tenantKeys: createTenantKeys({ db, bus, logger }),
+    tenants: createTenantCache({ db, bus }),
+    webhookSecrets: createWebhookSecretStore(db, ring),
     async checkCallbackUrl(url) {
       const r = await checkCallbackUrl(url, {
         allowPrivate: config.webhookAllowPrivateNetworks,
         allowHttp: config.webhookAllowPrivateNetworks || config.nodeEnv !== 'production',
+        resolve: opts.resolve,
       });
       if (!r.ok) throw new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body.callback_url', message: r.message }]);
     },
@@ -54,7 +87,10 @@ export async function startApi(config: Config, logger: Logger, opts: { port?: nu
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await board.close();
       await producer.close();
+      await bus.close();
+      subscriber.disconnect();
       redis.disconnect();
       await db.destroy();
     },

@@ -25,6 +25,8 @@ export interface ProviderMcpServerOptions {
   credentials(extra: RequestExtra): CredentialValues;
   onRequest?(record: SandboxRequest): void;
   onWebhooks?(webhooks: PreparedWebhook[]): void;
+  /** Added before every tool call answers (ms); benchmarks use it to give jobs a known duration. Default 0. */
+  callLatencyMs?: number;
 }
 
 const SERVER_VERSION = '1.0.0';
@@ -44,7 +46,8 @@ export function createProviderMcpServer(opts: ProviderMcpServerOptions): Server 
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
 
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    if (opts.callLatencyMs) await new Promise((r) => setTimeout(r, opts.callLatencyMs));
     const name = request.params.name;
     const rawKey = request.params._meta?.idempotency_key;
     const idempotencyKey = typeof rawKey === 'string' && rawKey.length > 0 ? rawKey : null;

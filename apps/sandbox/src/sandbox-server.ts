@@ -20,6 +20,8 @@ export interface SandboxServerOptions {
   /** Default 127.0.0.1: the sandbox is a test/demo surface, not for the open network. */
   host?: string;
   logger: Logger;
+  /** Delay before every tool call answers (ms), for benchmarks with a known job duration. Default 0. */
+  callLatencyMs?: number;
 }
 
 export interface SandboxServer {
@@ -97,6 +99,7 @@ export async function createSandboxServer(opts: SandboxServerOptions): Promise<S
       credentials: (extra) => credentialsFromHeaders(provider, extra.requestInfo?.headers ?? {}),
       onRequest: (r) => requestLog.push(r),
       onWebhooks: (w) => webhooks.send(w),
+      callLatencyMs: opts.callLatencyMs,
     });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),

@@ -1,2 +1,2 @@
 export { startWorker } from './worker';
-export type { WorkerProcess } from './worker';
+export type { WorkerProcess, StartWorkerOptions } from './worker';

@@ -5,7 +5,7 @@ import { startWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const logger = createLogger({ name: 'worker', level: config.logLevel });
+  const logger = createLogger({ name: 'worker', level: config.logLevel, pretty: config.nodeEnv === 'development' && process.stdout.isTTY === true });
   for (const w of config.warnings) logger.warn(w);
   await ensureDatabase(config.databaseUrl);
   await migrate(config.databaseUrl, MIGRATIONS);

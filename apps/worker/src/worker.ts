@@ -1,31 +1,61 @@
 import type { Config } from '@agents/config';
-import { createCredentialStore, createDb } from '@agents/db';
-import { createDispatcher, createProducer, createRedis, startReconciler } from '@agents/queue';
+import { createCredentialStore, createDb, createWebhookSecretStore } from '@agents/db';
+import { createDispatcher, createModelBudget, createProducer, createRedis, startReconciler } from '@agents/queue';
 import { createCatalog, createRuntime } from '@agents/runtime';
 import { parseMasterKeys } from '@agents/vault';
+import { createModelProvider } from '@agents/agent';
+import { createMetrics } from '@agents/observability';
 import type { Logger } from '@agents/observability';
+import { jobMetricsObserver, meteredToolCalls, tokenCountingModel } from './worker-metrics';
+import { startMetricsServer } from './metrics-server';
+import type { MetricsServer } from './metrics-server';
 import { createJobRunHandler } from './processors/job-run';
 import { createMeterBuffer } from './meter-buffer';
+import { budgetedModel, withTenantContext } from './budgeted-model';
+import { createToolCallAdmission } from './tool-call-admission';
+import { startWebhookDelivery } from './webhook-delivery';
+import type { WebhookDelivery } from './webhook-delivery';
+import { startBillingRollup } from './processors/billing-rollup';
+import type { BillingRollup } from './processors/billing-rollup';
+import type { Resolve } from '@agents/webhooks';
 
 export interface WorkerProcess {
   stats(): { running: number; activeTenants: number; knownTenants: number; connections: number };
   /** Graceful: stop taking work, let running jobs finish within graceMs, hand the rest back, close everything. */
   close(graceMs?: number): Promise<void>;
+  /** Port of this process's /metrics, when it serves one. */
+  metricsPort?: number;
+}
+
+export interface StartWorkerOptions {
+  /** Run webhook delivery (relay + system.webhooks consumer) in this process; default true. */
+  deliverWebhooks?: boolean;
+  /** DNS override for the webhook connect-time SSRF check (tests, custom resolvers). */
+  webhookResolve?: Resolve;
+  /** Overrides WORKER_METRICS_PORT; 0 here picks a free port (tests). */
+  metricsPort?: number;
+  /** Run the billing rollup scheduler + consumer (system.billing) in this process; default true. */
+  billingRollup?: boolean;
 }
 
 /** Builds and starts everything one worker process runs. main.ts and the tests share this wiring. */
-export async function startWorker(config: Config, logger: Logger): Promise<WorkerProcess> {
+export async function startWorker(config: Config, logger: Logger, opts: StartWorkerOptions = {}): Promise<WorkerProcess> {
   const db = createDb({ url: config.databaseUrl, max: config.databasePoolMax });
   const redis = createRedis(config.redisUrl, logger, 'worker');
   const subscriber = createRedis(config.redisUrl, logger, 'worker-sub');
   const credentials = createCredentialStore(db, parseMasterKeys(config.vaultMasterKey));
   const meter = createMeterBuffer();
+  const metrics = createMetrics({ process: 'worker', maxTenantLabels: config.metricsMaxTenantLabels });
   const runtime = createRuntime({
     catalog: createCatalog({ sandboxUrl: config.sandboxUrl }),
     credentials,
     logger,
-    meter: meter.meter,
+    meter: meteredToolCalls(metrics, meter.meter),
+    // Monthly tool-call quota: checked and reserved right before each call leaves the runtime.
+    beforeExecute: createToolCallAdmission({ db, redis, redisPrefix: config.redisPrefix }),
   });
+  // The operator's model rate limit, shared by all worker processes, granted round-robin by tenant.
+  const modelBudget = createModelBudget({ redis, redisPrefix: config.redisPrefix, callsPerMinute: config.modelCallsPerMinute, logger });
   const producer = createProducer({ redis, redisPrefix: config.redisPrefix, attempts: config.jobAttempts });
   const dispatcher = createDispatcher({
     redis,
@@ -35,24 +65,69 @@ export async function startWorker(config: Config, logger: Logger): Promise<Worke
     lockMs: config.jobLockMs,
     stalledCheckMs: config.stalledCheckMs,
     logger,
-    handler: createJobRunHandler({ db, runtime, logger, jobTimeoutMs: config.jobTimeoutMs, takeRecord: meter.take }),
+    observer: jobMetricsObserver(metrics),
+    handler: withTenantContext(createJobRunHandler({
+      db,
+      runtime,
+      logger,
+      jobTimeoutMs: config.jobTimeoutMs,
+      takeRecord: meter.take,
+      // The real openai client when OPENAI_API_KEY is set (OPENAI_BASE_URL lets any compatible server in), else the scripted model.
+      model: tokenCountingModel(metrics, budgetedModel(
+        createModelProvider({
+          openaiApiKey: config.openai.apiKey,
+          openaiBaseURL: config.openai.baseUrl,
+          scriptedLatencyMs: config.modelLatencyMs,
+          logger,
+        }),
+        modelBudget,
+      )),
+      defaultModel: config.openai.model,
+      jobTokenBudget: config.jobTokenBudget,
+    })),
   });
   await dispatcher.start();
   const stopReconciler = startReconciler({ db, producer, logger, graceMs: config.reconcileGraceMs, everyMs: config.reconcileEveryMs });
+  const webhooks: WebhookDelivery | undefined =
+    opts.deliverWebhooks === false
+      ? undefined
+      : await startWebhookDelivery({
+          db,
+          redis,
+          databaseUrl: config.databaseUrl,
+          redisPrefix: config.redisPrefix,
+          secrets: createWebhookSecretStore(db, parseMasterKeys(config.vaultMasterKey)),
+          retrySchedule: config.webhookRetrySchedule,
+          allowPrivate: config.webhookAllowPrivateNetworks,
+          resolve: opts.webhookResolve,
+          logger,
+        });
+  const billing: BillingRollup | undefined =
+    opts.billingRollup === false
+      ? undefined
+      : await startBillingRollup({ db, redis, redisPrefix: config.redisPrefix, logger, everyMs: config.billingRollupEveryMs, settleMs: config.jobTimeoutMs });
+  const metricsPort = opts.metricsPort ?? (config.workerMetricsPort || undefined);
+  const metricsServer: MetricsServer | undefined =
+    metricsPort === undefined ? undefined : await startMetricsServer({ metrics, port: metricsPort, tokens: [config.operatorApiKey, config.metricsToken], logger });
   logger.info({ slots: config.workerSlots }, 'worker started');
 
   let closing: Promise<void> | undefined;
   return {
     stats: () => ({ ...dispatcher.stats(), connections: runtime.stats().connections }),
+    metricsPort: metricsServer?.port,
     close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
         stopReconciler();
         await dispatcher.close(graceMs);
+        modelBudget.close();
+        await webhooks?.close();
+        await billing?.close();
         await runtime.close();
         await producer.close();
         redis.disconnect();
         subscriber.disconnect();
         await db.destroy();
+        await metricsServer?.close();
         logger.info('worker stopped');
       })();
       return closing;

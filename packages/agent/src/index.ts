@@ -32,3 +32,11 @@ export type { TemplateContext } from './scripted/template';
 export { runWorkflow } from './workflow/run-workflow';
 export type { WorkflowIo, WorkflowResult, WorkflowStepOutcome, WorkflowStepSpec } from './workflow/run-workflow';
 export { resolveReferences, TemplateReferenceError } from './workflow/references';
+
+// Agent loop (src/loop)
+export { runAgentLoop } from './loop/run-agent-loop';
+export { replaySteps, toolCallSeq, nextTurnSeq } from './loop/replay';
+export type { ReplayState } from './loop/replay';
+export { buildSystemPrompt, DEFAULT_INSTRUCTIONS } from './loop/system-prompt';
+export { DEFAULT_MAX_ITERATIONS } from './loop/types';
+export type { AgentLoopOptions, AgentLoopResult, LoopCheckpoints, LoopStep, LoopUsage, ModelTurnPayload } from './loop/types';

@@ -13,12 +13,15 @@ export interface Config {
   sandboxUrl: string;
   openai: { apiKey: string | undefined; baseUrl: string | undefined; model: string };
   modelLatencyMs: number;
+  modelCallsPerMinute: number;
   workerSlots: number;
   workerProcesses: number;
   jobLockMs: number;
   stalledCheckMs: number;
   jobAttempts: number;
   jobTimeoutMs: number;
+  /** Model tokens (input + output) one job may spend; 0 = unlimited. */
+  jobTokenBudget: number;
   reconcileEveryMs: number;
   reconcileGraceMs: number;
   billingRollupEveryMs: number;
@@ -26,6 +29,9 @@ export interface Config {
   webhookAllowPrivateNetworks: boolean;
   shutdownGraceMs: number;
   metricsToken: string | undefined;
+  metricsMaxTenantLabels: number;
+  workerMetricsPort: number;
+  bullBoardRefreshMs: number;
   logLevel: string;
   /** Human-readable notes about insecure defaults in use; main.ts logs them once. */
   warnings: string[];
@@ -79,12 +85,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sandboxUrl: e.SANDBOX_URL ?? `http://127.0.0.1:${e.SANDBOX_PORT}`,
     openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
     modelLatencyMs: e.MODEL_LATENCY_MS,
+    modelCallsPerMinute: e.MODEL_CALLS_PER_MINUTE,
     workerSlots: e.WORKER_SLOTS,
     workerProcesses: e.WORKER_PROCESSES,
     jobLockMs: e.JOB_LOCK_MS,
     stalledCheckMs: e.STALLED_CHECK_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
+    jobTokenBudget: e.JOB_TOKEN_BUDGET,
     reconcileEveryMs: e.RECONCILE_EVERY_MS,
     reconcileGraceMs: e.RECONCILE_GRACE_MS,
     billingRollupEveryMs: e.BILLING_ROLLUP_EVERY_MS,
@@ -92,6 +100,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? !prod,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     metricsToken: e.METRICS_TOKEN,
+    metricsMaxTenantLabels: e.METRICS_MAX_TENANT_LABELS,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    bullBoardRefreshMs: e.BULL_BOARD_REFRESH_MS,
     logLevel: e.LOG_LEVEL,
     warnings,
   };

@@ -32,6 +32,8 @@ export const envSchema = z.object({
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
   /** Per-turn delay of the scripted model; benchmarks use it to give jobs a known duration. */
   MODEL_LATENCY_MS: int(0, 0),
+  /** Operator's model rate limit, shared by every worker process (calls per minute); 0 = unlimited. */
+  MODEL_CALLS_PER_MINUTE: int(0, 0),
   WORKER_SLOTS: int(50, 1),
   WORKER_PROCESSES: int(1, 1),
   /** BullMQ lock duration for a running job; renewed at half this period while the job runs. */
@@ -40,6 +42,8 @@ export const envSchema = z.object({
   STALLED_CHECK_MS: int(30_000, 500),
   JOB_ATTEMPTS: int(3, 1),
   JOB_TIMEOUT_MS: int(300_000, 100),
+  /** Per-job cap on model tokens (input + output, summed over turns); 0 = no cap. */
+  JOB_TOKEN_BUDGET: int(500_000, 0),
   RECONCILE_EVERY_MS: int(15_000, 100),
   /** A committed job row younger than this is not yet considered lost by the reconciler. */
   RECONCILE_GRACE_MS: int(5_000, 0),
@@ -48,6 +52,12 @@ export const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.optional(),
   SHUTDOWN_GRACE_MS: int(25_000, 0),
   METRICS_TOKEN: z.string().min(16).optional(),
+  /** Distinct tenant label values per metric; tenants past it are counted under tenant="_other". */
+  METRICS_MAX_TENANT_LABELS: int(200, 1),
+  /** Port of a worker process's own /metrics endpoint; 0 disables it. */
+  WORKER_METRICS_PORT: int(9464, 0),
+  /** How often Bull Board re-reads the tenants table to pick up new tenant queues (ms). */
+  BULL_BOARD_REFRESH_MS: int(30_000, 1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

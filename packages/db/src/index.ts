@@ -5,8 +5,16 @@ export type { Migration } from './migrator';
 export { MIGRATIONS } from './migrations';
 export { newId } from './ids';
 export * from './schema';
-export { insertTenant, getTenant, listTenants } from './queries/tenants';
-export type { NewTenantInput } from './queries/tenants';
+export { insertTenant, getTenant, listTenants, updateTenant, listTenantsPage } from './queries/tenants';
+export type { NewTenantInput, TenantPatch } from './queries/tenants';
+export { insertApiKey, listApiKeys, findApiKeyByHash, revokeApiKey, touchApiKey } from './queries/api-keys';
+export type { ApiKey, NewApiKey } from './queries/api-keys';
+export { createInvalidationBus } from './cache/invalidation-bus';
+export type { InvalidationBus, InvalidationBusOptions, InvalidationListener, BusPublisher, BusSubscriber } from './cache/invalidation-bus';
+export { createSharedCache } from './cache/shared-cache';
+export type { SharedCache, SharedCacheOptions } from './cache/shared-cache';
+export { createTenantCache, TENANT_CACHE_TTL_MS } from './cache/tenant-cache';
+export type { TenantCache } from './cache/tenant-cache';
 export {
   insertJob,
   getJob,
@@ -24,10 +32,29 @@ export { writeCheckpoint, listSteps } from './queries/steps';
 export type { Checkpoint } from './queries/steps';
 export { listJobToolCalls, jobUsageTotals } from './queries/usage';
 export type { JobUsageTotals } from './queries/usage';
+export { countExecutedToolCalls } from './queries/tool-call-count';
 export { presentJob, loadJobView, toolCallView } from './queries/job-view';
 export type { JobView } from './queries/job-view';
 export { createCredentialStore } from './credential-store';
 export type { CredentialStore, CredentialSummary } from './credential-store';
 export { createWebhookSecretStore, WEBHOOK_SECRET_OVERLAP_MS } from './webhook-secret-store';
 export type { WebhookSecretStore } from './webhook-secret-store';
+export { writeJobEvent } from './queries/webhook-outbox';
+export { DELIVERY_CHANNEL, notifyDeliveryDue, listenForDeliveries } from './delivery-notifications';
+export type { DeliveryListener, DeliveryListenerOptions } from './delivery-notifications';
+export type { JobEventType, JobEventPayload, WrittenJobEvent } from './queries/webhook-outbox';
+export {
+  listDeliveries,
+  getDelivery,
+  listDeliveryAttempts,
+  getDeliveryToSend,
+  listUnqueuedDeliveries,
+  markDeliveryEnqueued,
+  requeueOverdueDeliveries,
+  recordDeliveryAttempt,
+  createRedelivery,
+} from './queries/webhook-deliveries';
+export type { WebhookDelivery, WebhookAttempt, DeliveryToSend, ListDeliveriesQuery, AttemptOutcome } from './queries/webhook-deliveries';
 export { tenantDataKey } from './tenant-data-key';
+export { recordProviderEvent, listProviderEvents } from './queries/provider-events';
+export type { ProviderEventInput, RecordProviderEventResult, ProviderEventRow } from './queries/provider-events';

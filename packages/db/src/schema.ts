@@ -77,6 +77,30 @@ export interface JobsTable {
   created_at: CreatedAt;
   started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** What `{{event...}}` references of an automation's workflow read (migration 0005); null otherwise. */
+  context: ColumnType<JobContext | null, string | null | undefined, string | null>;
+}
+
+/** Extra template context of a job: the normalised provider event that triggered it. */
+export interface JobContext {
+  event?: Record<string, unknown>;
+}
+
+export type ProviderEventOutcome = 'triggered' | 'no_automation' | 'ignored' | 'duplicate_payment';
+
+/** Dedupe ledger of verified inbound provider webhooks (migration 0005). */
+export interface ProviderEventsTable {
+  id: string;
+  tenant_id: string;
+  environment: Environment;
+  server: string;
+  provider_event_id: string;
+  provider_event_type: string;
+  event_type: string | null;
+  payment_key: string | null;
+  outcome: ProviderEventOutcome;
+  job_ids: ColumnType<string[], string[] | undefined, string[]>;
+  received_at: CreatedAt;
 }
 
 export interface JobStepsTable {
@@ -210,6 +234,8 @@ export interface RollupStateTable {
   watermark: string;
   last_run_at: NullableTime;
   events_total: ColumnType<number, number | undefined, number>;
+  /** Every event with occurred_at before this instant is in usage_rollups (migration 0004). */
+  usage_through: NullableTime;
 }
 
 export interface InvoiceLine {
@@ -248,6 +274,7 @@ export interface Database {
   jobs: JobsTable;
   job_steps: JobStepsTable;
   usage_events: UsageEventsTable;
+  provider_events: ProviderEventsTable;
 }
 
 export type Tenant = Selectable<TenantsTable>;

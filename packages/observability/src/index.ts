@@ -1,2 +1,6 @@
 export { createLogger, silentLogger, REDACT_PATHS } from './logger';
 export type { Logger, LoggerOptions } from './logger';
+export { createMetrics, OTHER_TENANT } from './metrics';
+export type { Metrics, MetricsOptions, JobOutcome, WebhookOutcome, RefusalReason } from './metrics';
+export { createMetricsEndpoint, scrapeAuthorized } from './metrics-endpoint';
+export type { MetricsEndpointOptions } from './metrics-endpoint';

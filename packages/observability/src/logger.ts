@@ -30,6 +30,12 @@ export const REDACT_PATHS = [
   '*.credentials',
   'values',
   '*.values',
+  'req.headers["x-metrics-token"]',
+  'res.headers["set-cookie"]',
+  'apiKey',
+  '*.apiKey',
+  'access_token',
+  '*.access_token',
 ];
 
 export interface LoggerOptions {
@@ -50,7 +56,20 @@ export function createLogger(opts: LoggerOptions): Logger {
     formatters: { level: (label) => ({ level: label }) },
   };
   if (opts.destination) return pino(base, opts.destination);
+  if (opts.pretty && prettyAvailable()) {
+    // pino-pretty is a dev dependency: present in a checkout, absent from production images.
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+  }
   return pino(base);
+}
+
+function prettyAvailable(): boolean {
+  try {
+    require.resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A logger that drops everything: for tests and benchmarks that assert on nothing logged. */

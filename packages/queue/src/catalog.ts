@@ -7,7 +7,8 @@ import { z } from 'zod';
  */
 export const jobCatalog = {
   'job.run': z.object({ job_id: z.string().min(1), tenant_id: z.string().min(1) }),
-  'webhook.deliver': z.object({ delivery_id: z.string().min(1) }),
+  // attempt: which attempt of the delivery this entry is (1-based); absent in entries queued before it existed.
+  'webhook.deliver': z.object({ delivery_id: z.string().min(1), attempt: z.number().int().min(1).optional() }),
   'billing.rollup': z.object({}).passthrough(),
 } as const;
 

@@ -30,10 +30,25 @@ export interface DispatcherOptions {
   stalledCheckMs: number;
   /** Safety-net re-read of the active-tenant set (ms), in case a pub/sub message was missed. */
   rescanMs?: number;
-  /** A tenant Worker object idle this long is closed (ms); it is recreated on the next activation. */
+  /**
+   * A tenant Worker object unused this long is closed (ms), which also stops its stalled-check
+   * timer; it is recreated on the next activation. Default 60 000: long enough to keep a Worker
+   * across a busy tenant's bursts, short enough that tenants that went quiet cost nothing.
+   */
   idleWorkerTtlMs?: number;
   handler: RunHandler;
+  /** Told when an attempt starts and ends (metrics); must not throw. */
+  observer?: DispatchObserver;
   logger: Logger;
+}
+
+/** How an attempt left this process: completed (handler returned), failed (threw), handed_back (shutdown). */
+export type AttemptEnd = 'completed' | 'failed' | 'handed_back';
+
+export interface DispatchObserver {
+  started(job: BullJob, tenantId: string): void;
+  /** `runMs` is the attempt's wall clock in this process; `result` is the handler's return value when completed. */
+  finished(job: BullJob, tenantId: string, end: AttemptEnd, runMs: number, result: unknown): void;
 }
 
 export interface DispatcherStats {
@@ -78,7 +93,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const keys = coordinationKeys(opts.redisPrefix);
   const log = opts.logger;
   const rescanMs = opts.rescanMs ?? 5_000;
-  const idleTtl = opts.idleWorkerTtlMs ?? 10 * 60_000;
+  const idleTtl = opts.idleWorkerTtlMs ?? 60_000;
   const workers = new Map<string, TenantWorker>();
   const running = new Map<string, Running>();
   // Round-robin ring of tenants that may have waiting jobs.
@@ -171,6 +186,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       }
       if (!job) {
         deactivate(tenantId);
+        void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
         continue;
       }
       cursor++;
@@ -178,21 +194,51 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     }
   }
 
+  /**
+   * Drops a tenant from the recovery set once its queue holds nothing that needs a worker
+   * (waiting, prioritized, delayed or active), so that drained tenants are not re-fetched by every
+   * rescan. Remove first, then look: a producer that adds a job after our look also adds the tenant
+   * back after our removal (enqueueRun does SADD after the add), and a job added before our look is
+   * seen by it. Active jobs keep the tenant listed so that a crashed worker's jobs are found by the
+   * stalled check of whichever process rescans it. Two separate commands rather than one script:
+   * the set and the tenant's queue keys live in different Redis Cluster slots.
+   */
+  async function retireIfDrained(tenantId: string): Promise<void> {
+    const q = `${tenantBullPrefix(opts.redisPrefix, tenantId)}:${tenantQueueName(tenantId)}`;
+    if ((await opts.redis.srem(keys.activeTenants, tenantId)) === 0) return;
+    const counts = await opts.redis
+      .multi()
+      .llen(`${q}:wait`)
+      .zcard(`${q}:prioritized`)
+      .zcard(`${q}:delayed`)
+      .llen(`${q}:active`)
+      .exec();
+    // An unreadable count (error, aborted transaction) keeps the tenant: a spare fetch is harmless.
+    const pending = counts ? counts.reduce((n, [err, v]) => n + (err ? 1 : Number(v)), 0) : 1;
+    if (pending > 0) await opts.redis.sadd(keys.activeTenants, tenantId);
+  }
+
   function launch(job: BullJob, token: string, tenantId: string): void {
     const controller = new AbortController();
     const entry: Running = { job, token, tenantId, controller, done: Promise.resolve() };
     running.set(job.id!, entry);
     entry.done = (async () => {
+      const startedAt = Date.now();
+      let end: AttemptEnd = 'failed';
+      let result: unknown;
+      opts.observer?.started(job, tenantId);
       try {
-        const result = await opts.handler(job, {
+        result = await opts.handler(job, {
           signal: controller.signal,
           tenantId,
           attemptsMade: job.attemptsMade,
           maxAttempts: job.opts.attempts ?? 1,
         });
+        end = 'completed';
         await job.moveToCompleted(result ?? null, token, false);
       } catch (err) {
         if (controller.signal.reason instanceof ShutdownAbort) {
+          end = 'handed_back';
           // Cut off by shutdown: hand it back untouched so another process resumes it.
           await job.moveToWait(token).catch((e) => log.warn({ err: e, job_id: job.id }, 'could not hand job back; stalled check will'));
         } else {
@@ -202,6 +248,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         }
       } finally {
         running.delete(job.id!);
+        opts.observer?.finished(job, tenantId, end, Date.now() - startedAt, result);
         // The freed slot may unblock this tenant (it was at its cap) anywhere: tell every process.
         await opts.redis.publish(keys.activationChannel, tenantId).catch(() => undefined);
         activate(tenantId);

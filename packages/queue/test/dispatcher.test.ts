@@ -80,9 +80,13 @@ test('an idle dispatcher wakes on activation without polling, and a cancel abort
   }, 2);
   await producer.enqueueRun({ job_id: 'long', tenant_id: 'tenant_x' });
   await waitFor(() => seen.includes('long'), { what: 'job start' });
+  // While the tenant has a job in flight it stays in the recovery set (a restart, or the stalled
+  // check of another process, finds it)...
+  const activeSet = coordinationKeys(prefix).activeTenants;
+  await waitFor(async () => (await redis.sismember(activeSet, 'tenant_x')) === 1, { what: 'tenant listed while running' });
   await producer.publishCancel('long');
   await waitFor(() => aborted, { what: 'abort' });
   expect(aborted).toBe('cancelled');
-  // The set of tenants with work is recoverable after a restart.
-  expect(await redis.sismember(coordinationKeys(prefix).activeTenants, 'tenant_x')).toBe(1);
+  // ...and once drained it leaves the set, so rescans stop touching it.
+  await waitFor(async () => (await redis.sismember(activeSet, 'tenant_x')) === 0, { what: 'drained tenant retired' });
 });

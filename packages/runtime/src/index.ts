@@ -25,9 +25,11 @@ export type {
   CredentialSet,
   CredentialsSource,
   Environment,
+  BeforeExecute,
   ExecuteOptions,
   Session,
   Tool,
+  ToolCallIntent,
   ToolCallRecord,
   ToolResult,
 } from './types';

@@ -3,7 +3,7 @@ import { createConnectionPool } from './connection-pool';
 import { RuntimeError } from './errors';
 import { createSession } from './session';
 import type { Catalog } from './catalog-types';
-import type { CreateSessionOptions, CredentialsSource, Session, ToolCallRecord } from './types';
+import type { BeforeExecute, CreateSessionOptions, CredentialsSource, Session, ToolCallRecord } from './types';
 
 export interface RuntimeOptions {
   catalog: Catalog;
@@ -11,6 +11,8 @@ export interface RuntimeOptions {
   logger: Logger;
   /** Called synchronously exactly once per execute (executed or denied), before execute resolves. */
   meter?: (record: ToolCallRecord) => void;
+  /** Admission check before each call reaches its server; throwing refuses it (see BeforeExecute). */
+  beforeExecute?: BeforeExecute;
   /** Cap on live MCP connections (all tenants). Default 500. */
   maxConnections?: number;
   /** Idle time (ms) after which a pooled connection is closed. Default 300 000 (5 min). */
@@ -70,6 +72,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     pool,
     logger: opts.logger,
     meter: opts.meter,
+    beforeExecute: opts.beforeExecute,
     callTimeoutMs: opts.callTimeoutMs ?? 60_000,
     onClose: (s: Session) => {
       open.delete(s);

@@ -11,6 +11,7 @@ import type { Catalog } from './catalog-types';
 import type { ConnectionPool, PoolEntry } from './connection-pool';
 import type { McpConnection, McpTool } from './mcp-connection';
 import type {
+  BeforeExecute,
   CredentialsSource,
   Environment,
   ExecuteOptions,
@@ -26,6 +27,7 @@ export interface SessionDeps {
   pool: ConnectionPool;
   logger: Logger;
   meter?: (record: ToolCallRecord) => void;
+  beforeExecute?: BeforeExecute;
   callTimeoutMs: number;
   onClose(session: Session): void;
 }
@@ -268,6 +270,10 @@ export function createSession(init: SessionInit, deps: SessionDeps): Session {
       return fail(server, tool, false, { code: 'invalid_arguments', message: 'arguments must be a JSON object' });
     }
     if (opts.signal?.aborted) return fail(server, tool, false, { code: 'aborted', message: 'call aborted by caller' });
+    // Admission (quota): a refusal propagates as a rejection, before any server is contacted.
+    if (deps.beforeExecute) {
+      await deps.beforeExecute({ tenantId: init.tenantId, environment: init.environment, sessionId: id, server, tool, idempotencyKey: idem });
+    }
 
     try {
       entry = await attach(server);

@@ -61,6 +61,23 @@ export interface ToolCallRecord {
   metadata: Record<string, string>;
 }
 
+/** A tool call about to be made: scoping and arguments checked, no server contacted yet. */
+export interface ToolCallIntent {
+  tenantId: string;
+  environment: Environment;
+  sessionId: string;
+  server: string;
+  tool: string;
+  idempotencyKey: string | null;
+}
+
+/**
+ * Admission hook run right before a call goes to its server (e.g. the monthly tool-call quota).
+ * Throwing refuses the call: `execute` rejects with that error, no server is contacted and nothing
+ * is metered (the call was never made).
+ */
+export type BeforeExecute = (call: ToolCallIntent) => Promise<void>;
+
 export interface ExecuteOptions {
   /** Forwarded as MCP `_meta.idempotency_key`; the same key makes a retried call safe. */
   idempotencyKey?: string;

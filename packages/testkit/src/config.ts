@@ -15,6 +15,8 @@ export function testConfig(overrides: Record<string, string | undefined>): Confi
     RECONCILE_EVERY_MS: '500',
     RECONCILE_GRACE_MS: '300',
     WEBHOOK_RETRY_SCHEDULE: '1s,2s,4s',
+    // No fixed metrics port: test files start workers in parallel (startWorker's metricsPort overrides).
+    WORKER_METRICS_PORT: '0',
     ...overrides,
   });
 }
@@ -39,5 +41,7 @@ export function configEnv(config: Config): Record<string, string> {
     JOB_ATTEMPTS: String(config.jobAttempts),
     WEBHOOK_RETRY_SCHEDULE: config.webhookRetrySchedule,
     MODEL_LATENCY_MS: String(config.modelLatencyMs),
+    WORKER_METRICS_PORT: String(config.workerMetricsPort),
+    SHUTDOWN_GRACE_MS: String(config.shutdownGraceMs),
   };
 }

@@ -12,6 +12,12 @@ export function isInfrastructureError(err: unknown): boolean {
   );
 }
 
+/** A 4xx status set by Express or body-parser on its own errors (never by ours: those are ApiError). */
+function clientErrorStatus(err: unknown): number | undefined {
+  const status = (err as { status?: unknown; statusCode?: unknown } | null)?.status ?? (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
 export function notFound(_req: Request, _res: Response, next: NextFunction) {
   next(new ApiError('not_found', 'No such route.'));
 }
@@ -25,6 +31,16 @@ export function errorHandler(logger: Logger) {
     else if (isInfrastructureError(err)) {
       logger.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code }, path: req.path }, 'dependency unavailable');
       apiErr = new ApiError('service_unavailable', 'A backing service is unavailable; retry shortly.', undefined, { 'Retry-After': '5' });
+    } else if (clientErrorStatus(err) !== undefined) {
+      // Express/router client errors (e.g. a path segment that is not valid percent-encoding): our
+      // codes and messages, never theirs.
+      const status = clientErrorStatus(err)!;
+      apiErr =
+        status === 413
+          ? new ApiError('payload_too_large', 'The body is too large.')
+          : status === 415
+            ? new ApiError('unsupported_media_type', 'Send the body as application/json.')
+            : new ApiError('validation_failed', 'The request is malformed.', [{ path: 'request', message: 'could not be decoded' }]);
     } else {
       logger.error({ err, path: req.path }, 'unhandled error');
       apiErr = new ApiError('internal', 'Internal error.');

@@ -11,6 +11,8 @@ import { parseOrThrow } from '../validation';
 const putBody = z.strictObject({
   values: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/), z.string().min(1).max(4096)),
 });
+/** Exported for the OpenAPI document. */
+export const credentialPutBody = putBody;
 const envQuery = z.strictObject({ environment: environment.optional() });
 
 export interface CredentialRoutesDeps {

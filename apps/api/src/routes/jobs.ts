@@ -4,7 +4,8 @@ import type { Request, Response } from 'express';
 import { finishJob, getJob, insertJob, listJobs, loadJobView, markEnqueued, newId, requestCancel } from '@agents/db';
 import type { Db, Environment, Job, Tenant } from '@agents/db';
 import type { Producer } from '@agents/queue';
-import type { Logger } from '@agents/observability';
+import type { Logger, Metrics } from '@agents/observability';
+import { z } from 'zod';
 import { ApiError } from '../errors';
 import { principalOf } from '../middleware/auth';
 import { createJobBody, idempotencyKey, jobId, listQuery } from '../schemas';
@@ -18,6 +19,7 @@ export interface JobRoutesDeps {
   tenantOf(req: Request, res: Response): Promise<Tenant>;
   /** Refuses callback URLs the deployment does not allow (SSRF); resolves when acceptable. */
   checkCallbackUrl(url: string): Promise<void>;
+  metrics?: Metrics;
 }
 
 /** Canonical JSON (sorted keys) so the same body always hashes the same for Idempotency-Key. */
@@ -55,7 +57,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     const body = parseOrThrow(createJobBody, req.body ?? {}, 'body');
     const principal = principalOf(res);
     const idemHeader = req.get('idempotency-key');
-    const idem = idemHeader === undefined ? null : parseOrThrow(idempotencyKey, idemHeader, 'params');
+    const idem = idemHeader === undefined ? null : parseOrThrow(z.object({ 'idempotency-key': idempotencyKey }), { 'idempotency-key': idemHeader }, 'headers')['idempotency-key'];
 
     const environment: Environment = principal.kind === 'tenant' ? principal.environment : (body.environment ?? 'live');
     if (principal.kind === 'tenant' && body.environment && body.environment !== principal.environment) {
@@ -97,6 +99,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
     }
     const row = result.job;
+    if (result.kind === 'created') deps.metrics?.jobsSubmitted.inc({ tenant: deps.metrics.tenant(row.tenant_id), type: row.type, environment: row.environment });
     if (result.kind === 'created' || !row.enqueued_at) {
       // The row is committed: from here the job is durable. If the enqueue fails the reconciler
       // adds it later (BullMQ jobId = job id makes a double add harmless).

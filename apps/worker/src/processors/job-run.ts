@@ -1,19 +1,29 @@
 import type { Job as BullJob } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { finishJob, getJobById, getTenant, listSteps, startAttempt, writeCheckpoint } from '@agents/db';
-import type { Db, Job, JobError, NewUsageEvent } from '@agents/db';
-import { parsePayload, ShutdownAbort } from '@agents/queue';
+import type { Db, Job, JobError, Tenant } from '@agents/db';
+import { parsePayload, QuotaExceededError, ShutdownAbort } from '@agents/queue';
 import type { RunContext, RunHandler } from '@agents/queue';
-import { runWorkflow } from '@agents/agent';
-import type { WorkflowStepOutcome } from '@agents/agent';
-import type { Runtime, ToolCallRecord, ToolResult, Session } from '@agents/runtime';
+import { buildSystemPrompt, DEFAULT_MAX_ITERATIONS, isAbortError, isModelError, runAgentLoop, runWorkflow } from '@agents/agent';
+import type { ModelProvider, WorkflowStepOutcome } from '@agents/agent';
+import type { Runtime, ToolCallRecord, Session } from '@agents/runtime';
 import type { Logger } from '@agents/observability';
+import { createAgentCheckpoints } from './agent-checkpoints';
+import { usageRowFromRecord } from './usage-row';
+
+export { usageRowFromRecord } from './usage-row';
 
 export interface JobRunDeps {
   db: Db;
   runtime: Runtime;
   logger: Logger;
   jobTimeoutMs: number;
+  /** Answers agent jobs. */
+  model: ModelProvider;
+  /** Model id when the job names none (OPENAI_MODEL). */
+  defaultModel: string;
+  /** Model tokens one job may spend (input + output); 0 = unlimited (JOB_TOKEN_BUDGET). */
+  jobTokenBudget: number;
   /** Takes the runtime's usage record of a finished execute (see createMeterBuffer). */
   takeRecord(toolCallId: string): ToolCallRecord | undefined;
 }
@@ -25,29 +35,18 @@ class StopRun extends Error {
   }
 }
 
-export function usageRowFromRecord(job: Job, seq: number, rec: ToolCallRecord, result: ToolResult): NewUsageEvent {
-  return {
-    id: rec.tool_call_id,
-    idempotency_key: `${job.id}:${seq}`,
-    tenant_id: job.tenant_id,
-    environment: job.environment,
-    job_id: job.id,
-    kind: 'tool_call',
-    server: rec.server,
-    tool: rec.tool,
-    success: rec.success,
-    denied: rec.denied,
-    error_code: rec.error_code,
-    duration_ms: rec.duration_ms,
-    metadata: JSON.stringify(rec.metadata),
-    occurred_at: result.called_at,
-  } as NewUsageEvent;
+type Outcome = { status: 'succeeded'; output: unknown } | { status: 'failed'; output?: unknown; error: JobError };
+
+/** max_iterations: the job's own, else the tenant's limit, else the platform default. */
+export function maxIterationsFor(job: Pick<Job, 'max_iterations'>, tenant: Pick<Tenant, 'limits'>): number {
+  return job.max_iterations ?? tenant.limits?.max_iterations ?? DEFAULT_MAX_ITERATIONS;
 }
 
 /**
  * The `job.run` processor: one attempt at one job. Terminal outcomes (success, tool failure,
- * cancel, timeout) are written to the job row and the BullMQ job completes; only infrastructure
- * trouble throws, so BullMQ retries the attempt with backoff and it resumes from its checkpoints.
+ * max_iterations, cancel, timeout, a model error no retry can fix) are written to the job row and
+ * the BullMQ job completes; only transient trouble (infrastructure, a model that is rate limited or
+ * down) throws, so BullMQ retries the attempt with backoff and it resumes from its checkpoints.
  */
 export function createJobRunHandler(deps: JobRunDeps): RunHandler {
   const { db } = deps;
@@ -59,9 +58,15 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
     const log = deps.logger.child({ tenant_id: job.tenant_id, job_id: job.id, attempt: job.attempts });
     log.info({ type: job.type }, 'job attempt started');
 
+    // Jobs that can never succeed finish as failed at once, without spending retries.
     const tenant = await getTenant(db, job.tenant_id);
     if (!tenant || tenant.disabled) {
       await finishJob(db, job.id, { status: 'failed', error: { code: 'tenant_disabled', message: 'The tenant is disabled or gone.' } });
+      return { status: 'failed' };
+    }
+    const invalid = validationProblem(job);
+    if (invalid) {
+      await finishJob(db, job.id, { status: 'failed', error: { code: 'validation_failed', message: invalid } });
       return { status: 'failed' };
     }
 
@@ -83,32 +88,18 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
     const servers = job.servers.filter((s) => tenant.servers.includes(s));
     const session: Session = deps.runtime.sessions.create({ tenantId: job.tenant_id, environment: job.environment, servers, metadata: job.metadata });
     try {
-      if (job.type !== 'workflow') {
-        throw new StopRun({ code: 'internal', message: 'Agent jobs are not supported by this worker yet.' }, 'failed');
+      let outcome: Outcome;
+      try {
+        outcome = job.type === 'workflow' ? await runWorkflowJob(job, session, signal, checkStop) : await runAgentJob(job, tenant, session, signal, checkStop);
+      } catch (err) {
+        // An abort (cancel, timeout, lost lock, shutdown) surfaces from inside a model or tool call
+        // as an AbortError; checkStop turns it into the reason it happened.
+        if (signal.aborted && !(err instanceof StopRun)) await checkStop();
+        throw err;
       }
-      const completed = new Map<number, WorkflowStepOutcome>();
-      for (const s of await listSteps(db, job.id)) if (s.kind === 'workflow_step') completed.set(s.seq, s.payload as WorkflowStepOutcome);
-
-      const result = await runWorkflow(job.steps ?? [], {
-        completed,
-        beforeStep: checkStop,
-        execute: (i, tool, args) => session.execute(tool, args, { idempotencyKey: `${job.id}:${i}`, signal }),
-        checkpoint: async (i, outcome, res) => {
-          const rec = res ? deps.takeRecord(res.tool_call_id) : undefined;
-          await writeCheckpoint(db, {
-            jobId: job.id,
-            seq: i,
-            kind: 'workflow_step',
-            payload: outcome,
-            usage: rec && res ? [usageRowFromRecord(job, i, rec, res)] : [],
-          });
-        },
-      });
       // A cancel or timeout that landed during the last call still wins over its result.
       if (signal.aborted) await checkStop();
-      const finished = result.ok
-        ? await finishJob(db, job.id, { status: 'succeeded', output: result.output })
-        : await finishJob(db, job.id, { status: 'failed', output: result.output, error: result.error });
+      const finished = await finishJob(db, job.id, outcome);
       log.info({ status: finished?.status ?? 'already_terminal' }, 'job attempt finished');
       return { status: finished?.status ?? 'already_terminal' };
     } catch (err) {
@@ -118,9 +109,25 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
         return { status: err.status };
       }
       if (err instanceof ShutdownAbort) throw err;
+      if (err instanceof QuotaExceededError) {
+        // The runtime refused the next tool call before making it: the month's quota is spent.
+        await finishJob(db, job.id, { status: 'failed', error: { code: 'quota_exceeded', message: err.message } });
+        log.info({ code: 'quota_exceeded' }, 'job stopped');
+        return { status: 'failed' };
+      }
+      const lastAttempt = ctx.attemptsMade + 1 >= ctx.maxAttempts;
+      if (isModelError(err)) {
+        // The provider's message is already scrubbed of keys; retry only what a later attempt could fix.
+        log.warn({ retryable: err.retryable, status: err.status, provider_code: err.providerCode }, 'model call failed');
+        if (!err.retryable || lastAttempt) {
+          await finishJob(db, job.id, { status: 'failed', error: { code: 'model_error', message: err.message } });
+          return { status: 'failed' };
+        }
+        throw err;
+      }
       // Infrastructure trouble: let BullMQ retry; on the last attempt record the failure for good.
-      log.warn({ err: { message: (err as Error).message } }, 'job attempt failed');
-      if (ctx.attemptsMade + 1 >= ctx.maxAttempts) {
+      log.warn({ err: { message: (err as Error).message, abort: isAbortError(err) } }, 'job attempt failed');
+      if (lastAttempt) {
         await finishJob(db, job.id, { status: 'failed', error: { code: 'internal', message: 'The job failed after its retries.' } }).catch(() => undefined);
         throw new UnrecoverableError('attempts exhausted');
       }
@@ -129,4 +136,54 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
       await session.close();
     }
   };
+
+  async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, checkStop: () => Promise<void>): Promise<Outcome> {
+    const completed = new Map<number, WorkflowStepOutcome>();
+    for (const s of await listSteps(db, job.id)) if (s.kind === 'workflow_step') completed.set(s.seq, s.payload as WorkflowStepOutcome);
+
+    const result = await runWorkflow(job.steps ?? [], {
+      completed,
+      beforeStep: checkStop,
+      execute: (i, tool, args) => session.execute(tool, args, { idempotencyKey: `${job.id}:${i}`, signal }),
+      checkpoint: async (i, outcome, res) => {
+        const rec = res ? deps.takeRecord(res.tool_call_id) : undefined;
+        // A call cut off by our own abort (shutdown deadline, cancel, timeout) is not a result: never
+        // checkpoint it, or a resumed attempt would replay it as a failed step.
+        if (signal.aborted) await checkStop();
+        await writeCheckpoint(db, {
+          jobId: job.id,
+          seq: i,
+          kind: 'workflow_step',
+          payload: outcome,
+          usage: rec && res ? [usageRowFromRecord(job, i, rec, res)] : [],
+        });
+      },
+      // An automation's job carries its triggering event: `{{event...}}` references read it.
+    }, (job.context ?? {}) as Record<string, unknown>);
+    return result.ok ? { status: 'succeeded', output: result.output } : { status: 'failed', output: result.output, error: result.error };
+  }
+
+  async function runAgentJob(job: Job, tenant: Tenant, session: Session, signal: AbortSignal, checkStop: () => Promise<void>): Promise<Outcome> {
+    const result = await runAgentLoop({
+      model: deps.model,
+      modelName: job.model ?? deps.defaultModel,
+      session,
+      systemPrompt: buildSystemPrompt(tenant.instructions),
+      input: job.input ?? '',
+      maxIterations: maxIterationsFor(job, tenant),
+      tokenBudget: deps.jobTokenBudget,
+      checkpoints: createAgentCheckpoints(job, { db, takeRecord: deps.takeRecord }),
+      idempotencyKey: (seq) => `${job.id}:${seq}`,
+      signal,
+      beforeStep: checkStop,
+    });
+    return result.ok ? { status: 'succeeded', output: { message: result.message } } : { status: 'failed', error: result.error };
+  }
+}
+
+/** What makes a stored job unrunnable whatever the retries (the API validates too; rows can come from elsewhere). */
+function validationProblem(job: Job): string | null {
+  if (job.type === 'agent' && !job.input?.trim()) return 'An agent job needs a non-empty input.';
+  if (job.type === 'workflow' && !job.steps?.length) return 'A workflow job needs at least one step.';
+  return null;
 }

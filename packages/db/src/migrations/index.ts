@@ -2,5 +2,7 @@ import type { Migration } from '../migrator';
 import { m0001Init } from './0001-init';
 import { m0002Credentials } from './0002-credentials';
 import { m0003Platform } from './0003-platform';
+import { m0004RollupHorizon } from './0004-rollup-horizon';
+import { m0005Automations } from './0005-automations';
 
-export const MIGRATIONS: readonly Migration[] = [m0001Init, m0002Credentials, m0003Platform];
+export const MIGRATIONS: readonly Migration[] = [m0001Init, m0002Credentials, m0003Platform, m0004RollupHorizon, m0005Automations];

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../connection';
 import type { Environment, Job, JobError, JobStatus, NewJob } from '../schema';
+import { writeJobEvent } from './webhook-outbox';
 
 /** How long an Idempotency-Key binds a request to its job (API.md: 24 h). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -118,20 +119,30 @@ export interface FinishJob {
   error?: JobError | null;
 }
 
-/** Terminal transition; only the first one wins (a cancel racing a finish cannot be overwritten). */
+/**
+ * Terminal transition; only the first one wins (a cancel racing a finish cannot be overwritten).
+ * In the same transaction it writes the job's webhook event and pending delivery (the outbox, see
+ * writeJobEvent), so no crash can separate "job finished" from "callback owed".
+ */
 export async function finishJob(db: Db, id: string, f: FinishJob): Promise<Job | undefined> {
-  return db
-    .updateTable('jobs')
-    .set({
-      status: f.status,
-      output: f.output === undefined ? null : JSON.stringify(f.output),
-      error: f.error ? JSON.stringify(f.error) : null,
-      finished_at: sql<Date>`now()`,
-    })
-    .where('id', '=', id)
-    .where('status', 'in', ['queued', 'running'])
-    .returningAll()
-    .executeTakeFirst();
+  const run = async (trx: Db) => {
+    const job = await trx
+      .updateTable('jobs')
+      .set({
+        status: f.status,
+        output: f.output === undefined ? null : JSON.stringify(f.output),
+        error: f.error ? JSON.stringify(f.error) : null,
+        finished_at: sql<Date>`now()`,
+      })
+      .where('id', '=', id)
+      .where('status', 'in', ['queued', 'running'])
+      .returningAll()
+      .executeTakeFirst();
+    if (job) await writeJobEvent(trx, job);
+    return job;
+  };
+  // A caller already inside a transaction (e.g. writing its last checkpoint) gets the outbox in it.
+  return db.isTransaction ? run(db) : db.transaction().execute(run);
 }
 
 export async function requestCancel(db: Db, tenantId: string, id: string): Promise<Job | undefined> {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../connection';
 import type { Automation, Tenant, TenantLimits, TenantPlan } from '../schema';
 
@@ -36,4 +37,46 @@ export async function getTenant(db: Db, id: string): Promise<Tenant | undefined>
 
 export async function listTenants(db: Db): Promise<Tenant[]> {
   return db.selectFrom('tenants').selectAll().orderBy('id').execute();
+}
+
+/** The fields PATCH /v1/admin/tenants/{id} may change; absent ones are left alone. */
+export interface TenantPatch {
+  name?: string;
+  servers?: string[];
+  limits?: TenantLimits;
+  plan?: TenantPlan;
+  instructions?: string | null;
+  webhook_url?: string | null;
+  automations?: Automation[];
+  disabled?: boolean;
+}
+
+export async function updateTenant(db: Db, id: string, p: TenantPatch): Promise<Tenant | undefined> {
+  return db
+    .updateTable('tenants')
+    .set({
+      ...(p.name !== undefined ? { name: p.name } : {}),
+      ...(p.servers !== undefined ? { servers: p.servers } : {}),
+      ...(p.limits !== undefined ? { limits: JSON.stringify(p.limits) } : {}),
+      ...(p.plan !== undefined ? { plan: JSON.stringify(p.plan) } : {}),
+      ...(p.instructions !== undefined ? { instructions: p.instructions } : {}),
+      ...(p.webhook_url !== undefined ? { webhook_url: p.webhook_url } : {}),
+      ...(p.automations !== undefined ? { automations: JSON.stringify(p.automations) } : {}),
+      ...(p.disabled !== undefined ? { disabled: p.disabled } : {}),
+      updated_at: new Date(),
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Tenants newest first (API.md list convention); the cursor is the last id of the previous page. */
+export async function listTenantsPage(db: Db, q: { limit: number; startingAfter?: string }): Promise<{ data: Tenant[]; hasMore: boolean }> {
+  let query = db.selectFrom('tenants').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit + 1);
+  if (q.startingAfter) {
+    const after = q.startingAfter;
+    query = query.where(sql<boolean>`(created_at, id) < (SELECT c.created_at, c.id FROM tenants c WHERE c.id = ${after})`);
+  }
+  const rows = await query.execute();
+  return { data: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
 }

@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '@agents/observability';
+import { principalOf } from './auth';
+
+/** A caller-supplied id is kept only if it cannot smuggle anything into logs (no spaces, no control characters). */
+const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** Paths polled by machines (probes, scrapers, the board's own XHRs) log at debug to keep info readable. */
+const QUIET = /^\/(healthz|readyz|metrics)$|^\/admin\/queues\//;
+
+/**
+ * First middleware: assigns the request id (X-Request-Id if well formed, else a new one), echoes it,
+ * puts a child logger on res.locals.log, and writes one line per request when it ends: method,
+ * path without the query string, status, duration. Never headers or bodies.
+ */
+export function requestContext(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const given = req.get('x-request-id');
+    const requestId = given && WELL_FORMED_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
+    res.setHeader('X-Request-Id', requestId);
+    const log = logger.child({ request_id: requestId });
+    res.locals.requestId = requestId;
+    res.locals.log = log;
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const path = req.originalUrl.split('?')[0]!;
+      const principal = res.locals.principal ? principalOf(res) : undefined;
+      const line = {
+        method: req.method,
+        path,
+        status: res.statusCode,
+        duration_ms: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
+        ...(principal?.kind === 'tenant' ? { tenant_id: principal.tenantId } : {}),
+      };
+      if (res.statusCode >= 500) log.error(line, 'request failed');
+      else if (QUIET.test(path)) log.debug(line, 'request');
+      else log.info(line, 'request');
+    });
+    next();
+  };
+}

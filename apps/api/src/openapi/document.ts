@@ -1,0 +1,266 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { createApiKeyBody } from '../routes/admin-api-keys';
+import { automations, createTenantBody, listTenantsQuery, patchTenantBody } from '../routes/admin-tenants';
+import { credentialPutBody } from '../routes/credentials';
+import { apiKeyId, createJobBody, environment, idempotencyKey, jobId, listQuery, serverId, tenantId } from '../schemas';
+import * as R from './response-schemas';
+
+/**
+ * The served OpenAPI 3.1 document (GET /openapi.json), generated from the same zod schemas the
+ * routes validate with. Routes built elsewhere (usage, invoices, deliveries, hooks, automations)
+ * are described from API.md. apps/api/test/openapi.test.ts lints it and checks API.md coverage.
+ */
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const err = (description: string) => json(R.errorResponse, description);
+
+const COMMON_ERRORS = {
+  400: err('validation_failed or invalid_json'),
+  401: err('unauthorized: missing, malformed, unknown or revoked key'),
+  429: err('rate_limited or quota_exceeded; Retry-After is set'),
+  503: err('service_unavailable: Redis or Postgres unreachable; Retry-After is set'),
+};
+const BODY_ERRORS = { 413: err('payload_too_large (over 256 KiB)'), 415: err('unsupported_media_type: body not application/json') };
+const OPERATOR_ERRORS = { ...COMMON_ERRORS, 403: err('forbidden: a tenant key on an operator route') };
+const TENANT_ERRORS = { ...COMMON_ERRORS, 404: err('tenant_not_found (unknown, disabled or another tenant) or not_found') };
+
+const adminTenantParams = z.object({ id: tenantId });
+const tenantParams = z.object({ tid: tenantId });
+const envQuery = z.object({ environment: environment.optional() });
+const period = z.string().regex(/^[0-9]{4}-[0-9]{2}$/);
+const isoTime = z.string().meta({ format: 'date-time' });
+const deliveryId = z.string().regex(/^whd_[0-9a-z]{26}$/);
+
+type Route = Omit<RouteConfig, 'responses'> & { responses: RouteConfig['responses'] };
+
+function routes(): Route[] {
+  return [
+    // Operator: tenants
+    {
+      method: 'post', path: '/v1/admin/tenants', tags: ['Tenants'], summary: 'Create a tenant', operationId: 'createTenant',
+      request: { body: { required: true, content: { 'application/json': { schema: createTenantBody } } } },
+      responses: { 201: json(R.createdTenantResponse, 'The tenant, with its webhook signing secret (shown only here).'), 409: err('tenant_exists'), ...OPERATOR_ERRORS, ...BODY_ERRORS },
+    },
+    {
+      method: 'get', path: '/v1/admin/tenants', tags: ['Tenants'], summary: 'List tenants', operationId: 'listTenants',
+      request: { query: listTenantsQuery },
+      responses: { 200: json(R.list(R.tenantResponse), 'Tenants, newest first.'), ...OPERATOR_ERRORS },
+    },
+    {
+      method: 'get', path: '/v1/admin/tenants/{id}', tags: ['Tenants'], summary: 'Get a tenant', operationId: 'getTenant',
+      request: { params: adminTenantParams },
+      responses: { 200: json(R.tenantResponse, 'The tenant (never its secrets).'), 404: err('tenant_not_found'), ...OPERATOR_ERRORS },
+    },
+    {
+      method: 'patch', path: '/v1/admin/tenants/{id}', tags: ['Tenants'], summary: 'Update a tenant', operationId: 'updateTenant',
+      description: 'Any of name, servers, limits, plan, instructions, webhook_url, automations, disabled. Every API and worker process sees the change within a second.',
+      request: { params: adminTenantParams, body: { required: true, content: { 'application/json': { schema: patchTenantBody } } } },
+      responses: { 200: json(R.tenantResponse, 'The updated tenant.'), 404: err('tenant_not_found'), ...OPERATOR_ERRORS, ...BODY_ERRORS },
+    },
+    {
+      method: 'post', path: '/v1/admin/tenants/{id}/webhook-secret/rotate', tags: ['Tenants'], summary: 'Rotate the webhook signing secret', operationId: 'rotateWebhookSecret',
+      description: 'The previous secret keeps signing beside the new one for 24 hours.',
+      request: { params: adminTenantParams },
+      responses: { 200: json(R.webhookSecretResponse, 'The new secret (shown only here).'), 404: err('tenant_not_found'), ...OPERATOR_ERRORS },
+    },
+    // Operator: API keys
+    {
+      method: 'post', path: '/v1/admin/tenants/{id}/api-keys', tags: ['API keys'], summary: 'Issue a tenant API key', operationId: 'createApiKey',
+      request: { params: adminTenantParams, body: { required: true, content: { 'application/json': { schema: createApiKeyBody } } } },
+      responses: { 201: json(R.createdApiKeyResponse, 'The key record with the full key (shown only here).'), 404: err('tenant_not_found'), ...OPERATOR_ERRORS, ...BODY_ERRORS },
+    },
+    {
+      method: 'get', path: '/v1/admin/tenants/{id}/api-keys', tags: ['API keys'], summary: "List a tenant's API keys", operationId: 'listApiKeys',
+      request: { params: adminTenantParams },
+      responses: { 200: json(R.list(R.apiKeyResponse), 'Live keys, prefixes only.'), 404: err('tenant_not_found'), ...OPERATOR_ERRORS },
+    },
+    {
+      method: 'delete', path: '/v1/admin/tenants/{id}/api-keys/{key_id}', tags: ['API keys'], summary: 'Revoke an API key', operationId: 'revokeApiKey',
+      description: 'The key stops working within one second on every API process.',
+      request: { params: z.object({ id: tenantId, key_id: apiKeyId }) },
+      responses: { 204: { description: 'Revoked.' }, 404: err('tenant_not_found or not_found'), ...OPERATOR_ERRORS },
+    },
+    // Operator: usage and billing
+    {
+      method: 'get', path: '/v1/admin/usage', tags: ['Usage'], summary: 'Usage across tenants', operationId: 'adminUsage',
+      request: { query: z.object({ from: isoTime.optional(), to: isoTime.optional(), environment: environment.optional() }) },
+      responses: { 200: json(R.adminUsageResponse, 'Per-tenant counters for the window.'), ...OPERATOR_ERRORS },
+    },
+    {
+      method: 'get', path: '/v1/admin/tool-calls', tags: ['Usage'], summary: 'The raw tool-call log', operationId: 'adminToolCalls',
+      request: {
+        query: z.object({ tenant_id: tenantId.optional(), from: isoTime.optional(), to: isoTime.optional(), limit: listQuery.shape.limit, starting_after: z.string().max(64).optional() }),
+      },
+      responses: { 200: json(R.list(R.toolCallLogRow), 'Tool calls, newest first, each with the session metadata.'), ...OPERATOR_ERRORS },
+    },
+    {
+      method: 'get', path: '/v1/admin/invoices', tags: ['Billing'], summary: 'Invoices of a period', operationId: 'adminInvoices',
+      request: { query: z.object({ period }) },
+      responses: { 200: json(R.dataOnly(R.invoiceResponse), 'One invoice per tenant with live usage or a base fee.'), ...OPERATOR_ERRORS },
+    },
+    // Tenant: credentials
+    {
+      method: 'put', path: '/v1/tenants/{tid}/credentials/{server}', tags: ['Credentials'], summary: 'Store credentials for a server', operationId: 'putCredentials',
+      description: 'Values are sealed with the tenant data key and never returned.',
+      request: { params: z.object({ tid: tenantId, server: serverId }), query: envQuery, body: { required: true, content: { 'application/json': { schema: credentialPutBody } } } },
+      responses: { 204: { description: 'Stored.' }, 422: err('server_not_allowed'), ...TENANT_ERRORS, ...BODY_ERRORS },
+    },
+    {
+      method: 'get', path: '/v1/tenants/{tid}/credentials', tags: ['Credentials'], summary: 'List stored credentials (field names only)', operationId: 'listCredentials',
+      request: { params: tenantParams },
+      responses: { 200: json(R.dataOnly(R.credentialSummaryResponse), 'Field names only, never values.'), ...TENANT_ERRORS },
+    },
+    {
+      method: 'delete', path: '/v1/tenants/{tid}/credentials/{server}', tags: ['Credentials'], summary: 'Delete credentials for a server', operationId: 'deleteCredentials',
+      request: { params: z.object({ tid: tenantId, server: serverId }), query: envQuery },
+      responses: { 204: { description: 'Deleted.' }, 422: err('server_not_allowed'), ...TENANT_ERRORS },
+    },
+    // Tenant: jobs
+    {
+      method: 'post', path: '/v1/tenants/{tid}/jobs', tags: ['Jobs'], summary: 'Submit a job', operationId: 'createJob',
+      request: {
+        params: tenantParams,
+        headers: z.object({ 'Idempotency-Key': idempotencyKey.optional() }),
+        body: { required: true, content: { 'application/json': { schema: createJobBody } } },
+      },
+      responses: {
+        202: { ...json(R.jobResponse, 'Accepted; durable before this response.'), headers: { Location: { description: '/v1/tenants/{tid}/jobs/{id}', schema: { type: 'string' } } } },
+        422: err('server_not_allowed or idempotency_key_reused'),
+        ...TENANT_ERRORS,
+        ...BODY_ERRORS,
+      },
+    },
+    {
+      method: 'get', path: '/v1/tenants/{tid}/jobs', tags: ['Jobs'], summary: 'List jobs', operationId: 'listJobs',
+      request: { params: tenantParams, query: listQuery },
+      responses: { 200: json(R.list(R.jobResponse), 'Jobs of the caller’s environment, newest first.'), ...TENANT_ERRORS },
+    },
+    {
+      method: 'get', path: '/v1/tenants/{tid}/jobs/{job_id}', tags: ['Jobs'], summary: 'Get a job', operationId: 'getJob',
+      request: { params: z.object({ tid: tenantId, job_id: jobId }) },
+      responses: { 200: json(R.jobResponse, 'The job.'), ...TENANT_ERRORS },
+    },
+    {
+      method: 'post', path: '/v1/tenants/{tid}/jobs/{job_id}/cancel', tags: ['Jobs'], summary: 'Cancel a job', operationId: 'cancelJob',
+      request: { params: z.object({ tid: tenantId, job_id: jobId }) },
+      responses: { 200: json(R.jobResponse, 'The job (cancelled at once if queued).'), 409: err('job_not_cancellable'), ...TENANT_ERRORS },
+    },
+    // Tenant: usage, invoices, deliveries, automations
+    {
+      method: 'get', path: '/v1/tenants/{tid}/usage', tags: ['Usage'], summary: "The tenant's usage", operationId: 'tenantUsage',
+      request: {
+        params: tenantParams,
+        query: z.object({ from: isoTime.optional(), to: isoTime.optional(), group_by: z.enum(['day', 'server', 'tool']).optional(), environment: environment.optional() }),
+      },
+      responses: { 200: json(R.usageResponse, 'Totals and buckets.'), ...TENANT_ERRORS },
+    },
+    {
+      method: 'get', path: '/v1/tenants/{tid}/invoices', tags: ['Billing'], summary: "The tenant's invoices", operationId: 'tenantInvoices',
+      request: { params: tenantParams },
+      responses: { 200: json(R.dataOnly(R.invoiceResponse), 'Invoices, newest first.'), ...TENANT_ERRORS },
+    },
+    {
+      method: 'get', path: '/v1/tenants/{tid}/webhook-deliveries', tags: ['Webhooks'], summary: 'List webhook deliveries', operationId: 'listDeliveries',
+      request: { params: tenantParams, query: z.object({ job_id: jobId.optional() }) },
+      responses: { 200: json(R.dataOnly(R.deliveryResponse), 'Deliveries, newest first.'), ...TENANT_ERRORS },
+    },
+    {
+      method: 'post', path: '/v1/tenants/{tid}/webhook-deliveries/{id}/redeliver', tags: ['Webhooks'], summary: 'Redeliver a webhook', operationId: 'redeliverWebhook',
+      request: { params: z.object({ tid: tenantId, id: deliveryId }) },
+      responses: { 202: json(R.deliveryResponse, 'Queued for delivery.'), ...TENANT_ERRORS },
+    },
+    {
+      method: 'put', path: '/v1/tenants/{tid}/automations', tags: ['Automations'], summary: "Replace the tenant's automations", operationId: 'putAutomations',
+      description: 'Steps may only name the tenant’s own servers (else 400 validation_failed).',
+      request: { params: tenantParams, body: { required: true, content: { 'application/json': { schema: z.object({ automations }) } } } },
+      responses: { 200: json(z.object({ automations }), 'The stored automations.'), ...TENANT_ERRORS, ...BODY_ERRORS },
+    },
+    // Catalog
+    {
+      method: 'get', path: '/v1/servers', tags: ['Catalog'], summary: 'The server catalog', operationId: 'listServers',
+      responses: { 200: json(R.dataOnly(R.serverResponse), 'Every server a tenant can be given.'), 401: COMMON_ERRORS[401] },
+    },
+    // Inbound provider webhooks (no bearer key: the provider's own signature)
+    {
+      method: 'post', path: '/hooks/{tid}/{server}', tags: ['Provider webhooks'], summary: 'Receive a provider webhook', operationId: 'receiveProviderWebhook',
+      description: "Authenticated by the provider's signature (Stripe-Signature, asaas-access-token, X-ME-Signature) against the tenant's webhook_secret credential.",
+      security: [],
+      request: {
+        params: z.object({ tid: tenantId, server: serverId }),
+        query: z.object({ environment: environment.optional() }),
+        body: { required: true, content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+      },
+      responses: { 200: { description: 'Accepted; the work is queued.' }, 401: err('bad or missing signature'), 404: err('tenant_not_found'), ...BODY_ERRORS },
+    },
+    // Operations
+    {
+      method: 'get', path: '/healthz', tags: ['Operations'], summary: 'Liveness', operationId: 'healthz', security: [],
+      responses: { 200: json(z.object({ status: z.literal('ok') }), 'The process runs.') },
+    },
+    {
+      method: 'get', path: '/readyz', tags: ['Operations'], summary: 'Readiness', operationId: 'readyz', security: [],
+      responses: {
+        200: json(z.object({ status: z.string(), checks: z.object({ redis: z.string(), postgres: z.string() }) }), 'Redis and Postgres answer.'),
+        503: json(z.object({ status: z.string(), checks: z.object({ redis: z.string(), postgres: z.string() }) }), 'A dependency is down.'),
+      },
+    },
+    {
+      method: 'get', path: '/metrics', tags: ['Operations'], summary: 'Prometheus metrics', operationId: 'metrics',
+      description: 'Operator key or METRICS_TOKEN as the bearer.',
+      responses: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: z.string() } } }, 401: COMMON_ERRORS[401] },
+    },
+  ];
+}
+
+let cached: object | undefined;
+
+/** Builds (once per process) the OpenAPI 3.1 document. */
+export function openApiDocument(): object {
+  if (cached) return cached;
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The operator key (OPERATOR_API_KEY) or a tenant key (ak_test_… / ak_live_…).',
+  });
+  for (const route of routes()) registry.registerPath(route as RouteConfig);
+  registry.registerWebhook({
+    method: 'post',
+    path: 'job-event',
+    summary: 'Job reached a terminal state',
+    operationId: 'jobEvent',
+    description: "POSTed to the job's callback_url (or the tenant's webhook_url), signed per Standard Webhooks with the tenant's whsec_ secret.",
+    request: {
+      headers: z.object({ 'webhook-id': z.string(), 'webhook-timestamp': z.string(), 'webhook-signature': z.string() }),
+      body: { required: true, content: { 'application/json': { schema: R.jobEvent } } },
+    },
+    responses: { 200: { description: 'Any 2xx means delivered; 410 stops retries.' } },
+  });
+  const generator = new OpenApiGeneratorV31(registry.definitions);
+  cached = generator.generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Commerce agents API',
+      version: '1.0.0',
+      description: 'Multi-tenant commerce-agent platform: tenants, API keys, credentials, jobs, usage and billing.',
+      license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
+    },
+    servers: [{ url: '/', description: 'The deployment serving this document' }],
+    security: [{ bearerAuth: [] }],
+    tags: [
+      { name: 'Tenants', description: 'Operator: tenant lifecycle.' },
+      { name: 'API keys', description: 'Operator: tenant API keys (shown once, stored hashed).' },
+      { name: 'Usage', description: 'Metered tool calls and tokens.' },
+      { name: 'Billing', description: 'Invoices from rolled-up live usage.' },
+      { name: 'Credentials', description: "A tenant's provider secrets (write-only)." },
+      { name: 'Jobs', description: 'Agent and workflow jobs.' },
+      { name: 'Webhooks', description: 'Outbound job callbacks.' },
+      { name: 'Automations', description: 'Workflows triggered by provider events.' },
+      { name: 'Catalog', description: 'Available MCP servers.' },
+      { name: 'Provider webhooks', description: 'Inbound provider events.' },
+      { name: 'Operations', description: 'Health and metrics.' },
+    ],
+  });
+  return cached;
+}

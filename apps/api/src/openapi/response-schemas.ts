@@ -1,0 +1,189 @@
+import { z } from 'zod';
+
+/**
+ * Response shapes of API.md, as zod schemas so the OpenAPI document is generated rather than
+ * hand-written. Responses are produced by presenters, not parsed; these describe them.
+ */
+const timestamp = z.string().meta({ format: 'date-time', example: '2026-11-28T07:00:00.000Z' });
+const environment = z.enum(['test', 'live']);
+const counters = {
+  jobs: z.number().int(),
+  tool_calls: z.number().int(),
+  failed_tool_calls: z.number().int(),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+};
+
+export const errorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ example: 'validation_failed' }),
+      message: z.string(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const tenantResponse = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    servers: z.array(z.string()),
+    limits: z.object({
+      concurrency: z.number().int(),
+      requests_per_minute: z.number().int(),
+      monthly_tool_calls: z.number().int(),
+      max_iterations: z.number().int(),
+    }),
+    plan: z.object({
+      currency: z.string(),
+      base_fee: z.number(),
+      price_per_tool_call: z.number(),
+      price_per_1k_tokens: z.number(),
+      included_tool_calls: z.number().int(),
+    }),
+    instructions: z.string().nullable(),
+    webhook_url: z.string().nullable(),
+    automations: z.array(z.object({ on: z.string(), steps: z.array(z.object({ tool: z.string(), args: z.record(z.string(), z.unknown()) })) })),
+    disabled: z.boolean(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: 'Tenant' });
+
+export const createdTenantResponse = tenantResponse
+  .extend({ webhook_secret: z.string().meta({ description: 'Shown only in this response.', example: 'whsec_...' }) })
+  .meta({ id: 'CreatedTenant' });
+
+export const webhookSecretResponse = z.object({ webhook_secret: z.string() }).meta({ id: 'WebhookSecret' });
+
+export const apiKeyResponse = z
+  .object({
+    id: z.string().meta({ example: 'key_01jd8m4k2q3r5s6t7v8w9x0y1z' }),
+    environment,
+    name: z.string().nullable(),
+    prefix: z.string().meta({ example: 'ak_test_Ab12' }),
+    created_at: timestamp,
+    last_used_at: timestamp.nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+
+export const createdApiKeyResponse = apiKeyResponse
+  .extend({ key: z.string().meta({ description: 'The full key, shown only in this response.' }) })
+  .meta({ id: 'CreatedApiKey' });
+
+export const toolCallSummary = z.object({
+  id: z.string(),
+  server: z.string(),
+  tool: z.string(),
+  success: z.boolean(),
+  duration_ms: z.number().int(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+
+export const jobResponse = z
+  .object({
+    id: z.string().meta({ example: 'job_01jd8m4k2q3r5s6t7v8w9x0y1z' }),
+    tenant_id: z.string(),
+    environment,
+    type: z.enum(['agent', 'workflow']),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+    input: z.string().nullable(),
+    servers: z.array(z.string()),
+    metadata: z.record(z.string(), z.string()),
+    output: z.unknown().nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    tool_calls: z.array(toolCallSummary),
+    usage: z.object({ tool_calls: z.number().int(), input_tokens: z.number().int(), output_tokens: z.number().int() }),
+    attempts: z.number().int(),
+    created_at: timestamp,
+    started_at: timestamp.nullable(),
+    finished_at: timestamp.nullable(),
+  })
+  .meta({ id: 'Job' });
+
+export const credentialSummaryResponse = z
+  .object({ server: z.string(), environment, fields: z.array(z.string()), updated_at: timestamp })
+  .meta({ id: 'CredentialSummary' });
+
+export const usageResponse = z
+  .object({
+    tenant_id: z.string(),
+    from: timestamp,
+    to: timestamp,
+    totals: z.object(counters),
+    buckets: z.array(z.object({ key: z.string(), ...counters })),
+  })
+  .meta({ id: 'TenantUsage' });
+
+export const adminUsageResponse = z
+  .object({ from: timestamp, to: timestamp, data: z.array(z.object({ tenant_id: z.string(), ...counters })) })
+  .meta({ id: 'AdminUsage' });
+
+export const toolCallLogRow = z
+  .object({
+    id: z.string(),
+    tenant_id: z.string(),
+    job_id: z.string().nullable(),
+    environment,
+    server: z.string(),
+    tool: z.string(),
+    success: z.boolean(),
+    duration_ms: z.number().int(),
+    error_code: z.string().nullable(),
+    metadata: z.record(z.string(), z.string()),
+    called_at: timestamp,
+  })
+  .meta({ id: 'ToolCall' });
+
+export const invoiceResponse = z
+  .object({
+    id: z.string().meta({ example: 'inv_01jd8m4k2q3r5s6t7v8w9x0y1z' }),
+    tenant_id: z.string(),
+    period: z.string().meta({ example: '2026-11' }),
+    currency: z.string(),
+    status: z.enum(['draft', 'final']),
+    lines: z.array(z.object({ description: z.string(), quantity: z.string(), unit_price: z.string(), amount: z.string() })),
+    total: z.string().meta({ example: '12.50' }),
+    usage_through: timestamp,
+  })
+  .meta({ id: 'Invoice' });
+
+export const deliveryResponse = z
+  .object({
+    id: z.string().meta({ example: 'whd_01jd8m4k2q3r5s6t7v8w9x0y1z' }),
+    event_id: z.string(),
+    event_type: z.string(),
+    url: z.string(),
+    status: z.enum(['pending', 'delivered', 'failed']),
+    attempts: z.number().int(),
+    last_status_code: z.number().int().nullable(),
+    next_attempt_at: timestamp.nullable(),
+    created_at: timestamp,
+  })
+  .meta({ id: 'WebhookDelivery' });
+
+export const serverResponse = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    category: z.string(),
+    transport: z.enum(['http', 'stdio']),
+    sandbox: z.boolean(),
+    credential_fields: z.array(z.object({ name: z.string(), secret: z.boolean(), required: z.boolean() })),
+    tools: z.array(z.object({ name: z.string(), description: z.string() })),
+  })
+  .meta({ id: 'Server' });
+
+export const jobEvent = z
+  .object({
+    id: z.string().meta({ example: 'evt_01jd8m4k2q3r5s6t7v8w9x0y1z' }),
+    type: z.enum(['job.succeeded', 'job.failed', 'job.cancelled']),
+    created_at: timestamp,
+    data: jobResponse,
+  })
+  .meta({ id: 'JobEvent' });
+
+export const list = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), has_more: z.boolean() });
+export const dataOnly = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });

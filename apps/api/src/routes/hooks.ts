@@ -1,0 +1,148 @@
+import express, { Router } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { z } from 'zod';
+import { markEnqueued, newId, recordProviderEvent } from '@agents/db';
+import type { CredentialStore, Environment, NewJob, Tenant, TenantCache, Db } from '@agents/db';
+import type { Producer } from '@agents/queue';
+import type { Logger } from '@agents/observability';
+import { isInboundWebhookServer, normaliseProviderEvent, verifyProviderWebhook } from '@agents/webhooks';
+import type { NormalisedEvent } from '@agents/webhooks';
+import { ApiError } from '../errors';
+import { BODY_LIMIT_BYTES } from '../middleware/json-body';
+import { environment as environmentSchema, tenantId as tenantIdSchema } from '../schemas';
+import { parseOrThrow } from '../validation';
+
+const hookQuery = z.strictObject({ environment: environmentSchema.optional() });
+
+/** Longest provider event id we store (real ones are ~30 chars); longer is not a real provider. */
+const MAX_EVENT_ID_CHARS = 255;
+
+export interface HookRoutesDeps {
+  db: Db;
+  producer: Pick<Producer, 'enqueueRun'>;
+  tenants: Pick<TenantCache, 'get'>;
+  credentials: Pick<CredentialStore, 'get'>;
+  logger: Logger;
+  /** Clock in ms (Stripe's timestamp tolerance); Date.now by default. */
+  now?: () => number;
+}
+
+/** The jobs a normalised event triggers: one workflow job per matching automation of the tenant. */
+export function automationJobs(tenant: Tenant, environment: Environment, event: NormalisedEvent): NewJob[] {
+  return tenant.automations.flatMap((a, index) => {
+    if (a.on !== event.type) return [];
+    const servers = [...new Set(a.steps.map((s) => s.tool.split('/')[0]!))].filter((s) => tenant.servers.includes(s));
+    return [
+      {
+        id: newId('job'),
+        tenant_id: tenant.id,
+        environment,
+        type: 'workflow' as const,
+        status: 'queued' as const,
+        input: null,
+        steps: JSON.stringify(a.steps),
+        servers,
+        // API.md: metadata.trigger = the provider event id; tenant_id is always the system's.
+        metadata: JSON.stringify({ trigger: event.id.slice(0, 500), automation: String(index), tenant_id: tenant.id }),
+        callback_url: null,
+        max_iterations: null,
+        model: null,
+        idempotency_key: null,
+        request_hash: null,
+        context: JSON.stringify({ event }),
+      },
+    ];
+  });
+}
+
+/**
+ * `POST /hooks/{tid}/{server}?environment=test|live`: inbound provider webhooks (API.md "Inbound
+ * provider webhooks and automations"). Public (no bearer key): the provider's own signature over
+ * the raw bytes, checked against the tenant's `webhook_secret` credential for that server and
+ * environment, is the authentication. Mounted outside /v1, with its own raw-body parser, so no
+ * JSON parser touches the bytes before they are verified.
+ *
+ * Answers fast: verify, dedupe and write the jobs in one transaction, enqueue, 200. A redelivery,
+ * or a second event for an already-confirmed payment, is acknowledged (200) and does nothing, so
+ * providers stop retrying it.
+ */
+export function hookRoutes(deps: HookRoutesDeps): Router {
+  const r = Router();
+  const now = deps.now ?? Date.now;
+  const raw = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES });
+
+  function rawBody(req: Request, res: Response, next: NextFunction) {
+    raw(req, res, (err?: unknown) => {
+      if (!err) return next();
+      const type = (err as { type?: string }).type;
+      if (type === 'entity.too.large') return next(new ApiError('payload_too_large', `The body exceeds ${BODY_LIMIT_BYTES} bytes.`));
+      next(err);
+    });
+  }
+
+  r.post('/:tid/:server', rawBody, async (req, res) => {
+    const tid = tenantIdSchema.safeParse(req.params.tid);
+    const tenant = tid.success ? await deps.tenants.get(tid.data) : undefined;
+    if (!tenant || tenant.disabled) throw new ApiError('tenant_not_found', 'No such tenant.');
+    const server = String(req.params.server);
+    if (!isInboundWebhookServer(server)) throw new ApiError('not_found', 'No webhook endpoint for that server.');
+    const environment: Environment = parseOrThrow(hookQuery, req.query, 'query').environment ?? 'live';
+    const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const log = deps.logger.child({ tenant_id: tenant.id, server, environment });
+
+    // A tenant without the server or without a webhook_secret answers exactly like a bad signature:
+    // the sender learns nothing about the tenant's configuration.
+    const creds = tenant.servers.includes(server) ? await deps.credentials.get(tenant.id, server, environment) : null;
+    const secret = creds?.values.webhook_secret;
+    const check = secret
+      ? verifyProviderWebhook({ server, header: (name) => req.get(name), rawBody: body, secret, nowMs: now() })
+      : ({ ok: false, reason: 'no_webhook_secret' } as const);
+    if (!check.ok) {
+      log.warn({ reason: check.reason }, 'provider webhook refused');
+      throw new ApiError('unauthorized', 'Missing or invalid webhook signature.');
+    }
+
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new ApiError('invalid_json', 'The body is not valid JSON.');
+    }
+    const n = normaliseProviderEvent(server, environment, payload, now());
+    if (!n.ok) throw new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body', message: n.message }]);
+    if (n.providerEventId.length > MAX_EVENT_ID_CHARS) {
+      throw new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body.id', message: `longer than ${MAX_EVENT_ID_CHARS} characters` }]);
+    }
+
+    const jobs = n.event ? automationJobs(tenant, environment, n.event) : [];
+    const result = await recordProviderEvent(
+      deps.db,
+      {
+        tenantId: tenant.id,
+        environment,
+        server,
+        providerEventId: n.providerEventId,
+        providerEventType: n.providerEventType,
+        eventType: n.event?.type ?? null,
+        paymentKey: n.paymentKey,
+      },
+      jobs,
+    );
+    if (result.kind === 'recorded' && result.jobs.length) {
+      // Committed: the jobs are durable. An enqueue that fails here is done by the reconciler.
+      try {
+        for (const job of result.jobs) await deps.producer.enqueueRun({ job_id: job.id, tenant_id: job.tenant_id });
+        await markEnqueued(deps.db, result.jobs.map((j) => j.id));
+      } catch (err) {
+        log.warn({ err: { message: (err as Error).message } }, 'enqueue failed; the reconciler will enqueue these jobs');
+      }
+    }
+    log.info(
+      { provider_event_id: n.providerEventId, provider_event_type: n.providerEventType, result: result.kind === 'recorded' ? result.outcome : result.kind, jobs: result.kind === 'recorded' ? result.jobs.map((j) => j.id) : [] },
+      'provider webhook received',
+    );
+    res.status(200).json({ received: true });
+  });
+
+  return r;
+}

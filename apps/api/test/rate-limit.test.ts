@@ -1,0 +1,86 @@
+/**
+ * Per-tenant request rate limit (limits.requests_per_minute), counted in Redis and shared by every
+ * API process: two API processes here draw from one budget.
+ */
+import { startApi } from '@agents/api';
+import type { ApiServer } from '@agents/api';
+import { silentLogger } from '@agents/observability';
+import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix } from '@agents/testkit';
+import type { TestDatabase } from '@agents/testkit';
+
+let tdb: TestDatabase;
+let prefix: string;
+let apiA: ApiServer;
+let apiB: ApiServer;
+let callA: ReturnType<typeof apiClient>;
+let callB: ReturnType<typeof apiClient>;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase('ratelimit');
+  prefix = testRedisPrefix();
+  const config = testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix });
+  apiA = await startApi(config, silentLogger(), { port: 0 });
+  apiB = await startApi(config, silentLogger(), { port: 0 });
+  callA = apiClient(apiA.url);
+  callB = apiClient(apiB.url);
+  for (const [id, rpm] of [['tenant_slow', 3], ['tenant_other', 100]] as const) {
+    const r = await callA('POST', '/v1/admin/tenants', { body: { id, servers: ['asaas'], limits: { requests_per_minute: rpm } } });
+    expect(r.status).toBe(201);
+  }
+});
+
+afterAll(async () => {
+  await apiA?.close();
+  await apiB?.close();
+  await tdb?.close();
+  await flushPrefix(prefix);
+});
+
+test('tenant routes carry RateLimit-* headers; over the limit → 429 rate_limited with Retry-After, across API processes', async () => {
+  const remaining: string[] = [];
+  for (const call of [callA, callB, callA]) {
+    const r = await call('GET', '/v1/tenants/tenant_slow/jobs');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('ratelimit-limit')).toBe('3');
+    const reset = Number(r.headers.get('ratelimit-reset'));
+    expect(reset).toBeGreaterThanOrEqual(1);
+    expect(reset).toBeLessThanOrEqual(60);
+    remaining.push(r.headers.get('ratelimit-remaining')!);
+  }
+  expect(remaining).toEqual(['2', '1', '0']);
+
+  const refused = await callB('POST', '/v1/tenants/tenant_slow/jobs', { body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers', args: {} }] } });
+  expect(refused.status).toBe(429);
+  expect(refused.body.error.code).toBe('rate_limited');
+  const retryAfter = Number(refused.headers.get('retry-after'));
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(60);
+  expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+  expect(refused.headers.get('ratelimit-limit')).toBe('3');
+  // Nothing was written for the refused request.
+  const jobs = await tdb.db.selectFrom('jobs').select('id').where('tenant_id', '=', 'tenant_slow').execute();
+  expect(jobs).toHaveLength(0);
+
+  // Another tenant has its own budget.
+  const other = await callA('GET', '/v1/tenants/tenant_other/jobs');
+  expect(other.status).toBe(200);
+  expect(other.headers.get('ratelimit-remaining')).toBe('99');
+});
+
+test('requests for an unknown tenant are not counted against anyone and get no rate-limit headers', async () => {
+  const r = await callA('GET', '/v1/tenants/tenant_nobody/jobs');
+  expect(r.status).toBe(404);
+  expect(r.headers.get('ratelimit-limit')).toBeNull();
+  // Operator routes are not tenant routes.
+  const admin = await callA('GET', '/v1/admin/tenants');
+  expect(admin.status).toBe(200);
+  expect(admin.headers.get('ratelimit-limit')).toBeNull();
+});
+
+test('a PATCHed limit applies to the current window at once', async () => {
+  const p = await callA('PATCH', '/v1/admin/tenants/tenant_slow', { body: { limits: { requests_per_minute: 5 } } });
+  expect(p.status).toBe(200);
+  const r = await callB('GET', '/v1/tenants/tenant_slow/jobs');
+  expect(r.status).toBe(200);
+  expect(r.headers.get('ratelimit-limit')).toBe('5');
+});

@@ -1,0 +1,135 @@
+/**
+ * Crash safety: a real worker process running a multi-step agent job is killed with SIGKILL after
+ * at least one tool call; a second worker process picks the job up (BullMQ stalled-job recovery),
+ * resumes from its checkpoints and finishes it. Each side effect happens once at the provider and
+ * is metered once.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createSandboxServer } from '@agents/sandbox';
+import { startApi } from '@agents/api';
+import type { ApiServer } from '@agents/api';
+import { silentLogger } from '@agents/observability';
+import { apiClient, configEnv, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
+import type { TestDatabase } from '@agents/testkit';
+import { CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, seedTenants, startTestModel, terminalJob } from './agent-helpers';
+import type { TestModel } from './agent-helpers';
+
+jest.setTimeout(90_000);
+
+const ROOT = path.resolve(__dirname, '../../..');
+const MODEL_KEY = 'sk-test-dummy-key-for-the-model-sandbox';
+
+let tdb: TestDatabase;
+let prefix: string;
+let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
+let model: TestModel;
+let api: ApiServer;
+let env: Record<string, string>;
+const children: ChildProcess[] = [];
+
+/**
+ * A worker as `npm start` runs it: its own process, configured by the environment only. Node itself
+ * with tsx as a loader (not the tsx CLI, which runs the script in a grandchild that a SIGKILL of the
+ * CLI would leave running).
+ */
+function spawnWorker(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  child.on('exit', (code, signal) => {
+    if (code && code !== 0) console.error(`worker ${child.pid} exited with ${code ?? signal}: ${stderr}`);
+  });
+  children.push(child);
+  return child;
+}
+
+async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  await exited;
+}
+
+beforeAll(async () => {
+  tdb = await createTestDatabase('crash');
+  prefix = testRedisPrefix();
+  sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
+  // 250 ms per model turn: the 5-turn job runs for over a second, long enough to be killed mid-way.
+  model = await startTestModel({ latencyMs: 250 });
+  const config = testConfig({
+    DATABASE_URL: tdb.url,
+    REDIS_PREFIX: prefix,
+    SANDBOX_URL: sandbox.url,
+    // Short lock and stall check so the dead worker's job is recovered within seconds.
+    JOB_LOCK_MS: '2000',
+    STALLED_CHECK_MS: '1000',
+  });
+  env = {
+    PATH: process.env.PATH ?? '',
+    ...configEnv(config),
+    OPENAI_BASE_URL: model.server.url,
+    OPENAI_API_KEY: MODEL_KEY,
+    MODEL_LATENCY_MS: '0',
+    SHUTDOWN_GRACE_MS: '1000',
+    // No /metrics listener: parallel test files must not compete for its fixed default port.
+    WORKER_METRICS_PORT: '0',
+  };
+  api = await startApi(config, silentLogger(), { port: 0 });
+  await seedTenants(apiClient(api.url));
+});
+
+afterAll(async () => {
+  for (const c of children) await stop(c, 'SIGKILL');
+  await api?.close();
+  await model?.server.close();
+  await sandbox?.close();
+  await tdb?.close();
+  await flushPrefix(prefix);
+});
+
+test('a worker killed mid-job is replaced; the job resumes from its checkpoint and each side effect happens once', async () => {
+  const call = apiClient(api.url);
+  const first = spawnWorker();
+  const r = await call('POST', `/v1/tenants/${LOJA}/jobs`, { body: { input: LOJA_PIX_INPUT, metadata: { order_id: 'CRASH-1' } } });
+  expect(r.status).toBe(202);
+  const id = r.body.id as string;
+  const toolSteps = () =>
+    tdb.db.selectFrom('job_steps').select('seq').where('job_id', '=', id).where('kind', '=', 'tool_call').execute();
+
+  await waitFor(async () => (await toolSteps()).length >= 1, { what: 'a first checkpointed tool call', timeoutMs: 30_000 });
+  await stop(first, 'SIGKILL');
+  const before = (await toolSteps()).length;
+  expect(before).toBeLessThan(4); // killed mid-job, not after it
+
+  const second = spawnWorker();
+  const job = await terminalJob(call, waitFor)(LOJA, id, 60_000);
+  expect(job.status).toBe('succeeded');
+  expect(job.attempts).toBe(2);
+  expect(job.tool_calls.map((c: any) => `${c.server}/${c.tool}`)).toEqual([
+    'asaas/create_customer',
+    'asaas/create_payment',
+    'asaas/get_pix_qrcode',
+    'z-api/send_text',
+  ]);
+  expect(job.output.message).toMatch(/Pix charge pay_\d+ of R\$50\.00/);
+
+  // The provider saw exactly one customer, one payment and one message.
+  const asaas = await sandboxObjects(sandbox.url, 'asaas', CREDENTIALS[LOJA]!.asaas!.api_key!);
+  expect(asaas.map((o) => `${o.object}:${o.idempotency_key}`)).toEqual([`customer:${id}:1`, `payment:${id}:3`]);
+  const zapi = await sandboxObjects(sandbox.url, 'z-api', CREDENTIALS[LOJA]!['z-api']!.instance_id!);
+  expect(zapi.map((o) => o.idempotency_key)).toEqual([`${id}:7`]);
+
+  // Metering: one row per executed tool call and per model turn, one per checkpoint.
+  const usage = await tdb.db.selectFrom('usage_events').selectAll().where('job_id', '=', id).execute();
+  const toolRows = usage.filter((u) => u.kind === 'tool_call');
+  expect(toolRows.map((u) => u.idempotency_key).sort()).toEqual([1, 3, 5, 7].map((s) => `${id}:${s}`).sort());
+  expect(usage.filter((u) => u.kind === 'model_turn')).toHaveLength(5);
+  const steps = await tdb.db.selectFrom('job_steps').select(['seq', 'kind']).where('job_id', '=', id).orderBy('seq').execute();
+  expect(steps.map((s) => s.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+
+  await stop(second, 'SIGTERM');
+});

@@ -1,0 +1,17 @@
+export { parseDecimal, add, multiply, shiftLeft, round, formatDecimal, formatMoney, isZero, compare, DecimalError } from './decimal';
+export type { Decimal } from './decimal';
+export { PERIOD_RE, periodOf, periodBounds, previousPeriod, floorHour, ceilHour } from './period';
+export { computeInvoice } from './invoice';
+export type { BillableUsage, ComputedInvoice } from './invoice';
+export { runRollup, rollupInTransaction, ROLLUP_LOCK_KEY } from './rollup';
+export type { RollupOptions, RollupStats } from './rollup';
+export { refreshInvoices, billableUsage, listInvoices, getInvoice, presentInvoice } from './invoices';
+export type { InvoiceView, RefreshInvoicesOptions, RefreshInvoicesResult, ListInvoicesQuery } from './invoices';
+export { runBillingCycle } from './billing-cycle';
+export type { BillingCycleOptions, BillingCycleResult } from './billing-cycle';
+export { aggregateUsage, tenantUsage, usageByTenant, monthlyToolCalls } from './usage-query';
+export type { UsageCounters, UsageGroupBy, UsageQuery, TenantUsage } from './usage-query';
+export { listToolCalls, presentToolCall } from './tool-calls';
+export type { ToolCallLogRow, ToolCallLogQuery } from './tool-calls';
+export { reconcileUsage } from './reconcile';
+export type { ReconcileResult, RollupDifference } from './reconcile';

@@ -1,0 +1,303 @@
+/**
+ * Noisy-neighbour benchmark (issue #6): `npx tsx scripts/bench/fairness.ts [heavyJobs=2000] [jobMs=100] [slots=8] [workers=2]`
+ *
+ * Real Redis and Postgres (a throwaway database and Redis prefix), the real API (in this process),
+ * N worker *child processes* (apps/worker/src/main.ts) and the sandbox with a fixed per-call
+ * latency, so every job (a one-step workflow: one MCP tool call) has a known duration. Scenarios:
+ *   quiet-alone  9 quiet tenants submit 20 jobs each at a steady rate, nothing else (reference)
+ *   flood        the heavy tenant dumps heavyJobs at t=0; the quiet tenants do the same as above during it
+ *   alone        the heavy tenant alone (work conservation)
+ *   fifo         the flood scenario through ONE shared FIFO queue (every job on one queue), same run
+ * Queue wait = job started_at − created_at (Postgres). Prints per-tenant wait p50/p95/p99/max,
+ * throughput share while contended, makespan, the issue's ratios, and the Redis client count per
+ * worker process with 1,000 tenants registered and 100 active (from `ss`, by process id).
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Client } from 'pg';
+import { loadConfig } from '@agents/config';
+import { createDb, ensureDatabase, insertTenant, migrate, MIGRATIONS } from '@agents/db';
+import type { Db } from '@agents/db';
+import { createProducer, createRedis } from '@agents/queue';
+import { createLogger } from '@agents/observability';
+import { startApi } from '@agents/api';
+import { createSandboxServer } from '@agents/sandbox';
+
+const [HEAVY_JOBS = 2000, JOB_MS = 100, SLOTS = 8, WORKERS = 2] = process.argv.slice(2).map(Number);
+const QUIET = 9;
+const QUIET_JOBS = 20;
+/** Quiet tenants submit one job each every QUIET_EVERY_MS (steady rate), starting QUIET_START_MS into the scenario. */
+const QUIET_EVERY_MS = 250;
+const QUIET_START_MS = 1000;
+const ROOT = path.resolve(__dirname, '../..');
+const OPERATOR_KEY = 'op_bench_operator_key_0123456789';
+const logger = createLogger({ name: 'bench', level: 'warn' });
+
+interface Submission {
+  at: number;
+  queueTenant: string;
+  label: string;
+}
+
+const pct = (xs: number[], p: number) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
+const quietNames = Array.from({ length: QUIET }, (_, i) => `quiet_${i + 1}`);
+
+async function main() {
+  const base = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/agents';
+  const dbName = `bench_fair_${randomBytes(4).toString('hex')}`;
+  const dbUrl = base.replace(/\/[^/]*$/, `/${dbName}`);
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  await ensureDatabase(dbUrl);
+  await migrate(dbUrl, MIGRATIONS);
+  const db = createDb({ url: dbUrl, max: 10 });
+  const sandbox = await createSandboxServer({ port: 0, logger, callLatencyMs: JOB_MS });
+  const env: Record<string, string> = {
+    ...process.env as Record<string, string>,
+    NODE_ENV: 'development',
+    DATABASE_URL: dbUrl,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    OPERATOR_API_KEY: OPERATOR_KEY,
+    SANDBOX_URL: sandbox.url,
+    WORKER_SLOTS: String(SLOTS),
+    LOG_LEVEL: 'warn',
+    // Several workers on one host: no fixed metrics port each (0 = off).
+    WORKER_METRICS_PORT: '0',
+    DATABASE_POOL_MAX: String(Math.max(10, SLOTS + 4)),
+  };
+  const config = loadConfig(env);
+  const api = await startApi(config, logger, { port: 0 });
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < WORKERS; i++) {
+    children.push(spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/worker/src/main.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT }));
+  }
+  // Never leave worker children behind, however this script ends.
+  process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
+  const redisClientsOf = (pid: number) => {
+    const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'dst', `127.0.0.1:${new URL(redisUrl).port || 6379}`]).toString();
+    return out.split('\n').filter((l) => l.includes(`pid=${pid},`)).length;
+  };
+  // Ready when every worker has its Redis connections up.
+  for (let i = 0; i < 300 && children.some((c) => redisClientsOf(c.pid!) < 2); i++) await sleep(100);
+  await sleep(500);
+  for (const c of children) if (c.exitCode !== null) throw new Error(`worker ${c.pid} exited with ${c.exitCode}`);
+  console.log(`worker processes: ${children.map((c) => `pid ${c.pid} (${redisClientsOf(c.pid!)} Redis clients at start)`).join(', ')}`);
+
+  const headers = { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' };
+  const post = async (p: string, body: unknown) => {
+    const r = await fetch(api.url + p, { method: 'POST', headers, body: JSON.stringify(body) });
+    if (r.status >= 300) throw new Error(`${p} → ${r.status} ${await r.text()}`);
+    return r.json() as Promise<{ id: string }>;
+  };
+  const put = (p: string, body: unknown) => fetch(api.url + p, { method: 'PUT', headers, body: JSON.stringify(body) });
+  for (const [id, concurrency] of [['heavy', 1000], ['fifo_shared', 1000], ...quietNames.map((q) => [q, 1000] as const)] as const) {
+    await post('/v1/admin/tenants', { id, servers: ['asaas'], limits: { concurrency, requests_per_minute: 1_000_000, monthly_tool_calls: 1_000_000_000 } });
+    await put(`/v1/tenants/${id}/credentials/asaas?environment=live`, { values: { api_key: `aact_${id}_bench` } });
+  }
+
+  async function run(name: string, subs: Submission[]) {
+    const t0 = Date.now();
+    const ids: string[] = [];
+    // Each tenant submits on its own schedule, independently of the others (a quiet tenant's
+    // steady trickle is not held up behind the heavy tenant's 2,000 POSTs); submissions of one
+    // tenant due at the same moment go out 32 at a time.
+    const streams = new Map<string, Submission[]>();
+    for (const s of subs) streams.set(s.label, [...(streams.get(s.label) ?? []), s]);
+    await Promise.all([...streams.values()].map(async (list) => {
+    list.sort((a, b) => a.at - b.at);
+    let i = 0;
+    while (i < list.length) {
+      const wait = t0 + list[i]!.at - Date.now();
+      if (wait > 0) await sleep(wait);
+      const batch: Submission[] = [];
+      while (i < list.length && list[i]!.at <= Date.now() - t0 && batch.length < 32) batch.push(list[i++]!);
+      const made = await Promise.all(
+        batch.map((s) =>
+          post(`/v1/tenants/${s.queueTenant}/jobs`, {
+            type: 'workflow',
+            servers: ['asaas'],
+            metadata: { scenario: name, origin: s.label },
+            steps: [{ tool: 'asaas/create_customer', args: { name: `Customer of ${s.label}`, cpfCnpj: '52998224725' } }],
+          }),
+        ),
+      );
+      ids.push(...made.map((m) => m.id));
+    }
+    }));
+    for (;;) {
+      const left = await db.selectFrom('jobs').select((eb) => eb.fn.countAll<string>().as('n')).where('id', 'in', ids).where('status', 'in', ['queued', 'running']).executeTakeFirstOrThrow();
+      if (Number(left.n) === 0) break;
+      await sleep(200);
+    }
+    return collect(db, ids);
+  }
+
+  const quietSubs = (queue?: string): Submission[] =>
+    quietNames.flatMap((q, qi) =>
+      Array.from({ length: QUIET_JOBS }, (_, k) => ({ at: QUIET_START_MS + k * QUIET_EVERY_MS + Math.floor((qi * QUIET_EVERY_MS) / QUIET), queueTenant: queue ?? q, label: q })),
+    );
+  const heavySubs = (queue?: string): Submission[] => Array.from({ length: HEAVY_JOBS }, () => ({ at: 0, queueTenant: queue ?? 'heavy', label: 'heavy' }));
+
+  console.log(`fairness benchmark: ${WORKERS} worker processes × ${SLOTS} slots, job = one tool call with ${JOB_MS} ms latency, heavy = ${HEAVY_JOBS} jobs at t=0, ${QUIET} quiet tenants × ${QUIET_JOBS} jobs every ${QUIET_EVERY_MS} ms\n`);
+  const quietAlone = await run('quiet-alone', quietSubs());
+  report('quiet-alone (no flood)', quietAlone);
+  const flood = await run('flood', [...heavySubs(), ...quietSubs()]);
+  report('flood (fair dispatcher, per-tenant queues)', flood);
+  const alone = await run('alone', heavySubs());
+  report('alone (heavy tenant only)', alone);
+  const fifo = await run('fifo', [...heavySubs('fifo_shared'), ...quietSubs('fifo_shared')]);
+  report('fifo baseline (one shared FIFO queue)', fifo);
+
+  // Redis clients per worker process with 1,000 tenants registered and 100 active.
+  const producerRedis = createRedis(redisUrl, logger, 'bench');
+  const producer = createProducer({ redis: producerRedis, redisPrefix: prefix, attempts: 1 });
+  for (let t = 0; t < 1000; t++) {
+    const id = `reg_${String(t).padStart(4, '0')}`;
+    await insertTenant(db, {
+      id, name: id, servers: ['asaas'],
+      limits: { concurrency: 2, requests_per_minute: 1_000_000, monthly_tool_calls: 1_000_000, max_iterations: 10 },
+      plan: { currency: 'BRL', base_fee: 0, price_per_tool_call: 0, price_per_1k_tokens: 0, included_tool_calls: 0 },
+      instructions: null, webhook_url: null,
+    } as Parameters<typeof insertTenant>[1]);
+    await producer.tenantQueue(id).setGlobalConcurrency(2);
+    if (t < 100) await put(`/v1/tenants/${id}/credentials/asaas?environment=live`, { values: { api_key: `aact_${id}_bench` } });
+  }
+  const idleClients = children.map((c) => redisClientsOf(c.pid!));
+  const activeRun = run('hundred-active', Array.from({ length: 100 * 5 }, (_, k) => ({ at: 0, queueTenant: `reg_${String(k % 100).padStart(4, '0')}`, label: 'reg' })));
+  const maxClients = children.map(() => 0);
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      children.forEach((c, i) => (maxClients[i] = Math.max(maxClients[i]!, redisClientsOf(c.pid!))));
+      await sleep(100);
+    }
+  })();
+  await activeRun;
+  sampling = false;
+  await sampler;
+
+  // Ratios.
+  const quietWaits = (r: Result) => quietNames.flatMap((q) => r.byLabel.get(q)?.waits ?? []);
+  const p99NoFlood = pct(quietWaits(quietAlone), 99);
+  const p99Flood = pct(quietWaits(flood), 99);
+  const p99Fifo = pct(quietWaits(fifo), 99);
+  const capacity = (WORKERS * SLOTS * 1000) / alone.meanRunMs; // jobs/s if every slot were always busy
+  const aloneThroughput = (HEAVY_JOBS * 1000) / alone.makespanMs;
+  console.log('\n## Ratios');
+  console.log(`| ratio | value | goal |\n|---|---|---|`);
+  console.log(`| quiet p99 wait under flood ÷ quiet p99 with no flood | ${f0(p99Flood)} / ${f0(p99NoFlood)} ms = ${(p99Flood / p99NoFlood).toFixed(2)} | ≤ 2 |`);
+  console.log(`| quiet p99 wait under flood ÷ quiet p99 in the FIFO baseline | ${f0(p99Flood)} / ${f0(p99Fifo)} ms = ${(p99Flood / p99Fifo).toFixed(3)} | ≤ 0.05 |`);
+  console.log(`| heavy-alone throughput ÷ slot capacity | ${aloneThroughput.toFixed(1)} / ${capacity.toFixed(1)} jobs/s = ${(aloneThroughput / capacity).toFixed(2)} | ≥ 0.9 |`);
+  console.log(`| Redis clients per worker process, 1,000 tenants registered, 100 active | max ${maxClients.join(', ')} (idle: ${idleClients.join(', ')}) | ≤ 10 |`);
+  console.log(`\n(slot capacity = ${WORKERS} × ${SLOTS} slots ÷ mean job run time ${alone.meanRunMs.toFixed(1)} ms, measured in the alone scenario)`);
+
+  await producer.close();
+  producerRedis.disconnect();
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+  await api.close();
+  await sandbox.close();
+  await db.destroy();
+  const admin = new Client({ connectionString: base.replace(/\/[^/]*$/, '/postgres') });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await admin.end();
+  const r = createRedis(redisUrl, logger, 'bench-cleanup');
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await r.unlink(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
+}
+
+interface LabelStats {
+  waits: number[];
+}
+interface Result {
+  byLabel: Map<string, LabelStats>;
+  makespanMs: number;
+  meanRunMs: number;
+  /** Jobs started per label while ≥ 2 labels had queued work. */
+  contended: Map<string, number>;
+}
+
+async function collect(db: Db, ids: string[]): Promise<Result> {
+  const rows = await db.selectFrom('jobs').select(['metadata', 'created_at', 'started_at', 'finished_at', 'status']).where('id', 'in', ids).execute();
+  const byLabel = new Map<string, LabelStats>();
+  let first = Infinity;
+  let last = 0;
+  let run = 0;
+  const events: Array<{ t: number; label: string; kind: 'arrive' | 'start' }> = [];
+  for (const r of rows) {
+    const label = (r.metadata as Record<string, string>).origin!;
+    const c = r.created_at.getTime();
+    const s = r.started_at!.getTime();
+    const f = r.finished_at!.getTime();
+    if (r.status !== 'succeeded') throw new Error(`a job ended ${r.status}`);
+    let st = byLabel.get(label);
+    if (!st) byLabel.set(label, (st = { waits: [] }));
+    st.waits.push(s - c);
+    first = Math.min(first, c);
+    last = Math.max(last, f);
+    run += f - s;
+    events.push({ t: c, label, kind: 'arrive' }, { t: s, label, kind: 'start' });
+  }
+  // Contention share: starts per label while at least two labels (heavy vs the quiet ones together) had queued work.
+  events.sort((a, b) => a.t - b.t || (a.kind === 'arrive' ? -1 : 1));
+  const queued = new Map<string, number>();
+  const contended = new Map<string, number>();
+  const group = (l: string) => (l === 'heavy' ? 'heavy' : 'quiet');
+  for (const e of events) {
+    const g = group(e.label);
+    if (e.kind === 'arrive') queued.set(g, (queued.get(g) ?? 0) + 1);
+    else {
+      const busy = [...queued.values()].filter((n) => n > 0).length;
+      if (busy >= 2) contended.set(g, (contended.get(g) ?? 0) + 1);
+      queued.set(g, queued.get(g)! - 1);
+    }
+  }
+  return { byLabel, makespanMs: last - first, meanRunMs: run / rows.length, contended };
+}
+
+function report(title: string, r: Result) {
+  console.log(`## ${title}`);
+  console.log('| tenant | jobs | wait p50 ms | p95 | p99 | max |\n|---|---|---|---|---|---|');
+  const rows: Array<[string, number[]]> = [];
+  const heavy = r.byLabel.get('heavy');
+  if (heavy) rows.push(['heavy', heavy.waits]);
+  const quiet = quietNames.flatMap((q) => r.byLabel.get(q)?.waits ?? []);
+  if (quiet.length) {
+    for (const q of quietNames.slice(0, 3)) rows.push([q, r.byLabel.get(q)!.waits]);
+    rows.push([`all ${QUIET} quiet`, quiet]);
+  }
+  if (r.byLabel.has('reg')) rows.push(['100 active', r.byLabel.get('reg')!.waits]);
+  for (const [name, w] of rows) console.log(`| ${name} | ${w.length} | ${f0(pct(w, 50))} | ${f0(pct(w, 95))} | ${f0(pct(w, 99))} | ${f0(Math.max(...w))} |`);
+  const totalContended = [...r.contended.values()].reduce((a, b) => a + b, 0);
+  if (totalContended) {
+    const share = (g: string) => ((100 * (r.contended.get(g) ?? 0)) / totalContended).toFixed(1);
+    console.log(`throughput share while contended (${totalContended} starts with both heavy and quiet work queued): heavy ${share('heavy')}%, quiet ${share('quiet')}%`);
+  }
+  console.log(`makespan ${(r.makespanMs / 1000).toFixed(2)} s, mean job run time ${r.meanRunMs.toFixed(1)} ms\n`);
+}
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,148 @@
+// Ops CLI: the operator's everyday tasks over the HTTP API (operator key), plus re-running the
+// reconciler directly against Postgres + Redis. Configuration comes from the same environment as
+// the services (OPERATOR_API_KEY, DATABASE_URL, REDIS_URL, REDIS_PREFIX), plus API_URL.
+// Usage: npx tsx scripts/ops.ts <command> [options]   (--help lists them)
+import { parseArgs } from 'node:util';
+import { loadConfig } from '@agents/config';
+import { createDb } from '@agents/db';
+import { silentLogger } from '@agents/observability';
+import { createProducer, createRedis, reconcileUnqueued } from '@agents/queue';
+
+const HELP = `ops <command> [options]
+  tenants create --id <id> --servers a,b [--name <n>] [--concurrency <n>]
+  tenants list | tenants show --id <id>
+  keys issue --tenant <id> --environment test|live [--name <n>]
+  keys list --tenant <id> | keys revoke --tenant <id> --key <key_id>
+  credentials set --tenant <id> --server <s> --environment test|live --value field=secret [--value ...]
+  usage [--from <iso>] [--to <iso>] [--environment live|test]
+  invoices --period YYYY-MM
+  jobs failed --tenant <id> [--limit n]
+  jobs stuck --tenant <id> [--older-than-ms n]   (running longer than n ms, default 600000)
+  reconcile                                      (enqueue committed jobs missing from Redis)
+env: API_URL (default http://127.0.0.1:$PORT), OPERATOR_API_KEY, DATABASE_URL, REDIS_URL, REDIS_PREFIX`;
+
+/** Thrown for bad usage or a refused request; message is printed, exit code 1. */
+class OpsError extends Error {
+  readonly code = 'ops_failed';
+}
+
+async function main(argv: string[], env: Record<string, string | undefined>): Promise<unknown> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      servers: { type: 'string' },
+      concurrency: { type: 'string' },
+      tenant: { type: 'string' },
+      environment: { type: 'string' },
+      key: { type: 'string' },
+      server: { type: 'string' },
+      value: { type: 'string', multiple: true },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      period: { type: 'string' },
+      limit: { type: 'string' },
+      'older-than-ms': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  const [group, action] = positionals;
+  if (values.help || !group) return HELP;
+  const config = loadConfig(env);
+  const base = env.API_URL ?? `http://127.0.0.1:${config.port}`;
+  const need = (v: string | undefined, flag: string): string => {
+    if (!v) throw new OpsError(`--${flag} is required (see --help)`);
+    return v;
+  };
+  const api = async (method: string, path: string, body?: unknown): Promise<any> => {
+    const r = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${config.operatorApiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await r.text();
+    const parsed = text ? JSON.parse(text) : null;
+    if (!r.ok) throw new OpsError(`${method} ${path} → ${r.status} ${parsed?.error?.code ?? ''}: ${parsed?.error?.message ?? text}`);
+    return parsed;
+  };
+  const tenantPath = (t: string) => `/v1/tenants/${encodeURIComponent(t)}`;
+
+  switch (`${group} ${action ?? ''}`.trim()) {
+    case 'tenants create':
+      return api('POST', '/v1/admin/tenants', {
+        id: need(values.id, 'id'),
+        servers: need(values.servers, 'servers').split(',').filter(Boolean),
+        ...(values.name ? { name: values.name } : {}),
+        ...(values.concurrency ? { limits: { concurrency: Number(values.concurrency) } } : {}),
+      });
+    case 'tenants list':
+      return api('GET', '/v1/admin/tenants?limit=100');
+    case 'tenants show':
+      return api('GET', `/v1/admin/tenants/${encodeURIComponent(need(values.id, 'id'))}`);
+    case 'keys issue':
+      return api('POST', `/v1/admin/tenants/${encodeURIComponent(need(values.tenant, 'tenant'))}/api-keys`, {
+        environment: need(values.environment, 'environment'),
+        ...(values.name ? { name: values.name } : {}),
+      });
+    case 'keys list':
+      return api('GET', `/v1/admin/tenants/${encodeURIComponent(need(values.tenant, 'tenant'))}/api-keys`);
+    case 'keys revoke':
+      await api('DELETE', `/v1/admin/tenants/${encodeURIComponent(need(values.tenant, 'tenant'))}/api-keys/${encodeURIComponent(need(values.key, 'key'))}`);
+      return { revoked: values.key };
+    case 'credentials set': {
+      const pairs = (values.value ?? []).map((v) => {
+        const i = v.indexOf('=');
+        if (i < 1) throw new OpsError('--value must be field=secret');
+        return [v.slice(0, i), v.slice(i + 1)] as const;
+      });
+      if (!pairs.length) throw new OpsError('at least one --value field=secret is required');
+      const server = need(values.server, 'server');
+      await api('PUT', `${tenantPath(need(values.tenant, 'tenant'))}/credentials/${encodeURIComponent(server)}?environment=${need(values.environment, 'environment')}`, {
+        values: Object.fromEntries(pairs),
+      });
+      // Never echo the values back.
+      return { server, fields: pairs.map(([k]) => k) };
+    }
+    case 'usage': {
+      const q = new URLSearchParams();
+      for (const k of ['from', 'to', 'environment'] as const) if (values[k]) q.set(k, values[k]!);
+      return api('GET', `/v1/admin/usage?${q}`);
+    }
+    case 'invoices':
+      return api('GET', `/v1/admin/invoices?period=${encodeURIComponent(need(values.period, 'period'))}`);
+    case 'jobs failed':
+      return api('GET', `${tenantPath(need(values.tenant, 'tenant'))}/jobs?status=failed&limit=${Number(values.limit ?? 20)}`);
+    case 'jobs stuck': {
+      const olderThanMs = Number(values['older-than-ms'] ?? 600_000);
+      const r = await api('GET', `${tenantPath(need(values.tenant, 'tenant'))}/jobs?status=running&limit=100`);
+      const now = Date.now();
+      return { data: (r.data as { started_at: string | null }[]).filter((j) => j.started_at && now - Date.parse(j.started_at) > olderThanMs) };
+    }
+    case 'reconcile': {
+      const db = createDb({ url: config.databaseUrl, max: 2 });
+      const redis = createRedis(config.redisUrl, silentLogger(), 'ops-cli');
+      const producer = createProducer({ redis, redisPrefix: config.redisPrefix, attempts: config.jobAttempts });
+      try {
+        return { enqueued: await reconcileUnqueued({ db, producer, logger: silentLogger(), graceMs: config.reconcileGraceMs }) };
+      } finally {
+        await producer.close();
+        redis.disconnect();
+        await db.destroy();
+      }
+    }
+    default:
+      throw new OpsError(`unknown command "${positionals.join(' ')}"\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2), process.env).then(
+  (out) => {
+    console.log(typeof out === 'string' ? out : JSON.stringify(out, null, 2));
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);
