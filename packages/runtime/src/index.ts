@@ -33,3 +33,4 @@ export type {
   ToolCallRecord,
   ToolResult,
 } from './types';
+export { withCallSignal } from './call-signal';

@@ -1,3 +1,4 @@
+import { withCallSignal } from './call-signal';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@agents/observability';
 import { UnparsedArguments, isPlainObject } from './arguments';
@@ -279,15 +280,20 @@ export function createSession(init: SessionInit, deps: SessionDeps): Session {
       entry = await attach(server);
       const timeout = opts.timeoutMs ?? deps.callTimeoutMs;
       const callArgs = args;
-      const result = await withConnection(
-        entry,
-        (conn) =>
-          conn.client.callTool(
-            { name: tool, arguments: callArgs, ...(idem ? { _meta: { idempotency_key: idem } } : {}) },
-            undefined,
-            { signal: opts.signal, timeout, maxTotalTimeout: timeout },
-          ),
-        opts.signal,
+      const connected = entry;
+      // A signal per call: the MCP client leaves its listener on the signal it is given, and a
+      // caller's job-long signal would otherwise collect one per tool call.
+      const result = await withCallSignal(opts.signal, (signal) =>
+        withConnection(
+          connected,
+          (conn) =>
+            conn.client.callTool(
+              { name: tool, arguments: callArgs, ...(idem ? { _meta: { idempotency_key: idem } } : {}) },
+              undefined,
+              { signal, timeout, maxTotalTimeout: timeout },
+            ),
+          signal,
+        ),
       );
       const outcome = outcomeFromCallResult(result as Record<string, unknown>);
       if (outcome.success) return finish(server, tool, false, { ...outcome, error_code: null });
