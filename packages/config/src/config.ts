@@ -107,3 +107,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     warnings,
   };
 }
+
+/** For a process entry point: a bad environment prints what to fix (never a stack trace) and exits 1. */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
+}
