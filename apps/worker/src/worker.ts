@@ -43,7 +43,8 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
   const db = createDb({ url: config.databaseUrl, max: config.databasePoolMax });
   const redis = createRedis(config.redisUrl, logger, 'worker');
   const subscriber = createRedis(config.redisUrl, logger, 'worker-sub');
-  const credentials = createCredentialStore(db, parseMasterKeys(config.vaultMasterKey));
+  const ring = parseMasterKeys(config.vaultMasterKey);
+  const credentials = createCredentialStore(db, ring);
   const meter = createMeterBuffer();
   const metrics = createMetrics({ process: 'worker', maxTenantLabels: config.metricsMaxTenantLabels });
   const runtime = createRuntime({
@@ -96,7 +97,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
           redis,
           databaseUrl: config.databaseUrl,
           redisPrefix: config.redisPrefix,
-          secrets: createWebhookSecretStore(db, parseMasterKeys(config.vaultMasterKey)),
+          secrets: createWebhookSecretStore(db, ring),
           retrySchedule: config.webhookRetrySchedule,
           allowPrivate: config.webhookAllowPrivateNetworks,
           resolve: opts.webhookResolve,
