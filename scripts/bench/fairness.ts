@@ -20,7 +20,7 @@ import { Client } from 'pg';
 import { loadConfig } from '@agents/config';
 import { createDb, ensureDatabase, insertTenant, migrate, MIGRATIONS } from '@agents/db';
 import type { Db } from '@agents/db';
-import { createProducer, createRedis } from '@agents/queue';
+import { createProducer, createRedis, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { createLogger } from '@agents/observability';
 import { startApi } from '@agents/api';
 import { createSandboxServer } from '@agents/sandbox';
@@ -74,6 +74,15 @@ async function main() {
     DATABASE_POOL_MAX: String(Math.max(10, SLOTS + 4)),
   };
   const config = loadConfig(env);
+  // Reads BullMQ's own timestamps of a quiet job (added by the API, moved to active by a worker)
+  // before removeOnComplete trims them, to split its wait into stages.
+  const stageRedis = createRedis(redisUrl, logger, 'bench-stages');
+  const stageReader: StageReader = async (jobs) => {
+    const pipe = stageRedis.pipeline();
+    for (const j of jobs) pipe.hmget(`${tenantBullPrefix(prefix, j.tenant)}:${tenantQueueName(j.tenant)}:${j.id}`, 'timestamp', 'processedOn');
+    const res = (await pipe.exec()) ?? [];
+    return res.map(([, v]) => (v as Array<string | null>).map((x) => (x === null ? NaN : Number(x))) as [number, number]);
+  };
   const api = await startApi(config, logger, { port: 0 });
   const children: ChildProcess[] = [];
   for (let i = 0; i < WORKERS; i++) {
@@ -137,7 +146,7 @@ async function main() {
       if (Number(left.n) === 0) break;
       await sleep(200);
     }
-    return collect(db, ids);
+    return collect(db, ids, stageReader);
   }
 
   const quietSubs = (queue?: string): Submission[] =>
@@ -201,6 +210,7 @@ async function main() {
 
   await producer.close();
   producerRedis.disconnect();
+  stageRedis.disconnect();
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
   await api.close();
@@ -223,16 +233,37 @@ async function main() {
 interface LabelStats {
   waits: number[];
 }
+type StageReader = (jobs: Array<{ id: string; tenant: string }>) => Promise<Array<[number, number]>>;
+/** A quiet job's wait split at BullMQ's add time and the worker's moveToActive time (ms each). */
+interface QuietStages {
+  /** created_at (row insert, Postgres clock) → BullMQ add (API clock): the rest of the POST before the enqueue. */
+  toEnqueue: number[];
+  /** BullMQ add → moveToActive by a worker (worker clock): activation pub/sub, waiting for a slot, the fetch. */
+  toFetch: number[];
+  /** moveToActive → started_at (Postgres clock): handler start, the startAttempt UPDATE. */
+  toStart: number[];
+}
 interface Result {
   byLabel: Map<string, LabelStats>;
   makespanMs: number;
   meanRunMs: number;
   /** Jobs started per label while ≥ 2 labels had queued work. */
   contended: Map<string, number>;
+  quietStages: QuietStages;
 }
 
-async function collect(db: Db, ids: string[]): Promise<Result> {
-  const rows = await db.selectFrom('jobs').select(['metadata', 'created_at', 'started_at', 'finished_at', 'status']).where('id', 'in', ids).execute();
+async function collect(db: Db, ids: string[], readStages: StageReader): Promise<Result> {
+  const rows = await db.selectFrom('jobs').select(['id', 'tenant_id', 'metadata', 'created_at', 'started_at', 'finished_at', 'status']).where('id', 'in', ids).execute();
+  const quietRows = rows.filter((r) => (r.metadata as Record<string, string>).origin !== 'heavy' && (r.metadata as Record<string, string>).origin !== 'reg');
+  const bull = await readStages(quietRows.map((r) => ({ id: r.id, tenant: r.tenant_id })));
+  const quietStages: QuietStages = { toEnqueue: [], toFetch: [], toStart: [] };
+  quietRows.forEach((r, i) => {
+    const [added, active] = bull[i]!;
+    if (!Number.isFinite(added) || !Number.isFinite(active)) return;
+    quietStages.toEnqueue.push(added - r.created_at.getTime());
+    quietStages.toFetch.push(active - added);
+    quietStages.toStart.push(r.started_at!.getTime() - active);
+  });
   const byLabel = new Map<string, LabelStats>();
   let first = Infinity;
   let last = 0;
@@ -266,7 +297,7 @@ async function collect(db: Db, ids: string[]): Promise<Result> {
       queued.set(g, queued.get(g)! - 1);
     }
   }
-  return { byLabel, makespanMs: last - first, meanRunMs: run / rows.length, contended };
+  return { byLabel, makespanMs: last - first, meanRunMs: run / rows.length, contended, quietStages };
 }
 
 function report(title: string, r: Result) {
@@ -286,6 +317,11 @@ function report(title: string, r: Result) {
   if (totalContended) {
     const share = (g: string) => ((100 * (r.contended.get(g) ?? 0)) / totalContended).toFixed(1);
     console.log(`throughput share while contended (${totalContended} starts with both heavy and quiet work queued): heavy ${share('heavy')}%, quiet ${share('quiet')}%`);
+  }
+  const st = r.quietStages;
+  if (st.toFetch.length) {
+    const fmt = (w: number[]) => `p50 ${f0(pct(w, 50))} / p99 ${f0(pct(w, 99))} / max ${f0(Math.max(...w))}`;
+    console.log(`quiet wait by stage (ms, ${st.toFetch.length} jobs): row insert → enqueue ${fmt(st.toEnqueue)}; enqueue → fetched ${fmt(st.toFetch)}; fetched → started ${fmt(st.toStart)}`);
   }
   console.log(`makespan ${(r.makespanMs / 1000).toFixed(2)} s, mean job run time ${r.meanRunMs.toFixed(1)} ms\n`);
 }

@@ -96,6 +96,8 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const idleTtl = opts.idleWorkerTtlMs ?? 60_000;
   const workers = new Map<string, TenantWorker>();
   const running = new Map<string, Running>();
+  // Jobs of each tenant running in this process (absent = 0): the pump serves the emptiest first.
+  const runningOf = new Map<string, number>();
   // Round-robin ring of tenants that may have waiting jobs.
   const ring: string[] = [];
   const inRing = new Set<string>();
@@ -169,11 +171,33 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       });
   }
 
+  /**
+   * The ring position of the tenant that gets the next free slot: the one with the fewest jobs
+   * running in this process, ties going round-robin from the cursor. Plain round-robin let a
+   * tenant holding every slot take every other freed slot from a tenant that arrived with a
+   * backlog; this way slots go to the newcomer until both hold as many, then they alternate.
+   * O(ring length) per job start.
+   */
+  function nextInRing(): number {
+    if (cursor >= ring.length) cursor = 0;
+    let best = cursor;
+    let bestRunning = runningOf.get(ring[best]!) ?? 0;
+    for (let k = 1; k < ring.length && bestRunning > 0; k++) {
+      const i = (cursor + k) % ring.length;
+      const n = runningOf.get(ring[i]!) ?? 0;
+      if (n < bestRunning) {
+        best = i;
+        bestRunning = n;
+      }
+    }
+    return best;
+  }
+
   async function pump(): Promise<void> {
-    // Each pass visits the ring once; a tenant that yields no job leaves the ring until it is
-    // announced again (new job enqueued, or one of its running jobs finished somewhere).
+    // A tenant that yields no job leaves the ring until it is announced again (new job enqueued,
+    // or one of its running jobs finished somewhere).
     while (!closing && running.size < opts.slots && ring.length > 0) {
-      if (cursor >= ring.length) cursor = 0;
+      cursor = nextInRing();
       const tenantId = ring[cursor]!;
       const token = randomUUID();
       let job: BullJob | undefined;
@@ -222,6 +246,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     const controller = new AbortController();
     const entry: Running = { job, token, tenantId, controller, done: Promise.resolve() };
     running.set(job.id!, entry);
+    runningOf.set(tenantId, (runningOf.get(tenantId) ?? 0) + 1);
     entry.done = (async () => {
       const startedAt = Date.now();
       let end: AttemptEnd = 'failed';
@@ -248,10 +273,15 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         }
       } finally {
         running.delete(job.id!);
+        const left = (runningOf.get(tenantId) ?? 1) - 1;
+        if (left > 0) runningOf.set(tenantId, left);
+        else runningOf.delete(tenantId);
         opts.observer?.finished(job, tenantId, end, Date.now() - startedAt, result);
         // The freed slot may unblock this tenant (it was at its cap) anywhere: tell every process.
-        await opts.redis.publish(keys.activationChannel, tenantId).catch(() => undefined);
+        // Refill the slot here first rather than after the publish's round trip.
+        const told = opts.redis.publish(keys.activationChannel, tenantId).catch(() => undefined);
         activate(tenantId);
+        await told;
       }
     })();
   }
