@@ -10,6 +10,9 @@ export const ERROR_STATUS = {
   validation_failed: 400,
   invalid_json: 400,
   payload_too_large: 413,
+  // Refused by Node's HTTP parser before routing (apps/api/src/client-error.ts).
+  headers_too_large: 431,
+  request_timeout: 408,
   unsupported_media_type: 415,
   server_not_allowed: 422,
   idempotency_key_reused: 422,

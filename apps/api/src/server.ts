@@ -11,6 +11,7 @@ import { createMetrics } from '@agents/observability';
 import type { Logger } from '@agents/observability';
 import { createApp } from './app';
 import { ApiError } from './errors';
+import { answerClientError } from './client-error';
 import { createTenantKeys } from './tenant-keys';
 import { createQueueBoard } from './admin/bull-board';
 import { createQueueDepthSampler } from './admin/queue-depth';
@@ -29,7 +30,8 @@ export async function startApi(
   opts: { port?: number; resolve?: Resolve } = {},
 ): Promise<ApiServer> {
   const db = createDb({ url: config.databaseUrl, max: config.databasePoolMax });
-  const redis = createRedis(config.redisUrl, logger, 'api');
+  // Fail fast (1 s) while Redis is down: requests get 503 service_unavailable, never hang.
+  const redis = createRedis(config.redisUrl, logger, 'api', { failFastMs: 1_000 });
   const producer = createProducer({ redis, redisPrefix: config.redisPrefix, attempts: config.jobAttempts });
   const catalog = createCatalog({ sandboxUrl: config.sandboxUrl });
   // Own connection: a subscribed Redis client can run no other command.
@@ -71,11 +73,15 @@ export async function startApi(
       if (!r.ok) throw new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body.callback_url', message: r.message }]);
     },
   });
-  const server = http.createServer(app);
+  // Enforce headersTimeout/requestTimeout within ~1 s of expiry (Node checks every 30 s by
+  // default, so a slowloris client could hold a socket for up to 40 s).
+  const server = http.createServer({ connectionsCheckingInterval: 1_000 }, app);
   // Slow clients cannot hold a connection open indefinitely (slowloris).
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
+  // Parser-level refusals (huge headers, slow headers, garbage) answer in our JSON error shape.
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve) => server.listen(opts.port ?? config.port, '0.0.0.0', resolve));
   const port = (server.address() as AddressInfo).port;
   logger.info({ port }, 'api listening');

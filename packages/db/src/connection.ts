@@ -26,5 +26,12 @@ export function createDb(opts: DbOptions): Db {
   // An idle client losing its server (Postgres restart) emits 'error' on the pool; without a
   // listener that would crash the process. The next query gets a fresh connection.
   pool.on('error', () => undefined);
+  // The pool listens for errors only on idle clients: a checked-out client whose server goes away
+  // (Postgres restart: 57P01 / "Connection terminated") between two queries would emit an
+  // unhandled 'error' and crash the process. The failed query still rejects; the pool discards the
+  // broken client on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

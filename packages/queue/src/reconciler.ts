@@ -2,6 +2,7 @@ import { listUnqueuedJobs, markEnqueued } from '@agents/db';
 import type { Db } from '@agents/db';
 import type { Logger } from '@agents/observability';
 import type { Producer } from './producer';
+import { reviveFailedEntries } from './revive-failed';
 
 export interface ReconcilerOptions {
   db: Db;
@@ -42,6 +43,7 @@ export function startReconciler(opts: ReconcilerOptions & { everyMs: number }): 
     running = true;
     try {
       await reconcileUnqueued(opts);
+      await reviveFailedEntries(opts);
     } catch (err) {
       opts.logger.warn({ err: { message: (err as Error).message } }, 'reconciler pass failed');
     } finally {

@@ -5,9 +5,20 @@ import type { Logger } from '@agents/observability';
  * An ioredis client set up for BullMQ (maxRetriesPerRequest null is required for its blocking
  * commands) that reconnects forever with a capped backoff and reports errors once per outage.
  */
-export function createRedis(url: string, logger: Logger, name: string): Redis {
+export function createRedis(
+  url: string,
+  logger: Logger,
+  name: string,
+  /**
+   * failFastMs: for request paths (the API), a command fails after this long (ms) instead of
+   * waiting in the offline queue until Redis is back, and is not re-sent after a failed reconnect,
+   * so a caller gets a 503 instead of a hang. Never for blocking (Worker) connections.
+   */
+  opts: { failFastMs?: number } = {},
+): Redis {
   const client = new Redis(url, {
-    maxRetriesPerRequest: null,
+    maxRetriesPerRequest: opts.failFastMs ? 1 : null,
+    ...(opts.failFastMs ? { commandTimeout: opts.failFastMs } : {}),
     connectionName: name,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   });

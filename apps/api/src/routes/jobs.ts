@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { finishJob, getJob, insertJob, listJobs, loadJobView, markEnqueued, newId, requestCancel } from '@agents/db';
+import { finishJob, getJob, insertJob, listJobs, loadJobView, markEnqueued, newId, presentJob, requestCancel } from '@agents/db';
 import type { Db, Environment, Job, Tenant } from '@agents/db';
 import type { Producer } from '@agents/queue';
 import type { Logger, Metrics } from '@agents/observability';
@@ -110,7 +110,11 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
         deps.logger.warn({ err: { message: (err as Error).message }, job_id: row.id, tenant_id: row.tenant_id }, 'enqueue failed; the reconciler will enqueue this job');
       }
     }
-    res.status(202).location(`/v1/tenants/${tenant.id}/jobs/${row.id}`).json(await loadJobView(db, row));
+    // A job created just now has no tool calls or usage yet: answer from the committed row alone,
+    // so a database lost after the commit cannot turn a durable job into a 503 (API.md: a 503
+    // means nothing was written).
+    const view = result.kind === 'created' ? presentJob(row, [], { tool_calls: 0, input_tokens: 0, output_tokens: 0 }) : await loadJobView(db, row);
+    res.status(202).location(`/v1/tenants/${tenant.id}/jobs/${row.id}`).json(view);
   });
 
   r.get('/', async (req, res) => {

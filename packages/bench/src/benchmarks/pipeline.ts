@@ -1,0 +1,143 @@
+/**
+ * Pipeline benchmark (issue #11): N two-step workflow jobs across T tenants through the API, two
+ * worker processes and the sandbox (each its own process), on a private Redis and a private
+ * Postgres cluster, so every CPU-second of every process is attributable (/proc). Then, in the
+ * same run and on the same servers, the bare costs of the same work: one Express request doing one
+ * Postgres insert + one BullMQ add; one BullMQ fetch + complete; two bare MCP tool calls over
+ * Streamable HTTP (one connection, reused); and as many single-row Postgres commits as a job made.
+ */
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { spawnEntry } from '../child-process';
+import type { ManagedChild } from '../child-process';
+import { cpuTree } from '../proc-cpu';
+import { percentile, runLoad } from '../load';
+import { waitTerminal } from '../audit';
+import { sparePort, waitPort } from '../spare-port';
+import { startStack } from '../stack';
+
+export interface PipelineBenchOptions {
+  jobs: number;
+  tenants: number;
+  /** Concurrent jobs per worker process. */
+  slots: number;
+  /** Jobs/calls/requests per bare measurement. */
+  bareN: number;
+}
+
+export interface PipelineBenchResult {
+  jobsPerSecond: number;
+  cpuPerJobMs: Record<string, number>;
+  bareMs: Record<string, number>;
+  ratio: number;
+}
+
+const PATH = () => ({ PATH: process.env.PATH ?? '' });
+
+async function lineOf(child: ManagedChild, re: RegExp, timeoutMs: number): Promise<string> {
+  await child.waitForOutput(re, timeoutMs);
+  const line = child.stderr().split('\n').reverse().find((l) => re.test(l));
+  return line ?? '';
+}
+
+export async function runPipelineBench(o: PipelineBenchOptions): Promise<PipelineBenchResult> {
+  const stack = await startStack({ label: 'pipeline', tenants: o.tenants, workers: 2, workerSlots: o.slots, ownPostgres: true, sandboxProcess: true, env: { DATABASE_POOL_MAX: '20' } });
+  const pg = stack.postgres!;
+  const procs = () => ({
+    api: [stack.api.pid],
+    workers: stack.workers.map((w) => w.pid),
+    sandbox: [stack.sandboxChild!.pid],
+    redis: [stack.redis.pid()!],
+    postgres: [pg.pid()],
+  });
+  const snap = () => Object.fromEntries(Object.entries(procs()).map(([k, pids]) => [k, pids.reduce((s, p) => s + cpuTree(p), 0)])) as Record<string, number>;
+  const commits = async () => {
+    const c = new Client({ connectionString: stack.dbUrl });
+    await c.connect();
+    const r = await c.query(`SELECT xact_commit::float8 AS n FROM pg_stat_database WHERE datname = current_database()`);
+    await c.end();
+    return Number(r.rows[0].n);
+  };
+  try {
+    // Warm-up: every process JIT-compiled, every tenant's queue and MCP pool entry created.
+    const warm = await runLoad(stack, { jobs: o.tenants * 2, concurrency: 32, retry: 'same-key' });
+    await waitTerminal(stack.db, warm.accepted, 120_000);
+
+    // ---- the pipeline ----
+    const c0 = snap();
+    const x0 = await commits();
+    const t0 = Date.now();
+    const load = await runLoad(stack, { jobs: o.jobs, concurrency: 32, retry: 'same-key' });
+    await waitTerminal(stack.db, load.accepted, 600_000);
+    const seconds = (Date.now() - t0) / 1000;
+    const c1 = snap();
+    const x1 = await commits();
+    const ok = await stack.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'succeeded').executeTakeFirstOrThrow();
+    const n = load.accepted.size;
+    const cpuPerJobMs = Object.fromEntries(Object.keys(c0).map((k) => [k, ((c1[k]! - c0[k]!) * 1000) / n]));
+    // The commits this measuring itself made (2 snapshots) are negligible next to thousands of jobs.
+    const commitsPerJob = (x1 - x0) / n;
+    const submitP99 = percentile(load.attempts.map((a) => a.ms), 99);
+
+    // ---- bare costs, same run, same servers ----
+    const bareN = o.bareN;
+    // 1. bare ingress: one Express request = one insert + one BullMQ add.
+    const port = await sparePort();
+    const bare = spawnEntry('packages/bench/src/bare-ingress-main.ts', PATH(), [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
+    await waitPort(port, true, 30_000);
+    const body = JSON.stringify({ steps: [{ tool: 'asaas/create_customer', args: {} }], metadata: {} });
+    await autocannon({ url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, amount: 500 });
+    const b0 = cpuTree(bare.pid) + cpuTree(stack.redis.pid()!) + cpuTree(pg.pid());
+    await autocannon({ url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, amount: bareN });
+    const ingressMs = ((cpuTree(bare.pid) + cpuTree(stack.redis.pid()!) + cpuTree(pg.pid()) - b0) * 1000) / bareN;
+    await bare.stop('SIGKILL');
+    // 2. bare BullMQ fetch + complete of those jobs (500 warm-up + bareN queued above).
+    const r0 = cpuTree(stack.redis.pid()!);
+    const consumer = spawnEntry('packages/bench/src/bare-consumer-main.ts', PATH(), [stack.redis.url, 'bare', 'bare.t001', String(bareN + 500)]);
+    const cons = JSON.parse(await lineOf(consumer, /"cpu_s"/, 120_000)) as { jobs: number; cpu_s: number };
+    const fetchMs = ((cons.cpu_s + (cpuTree(stack.redis.pid()!) - r0)) * 1000) / cons.jobs;
+    await consumer.stop('SIGKILL');
+    // 3. bare MCP tool calls over Streamable HTTP, one connection (client + sandbox CPU).
+    const mcp = spawnEntry('packages/bench/src/bare-mcp-main.ts', PATH(), [`${stack.sandbox.url}/mcp/asaas`, stack.accountOf('t001'), String(bareN)]);
+    await mcp.waitForOutput(/warm/, 60_000);
+    const s0 = cpuTree(stack.sandboxChild!.pid);
+    mcp.proc.stdin!.write('go\n');
+    const m = JSON.parse(await lineOf(mcp, /"cpu_s"/, 120_000)) as { calls: number; cpu_s: number };
+    const mcpCallMs = ((m.cpu_s + cpuTree(stack.sandboxChild!.pid) - s0) * 1000) / m.calls;
+    await mcp.stop('SIGKILL');
+    // 4. the same number of Postgres writes: single-row autocommit INSERTs (client + server CPU).
+    const writes = Math.round(commitsPerJob * Math.min(bareN, 1000));
+    const pc = new Client({ connectionString: stack.dbUrl });
+    await pc.connect();
+    await pc.query('CREATE TEMP TABLE bench_w (id serial primary key, payload jsonb)');
+    const p0 = cpuTree(pg.pid());
+    const u0 = process.cpuUsage();
+    for (let i = 0; i < writes; i++) await pc.query('INSERT INTO bench_w (payload) VALUES ($1)', [JSON.stringify({ i })]);
+    const u = process.cpuUsage(u0);
+    const pgWriteMs = (((u.user + u.system) / 1e6 + cpuTree(pg.pid()) - p0) * 1000) / Math.max(1, writes);
+    await pc.end();
+
+    const bareMs = {
+      'ingress request (insert + add)': ingressMs,
+      'BullMQ fetch + complete': fetchMs,
+      '2 × MCP tool call': 2 * mcpCallMs,
+      [`${commitsPerJob.toFixed(1)} Postgres writes`]: commitsPerJob * pgWriteMs,
+    };
+    const bareTotal = Object.values(bareMs).reduce((a, b) => a + b, 0);
+    const total = Object.values(cpuPerJobMs).reduce((a, b) => a + b, 0);
+    const ratio = total / bareTotal;
+
+    console.log(`\n${n} jobs (${Number(ok.n) - warm.accepted.size} succeeded) across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${seconds.toFixed(1)} s = ${(n / seconds).toFixed(0)} jobs/s (submit p99 ${submitP99.toFixed(0)} ms)`);
+    console.log('\n| process | CPU ms per job |\n|---|---|');
+    for (const [k, v] of Object.entries(cpuPerJobMs)) console.log(`| ${k} | ${v.toFixed(3)} |`);
+    console.log(`| **total** | **${total.toFixed(3)}** |`);
+    console.log('\n| bare cost of the same work | CPU ms per job |\n|---|---|');
+    for (const [k, v] of Object.entries(bareMs)) console.log(`| ${k} | ${v.toFixed(3)} |`);
+    console.log(`| **sum** | **${bareTotal.toFixed(3)}** |`);
+    console.log(`\n(one bare MCP call: ${mcpCallMs.toFixed(3)} ms CPU; one Postgres write: ${pgWriteMs.toFixed(3)} ms; ${commitsPerJob.toFixed(2)} commits per job)`);
+    console.log(`ratio total ÷ bare: ${ratio.toFixed(2)} (goal ≤ 1.5)`);
+    return { jobsPerSecond: n / seconds, cpuPerJobMs, bareMs, ratio };
+  } finally {
+    await stack.close();
+  }
+}

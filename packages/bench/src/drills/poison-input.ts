@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { ERROR_STATUS } from '@agents/api';
+import { audit, waitTerminal } from '../audit';
+import { sharedProblems } from '../drill-result';
+import type { DrillResult } from '../drill-result';
+import { percentile, runLoad } from '../load';
+import { OPERATOR_KEY, startStack, workflowBody } from '../stack';
+
+export interface PoisonInputOptions {
+  /** Hostile requests (the issue's full drill: 1,000). */
+  hostile: number;
+  /** Normal jobs submitted in the quiet phase and again during the hostile traffic. */
+  normal: number;
+  tenants: number;
+  /** Slow clients among the hostile requests: each trickles its headers until the server gives up (~10 s). */
+  slowClients: number;
+  /** Count "normal p99 during > 2 × quiet p99" as a failure (the script; the test only reports it). */
+  checkLatency: boolean;
+}
+
+interface RawAnswer {
+  status: number;
+  code?: string;
+}
+
+/** Sends raw bytes over a fresh connection and reads the answer (status line + JSON error code). */
+function raw(port: number, chunks: Array<string | Buffer>, gapMs = 0, timeoutMs = 40_000): Promise<RawAnswer> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    let buf = '';
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(buf);
+      const body = buf.slice(buf.indexOf('\r\n\r\n') + 4);
+      let code: string | undefined;
+      try {
+        code = (JSON.parse(body) as { error?: { code?: string } }).error?.code;
+      } catch {
+        code = undefined;
+      }
+      resolve({ status: m ? Number(m[1]) : 0, code });
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      const head = buf.indexOf('\r\n\r\n');
+      const len = /content-length: (\d+)/i.exec(buf);
+      if (head >= 0 && len && buf.length - head - 4 >= Number(len[1])) finish();
+    });
+    s.on('error', finish);
+    s.on('close', finish);
+    s.on('connect', async () => {
+      for (const c of chunks) {
+        if (done) return;
+        s.write(c);
+        if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+      }
+    });
+  });
+}
+
+/** One hostile request of kind `i % KINDS`, as raw HTTP. */
+function hostile(port: number, tenant: string, i: number): Promise<RawAnswer> {
+  const auth = `Authorization: Bearer ${OPERATOR_KEY}\r\n`;
+  const post = (path: string, body: string | Buffer, extra = '', type = 'application/json') =>
+    raw(port, [Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${extra}\r\n`), Buffer.from(body)])]);
+  const jobs = `/v1/tenants/${tenant}/jobs`;
+  switch (i % 10) {
+    case 0: // random bytes as JSON
+      return post(jobs, randomBytes(64 + (i % 512)));
+    case 1: // valid JSON, hostile shape
+      return post(jobs, JSON.stringify({ type: 'workflow', steps: [{ tool: 'x'.repeat(i % 300), args: 'nope' }], metadata: { ['k'.repeat(5000)]: 1 }, __proto__: { admin: true } }));
+    case 2: // deeply nested JSON (well under the body limit)
+      return post(jobs, `${'['.repeat(50_000)}${']'.repeat(50_000)}`);
+    case 3: // deep object inside a valid job
+      return post(jobs, JSON.stringify(workflowBody(`p${i}`)).replace(/}$/, `,"metadata2":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`));
+    case 4: // huge headers (Node's limit is 16 KiB)
+      return raw(port, [`GET /v1/tenants/${tenant}/jobs HTTP/1.1\r\nHost: x\r\n${auth}X-Pad: ${'a'.repeat(64 * 1024)}\r\nConnection: close\r\n\r\n`]);
+    case 5: // unicode and control characters in ids
+      return raw(port, [`GET /v1/tenants/%F0%9F%92%A3%00%E2%80%AE/jobs/job_%C3%A9%FF HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`]);
+    case 6: // broken percent-encoding
+      return raw(port, [`GET /v1/tenants/%E0%A4%A/jobs HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`]);
+    case 7: // a body far over the limit
+      return post(jobs, JSON.stringify({ type: 'agent', input: 'x'.repeat(1024 * 1024) }));
+    case 8: // wrong media type
+      return post(jobs, '<xml/>', '', 'application/xml');
+    default: // no credentials, a forged unicode Idempotency-Key
+      return raw(port, [`POST ${jobs} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ak_live_${'Ω'.repeat(40)}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`]);
+  }
+}
+
+/** A client that sends its headers one byte every 200 ms and never finishes: the server must cut it off with a 4xx. */
+function slowClient(port: number, tenant: string): Promise<RawAnswer> {
+  const head = `GET /v1/tenants/${tenant}/jobs HTTP/1.1\r\nHost: x\r\nX-Slow: ${'s'.repeat(400)}`;
+  return raw(port, [...head].map((c) => c), 200);
+}
+
+/**
+ * Drill 6: hostile requests (fuzzed bodies, deep JSON, huge headers, unicode ids, slow clients)
+ * interleaved with normal job submissions. The API stays up, every hostile request gets a 4xx
+ * with a code from the contract's table, normal traffic's p99 is compared with its quiet value,
+ * and the normal jobs complete.
+ */
+export async function poisonInput(opts: PoisonInputOptions): Promise<DrillResult> {
+  const t0 = Date.now();
+  const stack = await startStack({ label: 'poison', tenants: opts.tenants, workers: 1, workerSlots: 16 });
+  const port = Number(new URL(stack.apiUrl).port);
+  try {
+    const quiet = await runLoad(stack, { jobs: opts.normal, concurrency: 4, retry: 'same-key' });
+    const answers: RawAnswer[] = [];
+    let next = 0;
+    const hostileLanes = Array.from({ length: 8 }, async () => {
+      for (let i = next++; i < opts.hostile - opts.slowClients; i = next++) answers.push(await hostile(port, stack.tenants[i % stack.tenants.length]!, i));
+    });
+    const slow = Array.from({ length: opts.slowClients }, async (_, i) => answers.push(await slowClient(port, stack.tenants[i % stack.tenants.length]!)));
+    const [busy] = await Promise.all([runLoad(stack, { jobs: opts.normal, concurrency: 4, retry: 'same-key' }), ...hostileLanes, ...slow]);
+    const accepted = new Set([...quiet.accepted, ...busy.accepted]);
+    await waitTerminal(stack.db, accepted, 120_000);
+    const counts = await audit(stack, accepted);
+    const known = new Set(Object.keys(ERROR_STATUS));
+    const bad = answers.filter((a) => !(a.status >= 400 && a.status < 500 && a.code && known.has(a.code)));
+    const byCode = new Map<string, number>();
+    for (const a of answers) byCode.set(`${a.status} ${a.code ?? '-'}`, (byCode.get(`${a.status} ${a.code ?? '-'}`) ?? 0) + 1);
+    const ms = (l: typeof quiet) => l.attempts.filter((a) => a.status === 202).map((a) => a.ms);
+    const quietP99 = percentile(ms(quiet), 99);
+    const busyP99 = percentile(ms(busy), 99);
+    const ratio = busyP99 / quietP99;
+    const health = await fetch(`${stack.apiUrl}/healthz`).then((r) => r.status, () => 0);
+    const problems = sharedProblems(counts);
+    if (bad.length) problems.push(`${bad.length} hostile requests without a 4xx and a stable code (${[...new Map(bad.map((b) => [`${b.status} ${b.code ?? '-'}`, 1])).keys()].join(', ')})`);
+    if (health !== 200 || !stack.api.alive()) problems.push('the API did not survive');
+    if (counts.completed !== counts.accepted) problems.push(`${counts.accepted - counts.completed} normal jobs did not succeed`);
+    if (opts.checkLatency && ratio > 2) problems.push(`normal p99 under hostile traffic ${busyP99.toFixed(0)} ms = ${ratio.toFixed(2)} × quiet (goal ≤ 2)`);
+    return {
+      name: 'poison input',
+      ...counts,
+      notes: {
+        hostile: answers.length,
+        quiet_p99_ms: quietP99.toFixed(1),
+        busy_p99_ms: busyP99.toFixed(1),
+        p99_ratio: ratio.toFixed(2),
+        answers: [...byCode].map(([k, n]) => `${k}:${n}`).join(' '),
+      },
+      problems,
+      seconds: (Date.now() - t0) / 1000,
+    };
+  } finally {
+    await stack.close();
+  }
+}
