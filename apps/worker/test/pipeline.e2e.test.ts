@@ -5,9 +5,11 @@
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
+import { Queue } from 'bullmq';
 import { newId } from '@agents/db';
+import { tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { startWorker } from '../src/worker';
 import type { WorkerProcess } from '../src/worker';
@@ -183,4 +185,24 @@ test('the same Idempotency-Key returns the same job; a different body is refused
   expect(c.status).toBe(422);
   expect(c.body.error.code).toBe('idempotency_key_reused');
   await terminal(a.body.id);
+});
+
+test('a step whose provider is unreachable retries the attempt with backoff instead of failing the job', async () => {
+  const port = sandbox.port;
+  await sandbox.close();
+  const r = await call('POST', `/v1/tenants/${TENANT}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/get_balance', args: {} }] } });
+  expect(r.status).toBe(202);
+  // The first attempt finds the provider down; bring it back while the job waits for its retry.
+  const queue = new Queue(tenantQueueName(TENANT), { connection: { url: TEST_REDIS_URL }, prefix: tenantBullPrefix(prefix, TENANT) });
+  try {
+    await waitFor(async () => ((await queue.getJob(r.body.id))?.attemptsMade ?? 0) >= 1, { what: 'the first attempt to fail' });
+  } finally {
+    await queue.close();
+  }
+  sandbox = await createSandboxServer({ port, logger: silentLogger() });
+  const job = await terminal(r.body.id);
+  expect(job.status).toBe('succeeded');
+  expect(job.attempts).toBeGreaterThanOrEqual(2);
+  // The unreachable call left no step and no usage row: only the call that happened is metered.
+  expect(job.tool_calls.map((c: any) => c.success)).toEqual([true]);
 });

@@ -37,6 +37,11 @@ class StopRun extends Error {
 
 type Outcome = { status: 'succeeded'; output: unknown } | { status: 'failed'; output?: unknown; error: JobError };
 
+/** A workflow step could not reach its provider; BullMQ retries the attempt (see runWorkflowJob). */
+class ProviderUnreachable extends Error {
+  readonly code = 'connection_failed';
+}
+
 /** max_iterations: the job's own, else the tenant's limit, else the platform default. */
 export function maxIterationsFor(job: Pick<Job, 'max_iterations'>, tenant: Pick<Tenant, 'limits'>): number {
   return job.max_iterations ?? tenant.limits?.max_iterations ?? DEFAULT_MAX_ITERATIONS;
@@ -90,7 +95,7 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
     try {
       let outcome: Outcome;
       try {
-        outcome = job.type === 'workflow' ? await runWorkflowJob(job, session, signal, checkStop) : await runAgentJob(job, tenant, session, signal, checkStop);
+        outcome = job.type === 'workflow' ? await runWorkflowJob(job, session, signal, checkStop, ctx.attemptsMade + 1 < ctx.maxAttempts) : await runAgentJob(job, tenant, session, signal, checkStop);
       } catch (err) {
         // An abort (cancel, timeout, lost lock, shutdown) surfaces from inside a model or tool call
         // as an AbortError; checkStop turns it into the reason it happened.
@@ -137,7 +142,7 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
     }
   };
 
-  async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, checkStop: () => Promise<void>): Promise<Outcome> {
+  async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, checkStop: () => Promise<void>, canRetry: boolean): Promise<Outcome> {
     const completed = new Map<number, WorkflowStepOutcome>();
     for (const s of await listSteps(db, job.id)) if (s.kind === 'workflow_step') completed.set(s.seq, s.payload as WorkflowStepOutcome);
 
@@ -150,6 +155,10 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
         // A call cut off by our own abort (shutdown deadline, cancel, timeout) is not a result: never
         // checkpoint it, or a resumed attempt would replay it as a failed step.
         if (signal.aborted) await checkStop();
+        // The provider could not be reached (nothing happened there): while attempts remain this is
+        // transient, so the step is not recorded and the attempt retries with backoff; the last
+        // attempt records it as the step's failure.
+        if (res && res.error_code === 'connection_failed' && canRetry) throw new ProviderUnreachable(outcome.error?.message ?? 'provider unreachable');
         await writeCheckpoint(db, {
           jobId: job.id,
           seq: i,
