@@ -78,12 +78,12 @@ export function bin(name) {
   return path.join(ROOT, 'node_modules', '.bin', name);
 }
 
-/** Runs a TypeScript entry point: the built bundle when present, else the source through tsx. */
+/** Runs a TypeScript entry point: the built bundle when present, else the source through tsx (`watch`: restart on change). */
 export function spawnApp(app, env, opts = {}) {
   const built = path.join(ROOT, 'apps', app, 'dist', 'main.js');
   const useBuilt = !opts.source && existsSync(built);
   const [cmd, args] = useBuilt
     ? [process.execPath, ['--enable-source-maps', built]]
-    : [bin('tsx'), [path.join(ROOT, 'apps', app, 'src', 'main.ts')]];
+    : [bin('tsx'), [...(opts.watch ? ['watch'] : []), path.join(ROOT, 'apps', app, 'src', 'main.ts')]];
   return spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: opts.stdio ?? 'inherit' });
 }

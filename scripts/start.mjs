@@ -31,7 +31,8 @@ export function startAll(env = {}, opts = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const sup = startAll();
+  // `npm run dev`: from source, each process restarting when its code changes.
+  const sup = process.argv.includes('--watch') ? startAll({}, { source: true, watch: true }) : startAll();
   for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => sup.stop('SIGTERM'));
   const codes = await sup.done;
   process.exit(codes.every((c) => c === 0) ? 0 : 1);
