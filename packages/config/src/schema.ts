@@ -10,6 +10,8 @@ const bool = z
   .transform((v) => v === 'true' || v === '1');
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+/** A TCP port; 0 lets the OS pick one. */
+const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
 
 /**
  * The whole environment surface of every process (API.md "Running it" plus operational knobs).
@@ -17,7 +19,7 @@ const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(d
  */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  PORT: int(3000, 0),
+  PORT: port(3000),
   DATABASE_URL: z.string().url().default('postgres://root@127.0.0.1:5432/agents'),
   DATABASE_POOL_MAX: int(10, 1),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -25,7 +27,7 @@ export const envSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/).default('agents'),
   OPERATOR_API_KEY: z.string().min(16).optional(),
   VAULT_MASTER_KEY: z.string().min(1).optional(),
-  SANDBOX_PORT: int(4010, 0),
+  SANDBOX_PORT: port(4010),
   SANDBOX_URL: z.string().url().optional(),
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
@@ -55,7 +57,7 @@ export const envSchema = z.object({
   /** Distinct tenant label values per metric; tenants past it are counted under tenant="_other". */
   METRICS_MAX_TENANT_LABELS: int(200, 1),
   /** Port of a worker process's own /metrics endpoint; 0 disables it. */
-  WORKER_METRICS_PORT: int(9464, 0),
+  WORKER_METRICS_PORT: port(9464),
   /** How often Bull Board re-reads the tenants table to pick up new tenant queues (ms). */
   BULL_BOARD_REFRESH_MS: int(30_000, 1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
