@@ -10,12 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
-import type { ApiServer } from '@agents/api';
 import { startWorker } from '@agents/worker';
-import type { WorkerProcess } from '@agents/worker';
-import { createLogger, silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
-import type { HttpResult, TestDatabase } from '@agents/testkit';
+import { createLogger } from '@agents/observability';
+import { startTestStack, waitFor } from '@agents/testkit';
+import type { ApiCall, HttpResult, TestStack } from '@agents/testkit';
 
 jest.setTimeout(60_000);
 
@@ -24,18 +22,15 @@ const ASAAS_KEY = 'aact_DISTINCTIVE_asaas_7f3a9c1e5b';
 const ZAPI_TOKEN = 'zapi_DISTINCTIVE_token_4d2b8a6f0c';
 const ZAPI_INSTANCE = 'inst_DISTINCTIVE_5e1c9b7a3d';
 
-let tdb: TestDatabase;
-let prefix: string;
-let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
-let api: ApiServer;
-let worker: WorkerProcess | undefined;
+const apps = { createSandboxServer, startApi, startWorker };
+let stack: TestStack<typeof apps>;
 let receiver: http.Server;
 let receiverUrl: string;
 const logLines: string[] = [];
 const responses: string[] = [];
 const webhookBodies: string[] = [];
 let secrets: string[] = [];
-let rawCall: ReturnType<typeof apiClient>;
+let rawCall: ApiCall;
 
 const capture = () =>
   new Writable({
@@ -46,15 +41,13 @@ const capture = () =>
   });
 
 /** Every response this test sees goes into the haystack. */
-async function call(method: string, path: string, opts: Parameters<ReturnType<typeof apiClient>>[2] = {}): Promise<HttpResult> {
+async function call(method: string, path: string, opts: Parameters<ApiCall>[2] = {}): Promise<HttpResult> {
   const r = await rawCall(method, path, opts);
   responses.push(`${method} ${path} ${r.status} ${JSON.stringify([...r.headers])} ${r.text}`);
   return r;
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase('secrets');
-  prefix = testRedisPrefix();
   receiver = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -65,20 +58,20 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
-  const config = testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url, LOG_LEVEL: 'debug' });
-  api = await startApi(config, createLogger({ name: 'api', level: 'debug', destination: capture() }), { port: 0 });
-  worker = await startWorker(config, createLogger({ name: 'worker', level: 'debug', destination: capture() }));
-  rawCall = apiClient(api.url);
+  stack = await startTestStack(apps, {
+    label: 'secrets',
+    env: { LOG_LEVEL: 'debug' },
+    logger: {
+      api: createLogger({ name: 'api', level: 'debug', destination: capture() }),
+      worker: createLogger({ name: 'worker', level: 'debug', destination: capture() }),
+    },
+  });
+  rawCall = stack.call;
 });
 
 afterAll(async () => {
-  await worker?.close(1000);
-  await api?.close();
-  await sandbox?.close();
+  await stack?.stop();
   await new Promise<void>((r) => receiver.close(() => r()));
-  await tdb?.close();
-  await flushPrefix(prefix);
 });
 
 test('no secret appears in any response, job record, log line or webhook body', async () => {
@@ -137,14 +130,14 @@ test('no secret appears in any response, job record, log line or webhook body', 
 
   const records = JSON.stringify(
     await Promise.all([
-      tdb.db.selectFrom('jobs').selectAll().execute(),
-      tdb.db.selectFrom('job_steps').selectAll().execute(),
-      tdb.db.selectFrom('usage_events').selectAll().execute(),
-      tdb.db.selectFrom('webhook_events').selectAll().execute(),
-      tdb.db.selectFrom('webhook_deliveries').selectAll().execute(),
-      tdb.db.selectFrom('webhook_attempts').selectAll().execute(),
-      tdb.db.selectFrom('tenants').selectAll().execute(),
-      tdb.db.selectFrom('api_keys').selectAll().execute(),
+      stack.db.selectFrom('jobs').selectAll().execute(),
+      stack.db.selectFrom('job_steps').selectAll().execute(),
+      stack.db.selectFrom('usage_events').selectAll().execute(),
+      stack.db.selectFrom('webhook_events').selectAll().execute(),
+      stack.db.selectFrom('webhook_deliveries').selectAll().execute(),
+      stack.db.selectFrom('webhook_attempts').selectAll().execute(),
+      stack.db.selectFrom('tenants').selectAll().execute(),
+      stack.db.selectFrom('api_keys').selectAll().execute(),
     ]),
   );
   expect(logLines.length).toBeGreaterThan(5);
@@ -155,6 +148,6 @@ test('no secret appears in any response, job record, log line or webhook body', 
   }
   expect(found).toEqual([]);
   // The credentials were really used: the sandbox saw the tenant's account.
-  const objects = (await (await fetch(`${sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': ASAAS_KEY } })).json()) as { data: unknown[] };
+  const objects = (await (await fetch(`${stack.sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': ASAAS_KEY } })).json()) as { data: unknown[] };
   expect(objects.data).toHaveLength(1);
 });

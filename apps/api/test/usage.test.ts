@@ -5,22 +5,16 @@
  */
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
-import type { ApiServer } from '@agents/api';
 import { startWorker } from '@agents/worker';
-import type { WorkerProcess } from '@agents/worker';
 import { computeInvoice, reconcileUsage } from '@agents/billing';
-import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
-import type { TestDatabase } from '@agents/testkit';
+import { startTestStack, waitFor } from '@agents/testkit';
+import type { ApiCall, TestStack } from '@agents/testkit';
 
 jest.setTimeout(90_000);
 
-let tdb: TestDatabase;
-let prefix: string;
-let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
-let api: ApiServer;
-let worker: WorkerProcess;
-let op: ReturnType<typeof apiClient>;
+const apps = { createSandboxServer, startApi, startWorker };
+let stack: TestStack<typeof apps>;
+let op: ApiCall;
 const keys: Record<string, string> = {};
 
 const PLAN = { currency: 'BRL', base_fee: 10, price_per_tool_call: 0.05, price_per_1k_tokens: 0.02, included_tool_calls: 5 };
@@ -44,13 +38,8 @@ async function terminal(tenant: string, id: string) {
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase('usage');
-  prefix = testRedisPrefix();
-  sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
-  const config = testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url, BILLING_ROLLUP_EVERY_MS: '200' });
-  api = await startApi(config, silentLogger(), { port: 0 });
-  worker = await startWorker(config, silentLogger(), { deliverWebhooks: false });
-  op = apiClient(api.url);
+  stack = await startTestStack(apps, { label: 'usage', env: { BILLING_ROLLUP_EVERY_MS: '200' }, worker: { deliverWebhooks: false } });
+  op = stack.call;
   for (const t of TENANTS) {
     expect((await op('POST', '/v1/admin/tenants', { body: { id: t, servers: ['asaas'], plan: PLAN } })).status).toBe(201);
     for (const environment of ['test', 'live'] as const) {
@@ -79,13 +68,7 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
-  await worker?.close(1000);
-  await api?.close();
-  await sandbox?.close();
-  await tdb?.close();
-  await flushPrefix(prefix);
-});
+afterAll(() => stack?.stop());
 
 // Expected per tenant and environment: create_customer 4/2, get_balance 4+3=7 / 2+1=3, get_payment 2/0 (failed).
 const EXPECTED = {
@@ -97,12 +80,12 @@ test('the scheduled rollup takes every event once; rollups reconcile with the ev
   const total = TENANTS.length * (EXPECTED.live.tool_calls + EXPECTED.test.tool_calls);
   await waitFor(
     async () => {
-      const s = await tdb.db.selectFrom('rollup_state').selectAll().executeTakeFirstOrThrow();
+      const s = await stack.db.selectFrom('rollup_state').selectAll().executeTakeFirstOrThrow();
       return Number(s.events_total) === total || undefined;
     },
     { what: 'the billing scheduler to roll up every event', timeoutMs: 30_000 },
   );
-  const rec = await reconcileUsage(tdb.db, { from: new Date('2026-01-01T00:00:00Z'), to: new Date('2028-01-01T00:00:00Z') });
+  const rec = await reconcileUsage(stack.db, { from: new Date('2026-01-01T00:00:00Z'), to: new Date('2028-01-01T00:00:00Z') });
   expect(rec.differences).toEqual([]);
   expect(rec.events).toBe(total);
 });

@@ -5,13 +5,10 @@
  */
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
-import type { ApiServer } from '@agents/api';
-import type { Config } from '@agents/config';
 import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
-import type { TestDatabase } from '@agents/testkit';
+import { startTestStack, waitFor } from '@agents/testkit';
+import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
-import type { WorkerProcess } from '../src/worker';
 import {
   ACME,
   ACME_CARD_INPUT,
@@ -28,43 +25,27 @@ import type { TestModel } from './agent-helpers';
 
 jest.setTimeout(60_000);
 
-let tdb: TestDatabase;
-let prefix: string;
-let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
+const apps = { createSandboxServer, startApi, startWorker };
+let stack: TestStack<typeof apps>;
 let model: TestModel;
-let config: Config;
-let api: ApiServer;
-let worker: WorkerProcess | undefined;
-let call: ReturnType<typeof apiClient>;
+let call: ApiCall;
 let terminal: ReturnType<typeof terminalJob>;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase('agent');
-  prefix = testRedisPrefix();
-  sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
   // Each "slowly" turn takes 300 ms, so a running job can be cancelled or time out between turns.
   model = await startTestModel({ slowMs: 300 });
-  config = testConfig({
-    DATABASE_URL: tdb.url,
-    REDIS_PREFIX: prefix,
-    SANDBOX_URL: sandbox.url,
-    OPENAI_BASE_URL: model.server.url,
-    OPENAI_API_KEY: 'sk-test-dummy-key-for-the-model-sandbox',
+  stack = await startTestStack(apps, {
+    label: 'agent',
+    env: { OPENAI_BASE_URL: model.server.url, OPENAI_API_KEY: 'sk-test-dummy-key-for-the-model-sandbox' },
   });
-  api = await startApi(config, silentLogger(), { port: 0 });
-  worker = await startWorker(config, silentLogger());
-  call = apiClient(api.url);
+  call = stack.call;
   terminal = terminalJob(call, waitFor);
   await seedTenants(call);
 });
 
 afterAll(async () => {
-  await worker?.close(1000);
-  await api?.close();
+  await stack?.stop();
   await model?.server.close();
-  await sandbox?.close();
-  await tdb?.close();
-  await flushPrefix(prefix);
 });
 
 const submit = async (tenant: string, body: Record<string, unknown>) => {
@@ -74,8 +55,8 @@ const submit = async (tenant: string, body: Record<string, unknown>) => {
   return r.body.id as string;
 };
 const calls = (job: any) => job.tool_calls.map((c: any) => `${c.server}/${c.tool}`);
-const steps = (jobId: string) => tdb.db.selectFrom('job_steps').selectAll().where('job_id', '=', jobId).orderBy('seq').execute();
-const usage = (jobId: string) => tdb.db.selectFrom('usage_events').selectAll().where('job_id', '=', jobId).orderBy('seq').execute();
+const steps = (jobId: string) => stack.db.selectFrom('job_steps').selectAll().where('job_id', '=', jobId).orderBy('seq').execute();
+const usage = (jobId: string) => stack.db.selectFrom('usage_events').selectAll().where('job_id', '=', jobId).orderBy('seq').execute();
 
 test('tenant_loja: the Pix charge + WhatsApp scenario succeeds with the expected tool calls', async () => {
   const id = await submit(LOJA, { input: LOJA_PIX_INPUT, metadata: { order_id: 'A-1001' } });
@@ -104,9 +85,9 @@ test('tenant_loja: the Pix charge + WhatsApp scenario succeeds with the expected
   for (const row of u) expect(row.metadata).toEqual({ order_id: 'A-1001', tenant_id: LOJA });
 
   // The provider saw each side effect once, keyed <job>:<seq> in MCP _meta.
-  const asaas = await sandboxObjects(sandbox.url, 'asaas', CREDENTIALS[LOJA]!.asaas!.api_key!);
+  const asaas = await sandboxObjects(stack.sandbox.url, 'asaas', CREDENTIALS[LOJA]!.asaas!.api_key!);
   expect(asaas.map((o) => `${o.object}:${o.idempotency_key}`)).toEqual([`customer:${id}:1`, `payment:${id}:3`]);
-  const zapi = await sandboxObjects(sandbox.url, 'z-api', CREDENTIALS[LOJA]!['z-api']!.instance_id!);
+  const zapi = await sandboxObjects(stack.sandbox.url, 'z-api', CREDENTIALS[LOJA]!['z-api']!.instance_id!);
   expect(zapi.map((o) => o.idempotency_key)).toEqual([`${id}:7`]);
 });
 
@@ -174,7 +155,7 @@ test('a tool outside the session is denied, the denial is fed back, and the job 
   const [row] = (await usage(id)).filter((u) => u.kind === 'tool_call');
   expect(row!.denied).toBe(true);
   // It never reached a server: tenant_acme's Stripe account (the only one there is) saw nothing from this job.
-  const stripe = await sandboxObjects(sandbox.url, 'stripe', CREDENTIALS[ACME]!.stripe!.secret_key!);
+  const stripe = await sandboxObjects(stack.sandbox.url, 'stripe', CREDENTIALS[ACME]!.stripe!.secret_key!);
   expect(stripe.some((o) => o.idempotency_key?.startsWith(id))).toBe(false);
 });
 
@@ -203,8 +184,8 @@ test('cancelling a running job lands as cancelled', async () => {
 
 test('a job over its wall-clock limit lands as timeout', async () => {
   // A worker with a short per-job limit (JOB_TIMEOUT_MS), against the same queue and database.
-  await worker?.close(1000);
-  worker = await startWorker({ ...config, jobTimeoutMs: 1500 }, silentLogger());
+  await stack.worker?.close(1000);
+  stack.worker = await startWorker({ ...stack.config, jobTimeoutMs: 1500 }, silentLogger());
   const id = await submit(LOJA, { input: 'Loop forever, slowly', max_iterations: 100 });
   const job = await terminal(LOJA, id);
   expect(job.status).toBe('failed');

@@ -11,13 +11,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
-import type { ApiServer } from '@agents/api';
 import { listProviderEvents } from '@agents/db';
-import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
-import type { TestDatabase } from '@agents/testkit';
+import { startTestStack, waitFor } from '@agents/testkit';
+import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
-import type { WorkerProcess } from '../src/worker';
 
 jest.setTimeout(60_000);
 
@@ -83,12 +80,9 @@ const FULFIL = {
   ],
 };
 
-let tdb: TestDatabase;
-let prefix: string;
-let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
-let api: ApiServer;
-let worker: WorkerProcess | undefined;
-let call: ReturnType<typeof apiClient>;
+const apps = { createSandboxServer, startApi, startWorker };
+let stack: TestStack<typeof apps>;
+let call: ApiCall;
 let capture: http.Server;
 let captureUrl: string;
 const captured: { headers: Record<string, string>; body: string }[] = [];
@@ -96,7 +90,7 @@ const captured: { headers: Record<string, string>; body: string }[] = [];
 const dueDate = () => new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
 
 async function sandboxCall(server: string, path: string, account: string, method = 'GET', body?: unknown) {
-  const res = await fetch(`${sandbox.url}/sandbox/${server}/${path}`, {
+  const res = await fetch(`${stack.sandbox.url}/sandbox/${server}/${path}`, {
     method,
     headers: { 'x-sandbox-account': account, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
@@ -135,7 +129,7 @@ async function createCardPayment(tenant: string, value: number) {
 }
 
 async function jobsTriggeredBy(tenant: string, trigger?: string) {
-  const rows = await tdb.db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenant).execute();
+  const rows = await stack.db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenant).execute();
   return rows.filter((j) => j.metadata.trigger !== undefined && (trigger === undefined || j.metadata.trigger === trigger));
 }
 
@@ -144,7 +138,7 @@ async function automationJobCount() {
 }
 
 function postHook(path: string, body: string, headers: Record<string, string>) {
-  return fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  return fetch(`${stack.api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
 
 function stripeSignature(body: string, secret: string, t = Math.floor(Date.now() / 1000)) {
@@ -152,13 +146,8 @@ function stripeSignature(body: string, secret: string, t = Math.floor(Date.now()
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase('automations');
-  prefix = testRedisPrefix();
-  sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
-  const config = testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url });
-  api = await startApi(config, silentLogger(), { port: 0 });
-  worker = await startWorker(config, silentLogger());
-  call = apiClient(api.url);
+  stack = await startTestStack(apps, { label: 'automations' });
+  call = stack.call;
   capture = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -199,17 +188,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await worker?.close(1000);
-  await api?.close();
-  await sandbox?.close();
+  await stack?.stop();
   await new Promise<void>((r) => (capture ? capture.close(() => r()) : r()));
-  await tdb?.close();
-  await flushPrefix(prefix);
 });
 
 test('customer paid → signed Asaas webhooks → exactly one workflow job → NF-e, shipment with its key, WhatsApp with the tracking code', async () => {
   const { paymentId } = await createCardPayment(FULL, 150);
-  const hook = await sandboxCall('asaas', 'webhook', ASAAS_KEY, 'PUT', { url: `${api.url}/hooks/${FULL}/asaas?environment=live`, secret: FULL_ASAAS_SECRET });
+  const hook = await sandboxCall('asaas', 'webhook', ASAAS_KEY, 'PUT', { url: `${stack.api.url}/hooks/${FULL}/asaas?environment=live`, secret: FULL_ASAAS_SECRET });
   expect(hook.status).toBe(200);
 
   // A card payment: the sandbox sends PAYMENT_CONFIRMED, then PAYMENT_RECEIVED.
@@ -219,7 +204,7 @@ test('customer paid → signed Asaas webhooks → exactly one workflow job → N
 
   // Both events reach the ledger; only the first claims the payment.
   const ledger = await waitFor(async () => {
-    const rows = await listProviderEvents(tdb.db, FULL);
+    const rows = await listProviderEvents(stack.db, FULL);
     return rows.length === 2 ? rows : undefined;
   }, { what: 'both Asaas events to be recorded' });
   const byType = Object.fromEntries(ledger.map((r) => [r.provider_event_type, r]));
@@ -239,7 +224,7 @@ test('customer paid → signed Asaas webhooks → exactly one workflow job → N
   expect(job.metadata.trigger).toBe(trigger);
   expect(job.tool_calls.map((c: any) => `${c.server}/${c.tool}`)).toEqual(FULFIL.steps.map((s) => s.tool));
   // Metered like any job: every tool-call row carries the trigger.
-  const usage = await tdb.db.selectFrom('usage_events').selectAll().where('job_id', '=', job.id).execute();
+  const usage = await stack.db.selectFrom('usage_events').selectAll().where('job_id', '=', job.id).execute();
   expect(usage).toHaveLength(FULFIL.steps.length);
   for (const u of usage) expect(u.metadata.trigger).toBe(trigger);
 
@@ -292,7 +277,7 @@ test('the same webhooks delivered three times and out of order still yield exact
   // The first to arrive (RECEIVED) claimed the payment.
   expect(run.metadata.trigger).toBe(JSON.parse(received!.body).id);
   expect((await terminal(FULL, run.id)).status).toBe('succeeded');
-  const ledger = (await listProviderEvents(tdb.db, FULL)).filter((r) => [JSON.parse(received!.body).id, JSON.parse(confirmed!.body).id].includes(r.provider_event_id));
+  const ledger = (await listProviderEvents(stack.db, FULL)).filter((r) => [JSON.parse(received!.body).id, JSON.parse(confirmed!.body).id].includes(r.provider_event_id));
   expect(ledger.map((r) => r.outcome).sort()).toEqual(['duplicate_payment', 'triggered']);
 });
 
@@ -323,7 +308,7 @@ describe('refused webhooks write nothing', () => {
 
   let jobsBefore: number;
   let eventsBefore: number;
-  const eventCount = async () => Number((await tdb.db.selectFrom('provider_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const eventCount = async () => Number((await stack.db.selectFrom('provider_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
   beforeAll(async () => {
     jobsBefore = await automationJobCount();
     eventsBefore = await eventCount();
@@ -393,7 +378,7 @@ test('Stripe payment_intent.succeeded and checkout.session.completed of one paym
   const me = JSON.stringify({ event: 'order.posted', data: { id: '00000001-0000-4000-8000-000000000042', status: 'posted' } });
   const r = await postHook(`/hooks/${FULL}/melhor-envio`, me, { 'x-me-signature': createHmac('sha256', ME_SECRET).update(me).digest('base64') });
   expect(r.status).toBe(200);
-  const row = (await listProviderEvents(tdb.db, FULL)).find((e) => e.server === 'melhor-envio');
+  const row = (await listProviderEvents(stack.db, FULL)).find((e) => e.server === 'melhor-envio');
   expect(row).toMatchObject({ provider_event_id: `order.posted:00000001-0000-4000-8000-000000000042`, outcome: 'ignored', job_ids: [] });
 });
 

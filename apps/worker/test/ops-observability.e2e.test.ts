@@ -5,12 +5,10 @@
 import { Writable } from 'node:stream';
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
-import type { ApiServer } from '@agents/api';
-import { createLogger, silentLogger } from '@agents/observability';
-import { TEST_OPERATOR_KEY, apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
-import type { TestDatabase } from '@agents/testkit';
+import { createLogger } from '@agents/observability';
+import { TEST_OPERATOR_KEY, startTestStack, waitFor } from '@agents/testkit';
+import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
-import type { WorkerProcess } from '../src/worker';
 import { sample } from './prom-text';
 
 jest.setTimeout(60_000);
@@ -19,12 +17,9 @@ const TENANT = 'tenant_metrics';
 const ASAAS_KEY = 'aact_sandbox_metrics_secret_value_123';
 const METRICS_TOKEN = 'metrics_token_for_prometheus_0001';
 
-let tdb: TestDatabase;
-let prefix: string;
-let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
-let api: ApiServer;
-let worker: WorkerProcess | undefined;
-let call: ReturnType<typeof apiClient>;
+const apps = { createSandboxServer, startApi, startWorker };
+let stack: TestStack<typeof apps>;
+let call: ApiCall;
 const lines: string[] = [];
 
 const capture = new Writable({
@@ -48,38 +43,27 @@ async function terminal(jobId: string) {
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase('ops');
-  prefix = testRedisPrefix();
-  sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
-  const config = testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url, METRICS_TOKEN, LOG_LEVEL: 'debug' });
   const logger = createLogger({ name: 'ops-test', level: 'debug', destination: capture });
-  api = await startApi(config, logger, { port: 0 });
-  worker = await startWorker(config, logger, { metricsPort: 0 });
-  call = apiClient(api.url);
+  stack = await startTestStack(apps, { label: 'ops', env: { METRICS_TOKEN, LOG_LEVEL: 'debug' }, logger, worker: { metricsPort: 0 } });
+  call = stack.call;
   expect((await call('POST', '/v1/admin/tenants', { body: { id: TENANT, name: 'Metrics', servers: ['asaas'] } })).status).toBe(201);
   expect((await call('PUT', `/v1/tenants/${TENANT}/credentials/asaas?environment=live`, { body: { values: { api_key: ASAAS_KEY } } })).status).toBe(204);
 });
 
-afterAll(async () => {
-  await worker?.close(1000);
-  await api?.close();
-  await sandbox?.close();
-  await tdb?.close();
-  await flushPrefix(prefix);
-});
+afterAll(() => stack?.stop());
 
 test('/metrics needs the operator key or METRICS_TOKEN', async () => {
-  const none = await fetch(`${api.url}/metrics`);
+  const none = await fetch(`${stack.api.url}/metrics`);
   expect(none.status).toBe(401);
   expect(((await none.json()) as any).error.code).toBe('unauthorized');
-  expect((await fetch(`${api.url}/metrics`, { headers: { authorization: 'Bearer wrong_token_wrong_token' } })).status).toBe(401);
-  await scrape(api.url, METRICS_TOKEN);
-  const workerNone = await fetch(`http://127.0.0.1:${worker!.metricsPort}/metrics`);
+  expect((await fetch(`${stack.api.url}/metrics`, { headers: { authorization: 'Bearer wrong_token_wrong_token' } })).status).toBe(401);
+  await scrape(stack.api.url, METRICS_TOKEN);
+  const workerNone = await fetch(`http://127.0.0.1:${stack.worker!.metricsPort}/metrics`);
   expect(workerNone.status).toBe(401);
 });
 
 test('a run of jobs moves the API and worker counters', async () => {
-  const workerUrl = `http://127.0.0.1:${worker!.metricsPort}`;
+  const workerUrl = `http://127.0.0.1:${stack.worker!.metricsPort}`;
   const ok = { type: 'workflow', steps: [{ tool: 'asaas/create_customer', args: { name: 'Ana', cpfCnpj: '52998224725' } }, { tool: 'asaas/get_balance', args: {} }] };
   const bad = { type: 'workflow', steps: [{ tool: 'asaas/get_payment', args: { id: 'pay_missing' } }] };
   const ids: string[] = [];
@@ -91,7 +75,7 @@ test('a run of jobs moves the API and worker counters', async () => {
   const jobs = await Promise.all(ids.map(terminal));
   expect(jobs.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'failed']);
 
-  const apiText = await scrape(api.url);
+  const apiText = await scrape(stack.api.url);
   expect(sample(apiText, 'agents_jobs_submitted_total', { tenant: TENANT, type: 'workflow', environment: 'live', process: 'api' })).toBe(3);
   expect(apiText).toMatch(/^process_cpu_user_seconds_total/m);
   // Queue gauges are sampled at scrape time: everything ran, nothing waits.

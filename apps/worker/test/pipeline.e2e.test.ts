@@ -4,24 +4,19 @@
  */
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
-import type { ApiServer } from '@agents/api';
 import { Queue } from 'bullmq';
 import { newId } from '@agents/db';
 import { tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
-import type { TestDatabase } from '@agents/testkit';
+import { startTestStack, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
-import type { WorkerProcess } from '../src/worker';
 
 jest.setTimeout(60_000);
 
-let tdb: TestDatabase;
-let prefix: string;
-let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
-let api: ApiServer;
-let worker: WorkerProcess | undefined;
-let call: ReturnType<typeof apiClient>;
+const apps = { createSandboxServer, startApi, startWorker };
+let stack: TestStack<typeof apps>;
+let call: ApiCall;
 
 const TENANT = 'tenant_loja';
 const ASAAS_KEY = 'aact_sandbox_loja_e2e_key';
@@ -37,26 +32,15 @@ async function terminal(jobId: string, tenant = TENANT) {
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase('e2e');
-  prefix = testRedisPrefix();
-  sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
-  const config = testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url });
-  api = await startApi(config, silentLogger(), { port: 0 });
-  worker = await startWorker(config, silentLogger());
-  call = apiClient(api.url);
+  stack = await startTestStack(apps, { label: 'e2e' });
+  call = stack.call;
   const t = await call('POST', '/v1/admin/tenants', { body: { id: TENANT, name: 'Loja', servers: ['asaas', 'melhor-envio', 'z-api'] } });
   expect(t.status).toBe(201);
   const c = await call('PUT', `/v1/tenants/${TENANT}/credentials/asaas?environment=live`, { body: { values: { api_key: ASAAS_KEY } } });
   expect(c.status).toBe(204);
 });
 
-afterAll(async () => {
-  await worker?.close(1000);
-  await api?.close();
-  await sandbox?.close();
-  await tdb?.close();
-  await flushPrefix(prefix);
-});
+afterAll(() => stack?.stop());
 
 const customerThenPayment = {
   type: 'workflow',
@@ -86,12 +70,12 @@ test('a workflow job goes queued → running → succeeded with its tool calls a
   expect(payment.data.value).toBe(50);
 
   // One usage row per tool call, carrying the session metadata.
-  const rows = await tdb.db.selectFrom('usage_events').selectAll().where('job_id', '=', r.body.id).execute();
+  const rows = await stack.db.selectFrom('usage_events').selectAll().where('job_id', '=', r.body.id).execute();
   expect(rows).toHaveLength(2);
   for (const row of rows) expect(row.metadata).toEqual({ order_id: 'A-1001', tenant_id: TENANT });
 
   // The provider saw exactly these objects, in the tenant's own account.
-  const objects = (await (await fetch(`${sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': ASAAS_KEY } })).json()) as { data: { object: string }[] };
+  const objects = (await (await fetch(`${stack.sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': ASAAS_KEY } })).json()) as { data: { object: string }[] };
   expect(objects.data.map((o) => o.object)).toEqual(['customer', 'payment']);
 });
 
@@ -109,7 +93,7 @@ test('a failing step fails the job with tool_failed naming the step', async () =
 });
 
 describe('refusals write nothing', () => {
-  const count = async () => Number((await tdb.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const count = async () => Number((await stack.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 
   test('unknown tenant → 404 tenant_not_found', async () => {
     const before = await count();
@@ -150,7 +134,7 @@ describe('refusals write nothing', () => {
 test('a committed job that never reached the queue is enqueued by the reconciler', async () => {
   // What the API leaves behind when it dies between the commit and the enqueue.
   const id = newId('job');
-  await tdb.db
+  await stack.db
     .insertInto('jobs')
     .values({
       id,
@@ -188,18 +172,18 @@ test('the same Idempotency-Key returns the same job; a different body is refused
 });
 
 test('a step whose provider is unreachable retries the attempt with backoff instead of failing the job', async () => {
-  const port = sandbox.port;
-  await sandbox.close();
+  const port = stack.sandbox.port;
+  await stack.sandbox.close();
   const r = await call('POST', `/v1/tenants/${TENANT}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/get_balance', args: {} }] } });
   expect(r.status).toBe(202);
   // The first attempt finds the provider down; bring it back while the job waits for its retry.
-  const queue = new Queue(tenantQueueName(TENANT), { connection: { url: TEST_REDIS_URL }, prefix: tenantBullPrefix(prefix, TENANT) });
+  const queue = new Queue(tenantQueueName(TENANT), { connection: { url: TEST_REDIS_URL }, prefix: tenantBullPrefix(stack.prefix, TENANT) });
   try {
     await waitFor(async () => ((await queue.getJob(r.body.id))?.attemptsMade ?? 0) >= 1, { what: 'the first attempt to fail' });
   } finally {
     await queue.close();
   }
-  sandbox = await createSandboxServer({ port, logger: silentLogger() });
+  stack.sandbox = await createSandboxServer({ port, logger: silentLogger() });
   const job = await terminal(r.body.id);
   expect(job.status).toBe('succeeded');
   expect(job.attempts).toBeGreaterThanOrEqual(2);

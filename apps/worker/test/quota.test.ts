@@ -5,21 +5,15 @@
  */
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
-import type { ApiServer } from '@agents/api';
-import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
-import type { TestDatabase } from '@agents/testkit';
+import { startTestStack, waitFor } from '@agents/testkit';
+import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
-import type { WorkerProcess } from '../src/worker';
 
 jest.setTimeout(60_000);
 
-let tdb: TestDatabase;
-let prefix: string;
-let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
-let api: ApiServer;
-let worker: WorkerProcess | undefined;
-let call: ReturnType<typeof apiClient>;
+const apps = { createSandboxServer, startApi, startWorker };
+let stack: TestStack<typeof apps>;
+let call: ApiCall;
 const TENANT = 'tenant_quota';
 const KEY = 'aact_quota_tenant_key';
 
@@ -43,18 +37,13 @@ async function terminal(jobId: string) {
 }
 
 async function sandboxCalls(): Promise<number> {
-  const r = (await (await fetch(`${sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': KEY } })).json()) as { data: unknown[] };
+  const r = (await (await fetch(`${stack.sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': KEY } })).json()) as { data: unknown[] };
   return r.data.length;
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase('quota');
-  prefix = testRedisPrefix();
-  sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
-  const config = testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url });
-  api = await startApi(config, silentLogger(), { port: 0 });
-  worker = await startWorker(config, silentLogger(), { deliverWebhooks: false });
-  call = apiClient(api.url);
+  stack = await startTestStack(apps, { label: 'quota', worker: { deliverWebhooks: false } });
+  call = stack.call;
   const t = await call('POST', '/v1/admin/tenants', { body: { id: TENANT, servers: ['asaas'], limits: { monthly_tool_calls: 3 } } });
   expect(t.status).toBe(201);
   for (const environment of ['live', 'test']) {
@@ -63,13 +52,7 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
-  await worker?.close(1000);
-  await api?.close();
-  await sandbox?.close();
-  await tdb?.close();
-  await flushPrefix(prefix);
-});
+afterAll(() => stack?.stop());
 
 test('a job whose next call would pass the quota stops with quota_exceeded before making it; new jobs get 429', async () => {
   const first = await call('POST', `/v1/tenants/${TENANT}/jobs`, { body: twoCalls });
@@ -89,7 +72,7 @@ test('a job whose next call would pass the quota stops with quota_exceeded befor
   const refused = await call('POST', `/v1/tenants/${TENANT}/jobs`, { body: twoCalls });
   expect(refused.status).toBe(429);
   expect(refused.body.error.code).toBe('quota_exceeded');
-  const rows = await tdb.db.selectFrom('jobs').select('id').where('tenant_id', '=', TENANT).execute();
+  const rows = await stack.db.selectFrom('jobs').select('id').where('tenant_id', '=', TENANT).execute();
   expect(rows).toHaveLength(2);
 
   // The test environment has its own allowance.

@@ -14,10 +14,9 @@ import { Webhook } from 'standardwebhooks';
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
-import type { Config } from '@agents/config';
 import { silentLogger } from '@agents/observability';
-import { apiClient, configEnv, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
-import type { TestDatabase } from '@agents/testkit';
+import { apiClient, configEnv, startTestStack, waitFor } from '@agents/testkit';
+import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
 import type { WorkerProcess } from '../src/worker';
 
@@ -32,13 +31,9 @@ interface Received {
   body: string;
 }
 
-let tdb: TestDatabase;
-let prefix: string;
-let config: Config;
-let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
-let api: ApiServer;
-let worker: WorkerProcess | undefined;
-let call: ReturnType<typeof apiClient>;
+const apps = { createSandboxServer, startApi, startWorker };
+let stack: TestStack<typeof apps>;
+let call: ApiCall;
 let secret: string;
 
 // The callback receiver: answers each path with its planned statuses in order (the last repeats).
@@ -114,20 +109,15 @@ async function settled(jobId: string, count = 1, client = call): Promise<any[]> 
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase('webhooks');
-  prefix = testRedisPrefix();
-  sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
   await startReceiver();
-  config = testConfig({
-    DATABASE_URL: tdb.url,
-    REDIS_PREFIX: prefix,
-    SANDBOX_URL: sandbox.url,
-    WEBHOOK_RETRY_SCHEDULE: '200ms,400ms',
-    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', // the receiver is on loopback
+  stack = await startTestStack(apps, {
+    label: 'webhooks',
+    env: {
+      WEBHOOK_RETRY_SCHEDULE: '200ms,400ms',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', // the receiver is on loopback
+    },
   });
-  api = await startApi(config, silentLogger(), { port: 0 });
-  worker = await startWorker(config, silentLogger());
-  call = apiClient(api.url);
+  call = stack.call;
   const t = await call('POST', '/v1/admin/tenants', { body: { id: TENANT, name: 'Hooks', servers: ['asaas'] } });
   expect(t.status).toBe(201);
   secret = t.body.webhook_secret;
@@ -137,12 +127,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await worker?.close(1000);
-  await api?.close();
-  await sandbox?.close();
+  await stack?.stop();
   await new Promise<void>((resolve) => receiver?.close(() => resolve()));
-  await tdb?.close();
-  await flushPrefix(prefix);
 });
 
 describe('delivery', () => {
@@ -166,7 +152,7 @@ describe('delivery', () => {
     // A wrong secret must not verify (the check is real).
     expect(() => new Webhook('whsec_' + Buffer.alloc(24, 7).toString('base64')).verify(r.body, r.headers)).toThrow();
     // Exactly one event row for the job, written with its terminal state.
-    const events = await tdb.db.selectFrom('webhook_events').selectAll().where('job_id', '=', jobId).execute();
+    const events = await stack.db.selectFrom('webhook_events').selectAll().where('job_id', '=', jobId).execute();
     expect(events).toHaveLength(1);
   });
 
@@ -265,7 +251,7 @@ describe('delivery', () => {
 
     const k = await call('POST', `/v1/admin/tenants/${TENANT}/api-keys`, { body: { environment: 'test' } });
     expect(k.status).toBe(201);
-    const testKey = apiClient(api.url, k.body.key);
+    const testKey = apiClient(stack.api.url, k.body.key);
     const mine = await testKey('GET', `/v1/tenants/${TENANT}/webhook-deliveries`);
     expect(mine.status).toBe(200);
     expect(mine.body.data).toEqual([]); // every delivery so far belongs to live jobs
@@ -288,13 +274,13 @@ describe('a worker killed between job completion and delivery', () => {
 
   test('still delivers exactly once', async () => {
     // Only the child may run the job, and it delivers nothing.
-    await worker?.close(1000);
-    worker = undefined;
+    await stack.worker?.close(1000);
+    stack.worker = undefined;
     const appDir = path.resolve(__dirname, '..');
     // node itself with tsx's loader (not the tsx CLI, which forks a second process that SIGKILL would miss).
     const proc = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/job-only-worker.ts')], {
       cwd: appDir,
-      env: { PATH: process.env.PATH ?? '', ...configEnv(config) },
+      env: { PATH: process.env.PATH ?? '', ...configEnv(stack.config) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;
@@ -318,7 +304,7 @@ describe('a worker killed between job completion and delivery', () => {
     expect(pending).toMatchObject({ status: 'pending', attempts: 0 });
     expect(hits('/after-crash')).toHaveLength(0);
 
-    fresh = await startWorker(config, silentLogger());
+    fresh = await startWorker(stack.config, silentLogger());
     const [d] = await settled(jobId);
     expect(d).toMatchObject({ id: pending.id, status: 'delivered', attempts: 1 });
     expect(hits('/after-crash')).toHaveLength(1);
@@ -346,7 +332,7 @@ describe('SSRF with WEBHOOK_ALLOW_PRIVATE_NETWORKS=false', () => {
   };
 
   beforeAll(async () => {
-    const strict = { ...config, webhookAllowPrivateNetworks: false };
+    const strict = { ...stack.config, webhookAllowPrivateNetworks: false };
     strictApi = await startApi(strict, silentLogger(), { port: 0, resolve: resolver(submitDns) });
     strictWorker = await startWorker(strict, silentLogger(), { webhookResolve: resolver(deliverDns) });
     strictCall = apiClient(strictApi.url);
@@ -357,7 +343,7 @@ describe('SSRF with WEBHOOK_ALLOW_PRIVATE_NETWORKS=false', () => {
     await strictApi?.close();
   });
 
-  const jobCount = async () => Number((await tdb.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const jobCount = async () => Number((await stack.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 
   test.each([
     ['loopback IPv4', 'http://127.0.0.1/hook'],

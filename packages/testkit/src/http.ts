@@ -34,3 +34,6 @@ export function apiClient(baseUrl: string, defaultKey: string = TEST_OPERATOR_KE
     return { status: res.status, headers: res.headers, body: parsed as T, text };
   };
 }
+
+/** What apiClient returns: `call(method, path, opts)`. */
+export type ApiCall = ReturnType<typeof apiClient>;
