@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../connection';
 import type { Environment, Job, JobError, JobStatus, NewJob } from '../schema';
 import { writeJobEvent } from './webhook-outbox';
+import { newestFirstPage } from './page';
 
 /** How long an Idempotency-Key binds a request to its job (API.md: 24 h). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -66,14 +67,7 @@ export async function listJobs(db: Db, q: ListJobsQuery): Promise<{ data: Job[];
   let query = db.selectFrom('jobs').selectAll().where('tenant_id', '=', q.tenantId);
   if (q.environment) query = query.where('environment', '=', q.environment);
   if (q.status) query = query.where('status', '=', q.status);
-  if (q.startingAfter) {
-    const cursor = q.startingAfter;
-    query = query.where(
-      sql<boolean>`(created_at, id) < (SELECT c.created_at, c.id FROM jobs c WHERE c.id = ${cursor} AND c.tenant_id = ${q.tenantId})`,
-    );
-  }
-  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit + 1).execute();
-  return { data: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
+  return newestFirstPage(query, 'jobs', q);
 }
 
 export async function markEnqueued(db: Db, ids: string[]): Promise<void> {

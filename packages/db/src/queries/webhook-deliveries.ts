@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../connection';
 import { notifyDeliveryDue } from '../delivery-notifications';
 import { newId } from '../ids';
+import { newestFirstPage } from './page';
 import type { DeliveryStatus, Environment, WebhookDeliveriesTable } from '../schema';
 import type { Selectable } from 'kysely';
 
@@ -35,14 +36,7 @@ export async function listDeliveries(db: Db, q: ListDeliveriesQuery): Promise<{ 
   let query = db.selectFrom('webhook_deliveries').selectAll().where('tenant_id', '=', q.tenantId);
   if (q.environment) query = query.where('environment', '=', q.environment);
   if (q.jobId) query = query.where('job_id', '=', q.jobId);
-  if (q.startingAfter) {
-    const cursor = q.startingAfter;
-    query = query.where(
-      sql<boolean>`(created_at, id) < (SELECT c.created_at, c.id FROM webhook_deliveries c WHERE c.id = ${cursor} AND c.tenant_id = ${q.tenantId})`,
-    );
-  }
-  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit + 1).execute();
-  return { data: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
+  return newestFirstPage(query, 'webhook_deliveries', q);
 }
 
 export async function getDelivery(db: Db, tenantId: string, id: string): Promise<WebhookDelivery | undefined> {
