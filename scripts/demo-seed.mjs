@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 // The seed's tenants, their sandbox credentials and the jobs the demo submits.
 // Credential values are sandbox accounts (any 8–200 printable characters name an account there).
 export const TENANTS = [
@@ -47,64 +49,16 @@ export const TENANTS = [
   },
 ];
 
-const SELLER_CNPJ = '11222333000181';
-
 /**
- * Automations per tenant (PUT /v1/tenants/{tid}/automations). On payment.confirmed, with no model:
- * look up the payer, issue the NF-e, ship with the NF-e access key, buy and generate the label,
- * read the tracking code and WhatsApp it to the payer. `{{event.*}}` is the normalised event,
- * `{{steps.N.data.*}}` an earlier step's result. Asaas keeps no city name for a customer, so the
- * destination city is fixed here (Melhor Envio requires one).
+ * Automations per tenant (PUT /v1/tenants/{tid}/automations). tenant_full's, on payment.confirmed
+ * and with no model: look up the payer, issue the NF-e, ship with the NF-e access key, buy and
+ * generate the label, read the tracking code and WhatsApp it to the payer. `{{event.*}}` is the
+ * normalised event, `{{steps.N.data.*}}` an earlier step's result. Asaas keeps no city name for a
+ * customer, so the destination city is fixed (Melhor Envio requires one). It lives in a JSON
+ * fixture because apps/worker/test/automations.e2e.test.ts runs the same automation.
  */
 export const AUTOMATIONS = {
-  tenant_full: [
-    {
-      on: 'payment.confirmed',
-      steps: [
-        { tool: 'asaas/get_customer', args: { id: '{{event.customer_id}}' } },
-        {
-          tool: 'nuvem-fiscal/create_nfe',
-          args: {
-            ambiente: 2,
-            natureza_operacao: 'Venda de mercadoria',
-            referencia: '{{event.payment_id}}',
-            emitente: { cpf_cnpj: SELLER_CNPJ, razao_social: 'Loja Completa Ltda', uf: 'SP' },
-            destinatario: { cpf_cnpj: '{{steps.0.data.cpfCnpj}}', nome: '{{steps.0.data.name}}' },
-            itens: [{ descricao: 'Pedido {{event.payment_id}}', ncm: '61091000', cfop: '5102', quantidade: 1, valor_unitario: '{{event.amount}}' }],
-            pagamento: { valor: '{{event.amount}}' },
-          },
-        },
-        {
-          tool: 'melhor-envio/create_shipment',
-          args: {
-            service: 1,
-            from: { name: 'Loja Completa', company_document: SELLER_CNPJ, address: 'Av. Paulista', number: '1000', district: 'Bela Vista', city: 'São Paulo', postal_code: '01310100' },
-            to: {
-              name: '{{steps.0.data.name}}',
-              document: '{{steps.0.data.cpfCnpj}}',
-              address: '{{steps.0.data.address}}',
-              number: '{{steps.0.data.addressNumber}}',
-              district: '{{steps.0.data.province}}',
-              city: 'Belo Horizonte',
-              postal_code: '{{steps.0.data.postalCode}}',
-            },
-            products: [{ name: 'Pedido {{event.payment_id}}', quantity: 1, unitary_value: '{{event.amount}}' }],
-            options: { invoice: { key: '{{steps.1.data.chave}}' } },
-          },
-        },
-        { tool: 'melhor-envio/checkout_cart', args: { orders: ['{{steps.2.data.id}}'] } },
-        { tool: 'melhor-envio/generate_label', args: { orders: ['{{steps.2.data.id}}'] } },
-        { tool: 'melhor-envio/get_shipment', args: { id: '{{steps.2.data.id}}' } },
-        {
-          tool: 'z-api/send_text',
-          args: {
-            phone: '55{{steps.0.data.mobilePhone}}',
-            message: 'Olá {{steps.0.data.name}}! Recebemos o pagamento {{event.payment_id}}. NF-e {{steps.1.data.chave}}. Seu pedido foi enviado, código de rastreio {{steps.5.data.tracking}}.',
-          },
-        },
-      ],
-    },
-  ],
+  tenant_full: [JSON.parse(readFileSync(new URL('./fixtures/tenant-full-automation.json', import.meta.url), 'utf8'))],
 };
 
 /** The "customer paid" demo: who pays, and the sandbox accounts (first credential field) to read objects from. */

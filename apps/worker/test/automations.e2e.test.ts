@@ -15,6 +15,9 @@ import { listProviderEvents } from '@agents/db';
 import { startTestStack, waitFor } from '@agents/testkit';
 import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
+// The chain: payment confirmed → NF-e → shipment with the NF-e key → label → WhatsApp with
+// the tracking code. The demo seeds the same automation (scripts/demo-seed.mjs).
+import FULFIL from '../../../scripts/fixtures/tenant-full-automation.json';
 
 jest.setTimeout(60_000);
 
@@ -30,56 +33,6 @@ const ME_SECRET = 'me-app-secret-full-0001';
 const NF = { client_id: 'full-nf-client-e2e', client_secret: 'full-nf-secret-e2e-01' };
 const ME_TOKEN = 'me-token-full-e2e-0001';
 const ZAPI = { instance_id: 'zapi-instance-full-e2e', token: 'zapi-token-full-e2e-01', client_token: 'zapi-client-token-e2e' };
-const SELLER_CNPJ = '11222333000181';
-
-/** The chain: payment confirmed → NF-e → shipment with the NF-e key → label → WhatsApp with the tracking code. */
-const FULFIL = {
-  on: 'payment.confirmed',
-  steps: [
-    { tool: 'asaas/get_customer', args: { id: '{{event.customer_id}}' } },
-    {
-      tool: 'nuvem-fiscal/create_nfe',
-      args: {
-        ambiente: 2,
-        natureza_operacao: 'Venda de mercadoria',
-        referencia: '{{event.payment_id}}',
-        emitente: { cpf_cnpj: SELLER_CNPJ, razao_social: 'Loja Completa Ltda', uf: 'SP' },
-        destinatario: { cpf_cnpj: '{{steps.0.data.cpfCnpj}}', nome: '{{steps.0.data.name}}' },
-        itens: [{ descricao: 'Pedido {{event.payment_id}}', ncm: '61091000', cfop: '5102', quantidade: 1, valor_unitario: '{{event.amount}}' }],
-        pagamento: { valor: '{{event.amount}}' },
-      },
-    },
-    {
-      tool: 'melhor-envio/create_shipment',
-      args: {
-        service: 1,
-        from: { name: 'Loja Completa', company_document: SELLER_CNPJ, address: 'Av. Paulista', number: '1000', district: 'Bela Vista', city: 'São Paulo', postal_code: '01310100' },
-        to: {
-          name: '{{steps.0.data.name}}',
-          document: '{{steps.0.data.cpfCnpj}}',
-          address: '{{steps.0.data.address}}',
-          number: '{{steps.0.data.addressNumber}}',
-          district: '{{steps.0.data.province}}',
-          city: 'Belo Horizonte',
-          postal_code: '{{steps.0.data.postalCode}}',
-        },
-        products: [{ name: 'Pedido {{event.payment_id}}', quantity: 1, unitary_value: '{{event.amount}}' }],
-        options: { invoice: { key: '{{steps.1.data.chave}}' } },
-      },
-    },
-    { tool: 'melhor-envio/checkout_cart', args: { orders: ['{{steps.2.data.id}}'] } },
-    { tool: 'melhor-envio/generate_label', args: { orders: ['{{steps.2.data.id}}'] } },
-    { tool: 'melhor-envio/get_shipment', args: { id: '{{steps.2.data.id}}' } },
-    {
-      tool: 'z-api/send_text',
-      args: {
-        phone: '55{{steps.0.data.mobilePhone}}',
-        message: 'Olá {{steps.0.data.name}}! Pagamento {{event.payment_id}} confirmado. NF-e {{steps.1.data.chave}}. Código de rastreio: {{steps.5.data.tracking}}',
-      },
-    },
-  ],
-};
-
 const apps = { createSandboxServer, startApi, startWorker };
 let stack: TestStack<typeof apps>;
 let call: ApiCall;
