@@ -1,7 +1,7 @@
 import type { Job as BullJob } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { finishJob, getJobById, listSteps, startAttempt, writeCheckpoint } from '@agents/db';
-import type { Db, Job, JobError, Tenant, TenantCache } from '@agents/db';
+import type { Checkpoint, Db, FinishJob, Job, JobError, Tenant, TenantCache } from '@agents/db';
 import { parsePayload, QuotaExceededError, ShutdownAbort } from '@agents/queue';
 import type { RunContext, RunHandler } from '@agents/queue';
 import { buildSystemPrompt, DEFAULT_MAX_ITERATIONS, isAbortError, isModelError, runAgentLoop, runWorkflow } from '@agents/agent';
@@ -110,12 +110,36 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
       if (ctx.signal.aborted) throw ctx.signal.reason;
     };
 
+    // A workflow step's checkpoint is held until the next step starts (then written alone) or the
+    // attempt ends (then written in the finish transaction, or alone before a retry): no call
+    // starts, and no attempt ends, before the previous step is stored, and the last step costs no
+    // commit of its own.
+    let held: Checkpoint | undefined;
+    const writeHeld = async () => {
+      if (!held) return;
+      await writeCheckpoint(db, held);
+      held = undefined;
+    };
+    const finish = async (f: FinishJob) => {
+      const c = held;
+      if (!c) return finishJob(db, job.id, f);
+      const finished = await db.transaction().execute(async (trx) => {
+        await writeCheckpoint(trx, c);
+        return finishJob(trx, job.id, f);
+      });
+      held = undefined;
+      return finished;
+    };
+    /** Before an attempt ends by throwing: store the held step; its own failure must not hide the reason. */
+    const releaseHeld = () => writeHeld().catch((e: Error) => log.warn({ err: { message: e.message } }, 'could not store the last step before retrying'));
+    const heldSteps = { hold: (c: Checkpoint) => void (held = c), writeHeld };
+
     const servers = job.servers.filter((s) => tenant.servers.includes(s));
     const session: Session = deps.runtime.sessions.create({ tenantId: job.tenant_id, environment: job.environment, servers, metadata: job.metadata });
     try {
       let outcome: Outcome;
       try {
-        outcome = job.type === 'workflow' ? await runWorkflowJob(job, session, signal, checkStop, ctx.attemptsMade + 1 < ctx.maxAttempts) : await runAgentJob(job, tenant, session, signal, checkStop);
+        outcome = job.type === 'workflow' ? await runWorkflowJob(job, session, signal, checkStop, ctx.attemptsMade + 1 < ctx.maxAttempts, heldSteps) : await runAgentJob(job, tenant, session, signal, checkStop);
       } catch (err) {
         // An abort (cancel, timeout, lost lock, shutdown) surfaces from inside a model or tool call
         // as an AbortError; checkStop turns it into the reason it happened.
@@ -124,19 +148,22 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
       }
       // A cancel or timeout that landed during the last call still wins over its result.
       if (signal.aborted) await checkStop();
-      const finished = await finishJob(db, job.id, outcome);
+      const finished = await finish(outcome);
       log.info({ status: finished?.status ?? 'already_terminal' }, 'job attempt finished');
       return { status: finished?.status ?? 'already_terminal' };
     } catch (err) {
       if (err instanceof StopRun) {
-        await finishJob(db, job.id, { status: err.status, error: err.jobError });
+        await finish({ status: err.status, error: err.jobError });
         log.info({ status: err.status, code: err.jobError.code }, 'job stopped');
         return { status: err.status };
       }
-      if (err instanceof ShutdownAbort) throw err;
+      if (err instanceof ShutdownAbort) {
+        await releaseHeld();
+        throw err;
+      }
       if (err instanceof QuotaExceededError) {
         // The runtime refused the next tool call before making it: the month's quota is spent.
-        await finishJob(db, job.id, { status: 'failed', error: { code: 'quota_exceeded', message: err.message } });
+        await finish({ status: 'failed', error: { code: 'quota_exceeded', message: err.message } });
         log.info({ code: 'quota_exceeded' }, 'job stopped');
         return { status: 'failed' };
       }
@@ -145,31 +172,43 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
         // The provider's message is already scrubbed of keys; retry only what a later attempt could fix.
         log.warn({ retryable: err.retryable, status: err.status, provider_code: err.providerCode }, 'model call failed');
         if (!err.retryable || lastAttempt) {
-          await finishJob(db, job.id, { status: 'failed', error: { code: 'model_error', message: err.message } });
+          await finish({ status: 'failed', error: { code: 'model_error', message: err.message } });
           return { status: 'failed' };
         }
+        await releaseHeld();
         throw err;
       }
       // Infrastructure trouble: let BullMQ retry; on the last attempt record the failure for good.
       log.warn({ err: { message: (err as Error).message, abort: isAbortError(err) } }, 'job attempt failed');
       if (lastAttempt) {
-        await finishJob(db, job.id, { status: 'failed', error: { code: 'internal', message: 'The job failed after its retries.' } }).catch(() => undefined);
+        await finish({ status: 'failed', error: { code: 'internal', message: 'The job failed after its retries.' } }).catch(() => releaseHeld());
         throw new UnrecoverableError('attempts exhausted');
       }
+      await releaseHeld();
       throw err;
     } finally {
       await session.close();
     }
   };
 
-  async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, checkStop: () => Promise<void>, canRetry: boolean): Promise<Outcome> {
+  async function runWorkflowJob(
+    job: Job,
+    session: Session,
+    signal: AbortSignal,
+    checkStop: () => Promise<void>,
+    canRetry: boolean,
+    steps: { hold(c: Checkpoint): void; writeHeld(): Promise<void> },
+  ): Promise<Outcome> {
     const completed = new Map<number, WorkflowStepOutcome>();
     // Only an earlier attempt (job.attempts counts this one) can have left checkpoints.
     if (job.attempts > 1) for (const s of await listSteps(db, job.id)) if (s.kind === 'workflow_step') completed.set(s.seq, s.payload as WorkflowStepOutcome);
 
     const result = await runWorkflow(job.steps ?? [], {
       completed,
-      beforeStep: checkStop,
+      beforeStep: async () => {
+        await steps.writeHeld();
+        await checkStop();
+      },
       execute: (i, tool, args) => session.execute(tool, args, { idempotencyKey: `${job.id}:${i}`, signal }),
       checkpoint: async (i, outcome, res) => {
         const rec = res ? deps.takeRecord(res.tool_call_id) : undefined;
@@ -180,7 +219,7 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
         // transient, so the step is not recorded and the attempt retries with backoff; the last
         // attempt records it as the step's failure.
         if (res && res.error_code === 'connection_failed' && canRetry) throw new ProviderUnreachable(outcome.error?.message ?? 'provider unreachable');
-        await writeCheckpoint(db, {
+        steps.hold({
           jobId: job.id,
           seq: i,
           kind: 'workflow_step',
