@@ -1,25 +1,17 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ModelProvider } from '@agents/agent';
-import type { ModelBudget, RunHandler } from '@agents/queue';
-
-/** The tenant whose job the current async context is running (set around each job attempt). */
-const currentTenant = new AsyncLocalStorage<string>();
-
-/** Runs every job attempt inside its tenant's context, so budgetedModel knows whom a call is for. */
-export function withTenantContext(handler: RunHandler): RunHandler {
-  return (job, ctx) => currentTenant.run(ctx.tenantId, () => handler(job, ctx));
-}
+import type { ModelBudget } from '@agents/queue';
 
 /**
  * A ModelProvider whose every `complete()` first takes a grant from the process-wide model budget
- * (MODEL_CALLS_PER_MINUTE; fair round-robin over the tenants waiting). The tenant comes from the
- * job context, so the agent loop needs no change; a call outside any job is budgeted as `_system`.
+ * (MODEL_CALLS_PER_MINUTE; fair round-robin over the tenants waiting) for `tenantId`, the tenant of
+ * the job it is made for (the job runner makes one per attempt). Passed explicitly rather than
+ * through AsyncLocalStorage, whose promise hooks would tax every promise of every job.
  */
-export function budgetedModel(provider: ModelProvider, budget: ModelBudget): ModelProvider {
+export function budgetedModel(provider: ModelProvider, budget: ModelBudget, tenantId: string): ModelProvider {
   return {
     id: provider.id,
     async complete(req, opts) {
-      await budget.acquire(currentTenant.getStore() ?? '_system', opts?.signal);
+      await budget.acquire(tenantId, opts?.signal);
       return provider.complete(req, opts);
     },
   };

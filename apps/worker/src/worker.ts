@@ -1,5 +1,5 @@
 import type { Config } from '@agents/config';
-import { createCredentialStore, createDb, createWebhookSecretStore } from '@agents/db';
+import { createCredentialStore, createDb, createInvalidationBus, createTenantCache, createWebhookSecretStore } from '@agents/db';
 import { createDispatcher, createModelBudget, createProducer, createRedis, startReconciler } from '@agents/queue';
 import { createCatalog, createRuntime } from '@agents/runtime';
 import { parseMasterKeys } from '@agents/vault';
@@ -11,13 +11,20 @@ import { startMetricsServer } from './metrics-server';
 import type { MetricsServer } from './metrics-server';
 import { createJobRunHandler } from './processors/job-run';
 import { createMeterBuffer } from './meter-buffer';
-import { budgetedModel, withTenantContext } from './budgeted-model';
+import { budgetedModel } from './budgeted-model';
 import { createToolCallAdmission } from './tool-call-admission';
 import { startWebhookDelivery } from './webhook-delivery';
 import type { WebhookDelivery } from './webhook-delivery';
 import { startBillingRollup } from './processors/billing-rollup';
 import type { BillingRollup } from './processors/billing-rollup';
 import type { Resolve } from '@agents/webhooks';
+
+/**
+ * Backstop lifetime of a cached tenant in a worker (ms), for an invalidation lost without a
+ * reconnect (a reconnect clears the cache). Longer than the API's 1 s: a worker reads each tenant
+ * once per job and per tool call, and a second per tenant would re-read it for most jobs.
+ */
+export const TENANT_CACHE_BACKSTOP_MS = 5_000;
 
 export interface WorkerProcess {
   stats(): { running: number; activeTenants: number; knownTenants: number; connections: number };
@@ -45,6 +52,11 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
   const subscriber = createRedis(config.redisUrl, logger, 'worker-sub');
   const ring = parseMasterKeys(config.vaultMasterKey);
   const credentials = createCredentialStore(db, ring);
+  // Tenant config is read per job and per tool call: cached here, dropped in every process on a
+  // change (the API publishes it), as the API's own tenant reads are.
+  const bus = createInvalidationBus({ publisher: redis, subscriber, channel: `${config.redisPrefix}:invalidate` });
+  await bus.ready();
+  const tenants = createTenantCache({ db, bus, ttlMs: TENANT_CACHE_BACKSTOP_MS });
   const meter = createMeterBuffer();
   const metrics = createMetrics({ process: 'worker', maxTenantLabels: config.metricsMaxTenantLabels });
   const runtime = createRuntime({
@@ -53,10 +65,20 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     logger,
     meter: meteredToolCalls(metrics, meter.meter),
     // Monthly tool-call quota: checked and reserved right before each call leaves the runtime.
-    beforeExecute: createToolCallAdmission({ db, redis, redisPrefix: config.redisPrefix }),
+    beforeExecute: createToolCallAdmission({ db, redis, redisPrefix: config.redisPrefix, tenants }),
   });
   // The operator's model rate limit, shared by all worker processes, granted round-robin by tenant.
   const modelBudget = createModelBudget({ redis, redisPrefix: config.redisPrefix, callsPerMinute: config.modelCallsPerMinute, logger });
+  // The real openai client when OPENAI_API_KEY is set (OPENAI_BASE_URL lets any compatible server in), else the scripted model.
+  const model = tokenCountingModel(
+    metrics,
+    createModelProvider({
+      openaiApiKey: config.openai.apiKey,
+      openaiBaseURL: config.openai.baseUrl,
+      scriptedLatencyMs: config.modelLatencyMs,
+      logger,
+    }),
+  );
   const producer = createProducer({ redis, redisPrefix: config.redisPrefix, attempts: config.jobAttempts });
   const dispatcher = createDispatcher({
     redis,
@@ -67,25 +89,18 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     stalledCheckMs: config.stalledCheckMs,
     logger,
     observer: jobMetricsObserver(metrics),
-    handler: withTenantContext(createJobRunHandler({
+    handler: createJobRunHandler({
       db,
+      tenants,
       runtime,
       logger,
       jobTimeoutMs: config.jobTimeoutMs,
       takeRecord: meter.take,
-      // The real openai client when OPENAI_API_KEY is set (OPENAI_BASE_URL lets any compatible server in), else the scripted model.
-      model: tokenCountingModel(metrics, budgetedModel(
-        createModelProvider({
-          openaiApiKey: config.openai.apiKey,
-          openaiBaseURL: config.openai.baseUrl,
-          scriptedLatencyMs: config.modelLatencyMs,
-          logger,
-        }),
-        modelBudget,
-      )),
+      // Each attempt's model calls are budgeted for its tenant.
+      model: (tenantId) => budgetedModel(model, modelBudget, tenantId),
       defaultModel: config.openai.model,
       jobTokenBudget: config.jobTokenBudget,
-    })),
+    }),
   });
   await dispatcher.start();
   const stopReconciler = startReconciler({ db, producer, logger, graceMs: config.reconcileGraceMs, everyMs: config.reconcileEveryMs });
@@ -125,6 +140,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
         await billing?.close();
         await runtime.close();
         await producer.close();
+        await bus.close();
         redis.disconnect();
         subscriber.disconnect();
         await db.destroy();

@@ -6,6 +6,7 @@
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import { silentLogger } from '@agents/observability';
+import { requestCancel } from '@agents/db';
 import { startTestStack, waitFor } from '@agents/testkit';
 import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
@@ -180,6 +181,22 @@ test('cancelling a running job lands as cancelled', async () => {
   const again = await call('POST', `/v1/tenants/${LOJA}/jobs/${id}/cancel`);
   expect(again.status).toBe(409);
   expect(again.body.error.code).toBe('job_not_cancellable');
+});
+
+test('a running job whose cancel message was missed is stopped by the row backstop', async () => {
+  const id = await submit(LOJA, { input: 'Loop forever, slowly', max_iterations: 100 });
+  await waitFor(async () => (await steps(id)).some((s) => s.kind === 'tool_call'), { what: 'a first tool call' });
+  // The API's cancel is this row write plus a pub/sub message; only the write happens here, as
+  // when the message is lost. Unstopped, the job would run ~100 slow turns and fail on max_iterations.
+  expect(await requestCancel(stack.db, LOJA, id)).toBeDefined();
+  const job = await terminal(LOJA, id);
+  expect(job.status).toBe('cancelled');
+  expect(job.error.code).toBe('cancelled');
+  // Stopped between steps: every recorded tool call has its result checkpoint and one usage row.
+  const toolSteps = (await steps(id)).filter((s) => s.kind === 'tool_call');
+  const toolRows = (await usage(id)).filter((u) => u.kind === 'tool_call');
+  expect(toolRows.length).toBe(toolSteps.length);
+  expect(job.tool_calls.length).toBeLessThan(100);
 });
 
 test('a job over its wall-clock limit lands as timeout', async () => {

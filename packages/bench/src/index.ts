@@ -33,3 +33,5 @@ export { runIngressBench } from './benchmarks/ingress';
 export type { IngressBenchOptions, IngressRun } from './benchmarks/ingress';
 export { runPipelineBench } from './benchmarks/pipeline';
 export type { PipelineBenchOptions, PipelineBenchResult } from './benchmarks/pipeline';
+export { runPipelineProfile } from './benchmarks/pipeline-profile';
+export type { PipelineProfileOptions } from './benchmarks/pipeline-profile';

@@ -28,6 +28,10 @@ export interface StackOptions {
   sandboxProcess?: boolean;
   /** Extra environment for the api and worker processes (config variables). */
   env?: Record<string, string>;
+  /** Node options of the worker processes (profiling: `--cpu-prof`). */
+  workerNodeArgs?: string[];
+  /** Extra `-c name=value` settings of the private Postgres cluster (profiling: pg_stat_statements). */
+  postgresSettings?: string[];
 }
 
 export interface Stack {
@@ -88,7 +92,7 @@ async function waitHealthy(url: string, child: ManagedChild, timeoutMs = 30_000)
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const redis = await startThrowawayRedis();
-  const postgres = opts.ownPostgres ? await startThrowawayPostgres() : undefined;
+  const postgres = opts.ownPostgres ? await startThrowawayPostgres({ settings: opts.postgresSettings }) : undefined;
   const dbName = `drill_${opts.label}_${randomBytes(4).toString('hex')}`.toLowerCase();
   const pgBase = postgres?.baseUrl ?? TEST_PG_BASE;
   const dbUrl = `${pgBase}/${dbName}`;
@@ -136,7 +140,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   const workers: ManagedChild[] = [];
   const spawnWorker = () => {
-    const w = spawnEntry('apps/worker/src/main.ts', env);
+    const w = spawnEntry('apps/worker/src/main.ts', env, [], opts.workerNodeArgs);
     workers.push(w);
     return w;
   };

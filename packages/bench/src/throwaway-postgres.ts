@@ -29,7 +29,7 @@ function pg(bin: string, args: string[]): void {
  * A private Postgres 15 cluster in a temp directory on a spare loopback port (trust auth,
  * superuser `root`, fsync off: it is thrown away), so a drill can stop and restart it.
  */
-export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(o: { settings?: string[] } = {}): Promise<ThrowawayPostgres> {
   const port = await sparePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'drill-pg-'));
   const data = path.join(dir, 'data');
@@ -40,7 +40,7 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   }
   chmodSync(dir, 0o700);
   pg('initdb', ['-D', data, '-U', 'root', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200${(o.settings ?? []).map((x) => ` -c ${x}`).join('')}`;
   async function start() {
     pg('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', 'start']);
     await waitPort(port, true);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { decryptSecret, encryptSecret, rewrapDataKey } from '@agents/vault';
+import { decryptSecret, encryptSecret, rewrapDataKey, unwrapDataKey } from '@agents/vault';
 import { tenantDataKey } from './tenant-data-key';
 import type { MasterKeyring } from '@agents/vault';
 import type { Db } from './connection';
@@ -48,16 +48,17 @@ export function createCredentialStore(db: Db, ring: MasterKeyring): CredentialSt
         .execute();
     },
     async get(tenantId, server, environment) {
+      // One read for the sealed values and the tenant's wrapped data key (once per job and server).
       const row = await db
         .selectFrom('credentials')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('server', '=', server)
-        .where('environment', '=', environment)
+        .leftJoin('tenant_data_keys', 'tenant_data_keys.tenant_id', 'credentials.tenant_id')
+        .select(['credentials.sealed', 'credentials.version', 'tenant_data_keys.kid', 'tenant_data_keys.wrapped'])
+        .where('credentials.tenant_id', '=', tenantId)
+        .where('credentials.server', '=', server)
+        .where('credentials.environment', '=', environment)
         .executeTakeFirst();
-      if (!row) return null;
-      const dek = await dataKey(tenantId, false);
-      if (!dek) return null;
+      if (!row || row.kid === null || row.wrapped === null) return null;
+      const dek = unwrapDataKey(ring, tenantId, { kid: row.kid, wrapped: row.wrapped });
       return { values: decryptSecret(dek, row.sealed, { tenantId, server, environment }), version: row.version };
     },
     async list(tenantId) {

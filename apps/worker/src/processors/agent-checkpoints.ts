@@ -21,6 +21,8 @@ export function createAgentCheckpoints(job: Job, deps: AgentCheckpointDeps): Loo
   return {
     async load() {
       const steps: LoopStep[] = [];
+      // Only an earlier attempt (job.attempts counts this one) can have left checkpoints.
+      if (job.attempts <= 1) return steps;
       for (const s of await listSteps(db, job.id)) {
         if (s.kind === 'model_turn') steps.push({ seq: s.seq, kind: 'model_turn', payload: s.payload as ModelTurnPayload });
         else if (s.kind === 'tool_call') steps.push({ seq: s.seq, kind: 'tool_call', payload: s.payload as ToolMessage });

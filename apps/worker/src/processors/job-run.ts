@@ -1,7 +1,7 @@
 import type { Job as BullJob } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
-import { finishJob, getJobById, getTenant, listSteps, startAttempt, writeCheckpoint } from '@agents/db';
-import type { Db, Job, JobError, Tenant } from '@agents/db';
+import { finishJob, getJobById, listSteps, startAttempt, writeCheckpoint } from '@agents/db';
+import type { Checkpoint, Db, FinishJob, Job, JobError, Tenant, TenantCache } from '@agents/db';
 import { parsePayload, QuotaExceededError, ShutdownAbort } from '@agents/queue';
 import type { RunContext, RunHandler } from '@agents/queue';
 import { buildSystemPrompt, DEFAULT_MAX_ITERATIONS, isAbortError, isModelError, runAgentLoop, runWorkflow } from '@agents/agent';
@@ -13,19 +13,30 @@ import { usageRowFromRecord } from './usage-row';
 
 export { usageRowFromRecord } from './usage-row';
 
+/**
+ * How often a running job re-reads its row for a cancel request (ms), as the backstop behind the
+ * pub/sub cancel signal that normally stops it at once: a job whose cancel message was missed
+ * stops before its next model or tool call that starts this long after the previous read.
+ */
+export const CANCEL_BACKSTOP_MS = 1_000;
+
 export interface JobRunDeps {
   db: Db;
+  /** Tenant config, cached per process and invalidated on every change (createTenantCache). */
+  tenants: Pick<TenantCache, 'get'>;
   runtime: Runtime;
   logger: Logger;
   jobTimeoutMs: number;
-  /** Answers agent jobs. */
-  model: ModelProvider;
+  /** Answers agent jobs: the model as used on behalf of one tenant (its calls budgeted for it). */
+  model(tenantId: string): ModelProvider;
   /** Model id when the job names none (OPENAI_MODEL). */
   defaultModel: string;
   /** Model tokens one job may spend (input + output); 0 = unlimited (JOB_TOKEN_BUDGET). */
   jobTokenBudget: number;
   /** Takes the runtime's usage record of a finished execute (see createMeterBuffer). */
   takeRecord(toolCallId: string): ToolCallRecord | undefined;
+  /** Default CANCEL_BACKSTOP_MS. */
+  cancelBackstopMs?: number;
 }
 
 /** Why a run stopped early; maps to the job's terminal error. */
@@ -55,16 +66,17 @@ export function maxIterationsFor(job: Pick<Job, 'max_iterations'>, tenant: Pick<
  */
 export function createJobRunHandler(deps: JobRunDeps): RunHandler {
   const { db } = deps;
+  const backstopMs = deps.cancelBackstopMs ?? CANCEL_BACKSTOP_MS;
 
   return async (bullJob: BullJob, ctx: RunContext) => {
     const { job_id } = parsePayload('job.run', bullJob.data);
     const job = await startAttempt(db, job_id);
     if (!job) return { skipped: 'terminal_or_missing' };
     const log = deps.logger.child({ tenant_id: job.tenant_id, job_id: job.id, attempt: job.attempts });
-    log.info({ type: job.type }, 'job attempt started');
+    log.debug({ type: job.type }, 'job attempt started');
 
     // Jobs that can never succeed finish as failed at once, without spending retries.
-    const tenant = await getTenant(db, job.tenant_id);
+    const tenant = await deps.tenants.get(job.tenant_id);
     if (!tenant || tenant.disabled) {
       await finishJob(db, job.id, { status: 'failed', error: { code: 'tenant_disabled', message: 'The tenant is disabled or gone.' } });
       return { status: 'failed' };
@@ -80,22 +92,54 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
     const timeout = AbortSignal.timeout(Math.max(1, deps.jobTimeoutMs - elapsed));
     const signal = AbortSignal.any([ctx.signal, timeout]);
 
+    // A cancel request normally arrives as the pub/sub signal (ctx.signal, reason code
+    // `cancelled`). The row is the backstop for a missed message: startAttempt has just read it,
+    // and it is read again before a step only once backstopMs have passed since the last read.
+    let cancelRequested = Boolean(job.cancel_requested_at);
+    let rowReadAt = Date.now();
     const checkStop = async () => {
       if (ctx.signal.aborted && ctx.signal.reason instanceof ShutdownAbort) throw ctx.signal.reason;
-      const current = await getJobById(db, job.id);
-      if (!current || current.status === 'cancelled' || current.cancel_requested_at || (ctx.signal.aborted && (ctx.signal.reason as { code?: string })?.code === 'cancelled')) {
-        throw new StopRun({ code: 'cancelled', message: 'Cancelled on request.' }, 'cancelled');
+      const signalled = ctx.signal.aborted && (ctx.signal.reason as { code?: string })?.code === 'cancelled';
+      if (!signalled && !cancelRequested && Date.now() - rowReadAt >= backstopMs) {
+        const current = await getJobById(db, job.id);
+        rowReadAt = Date.now();
+        cancelRequested = !current || current.status === 'cancelled' || Boolean(current.cancel_requested_at);
       }
+      if (signalled || cancelRequested) throw new StopRun({ code: 'cancelled', message: 'Cancelled on request.' }, 'cancelled');
       if (timeout.aborted) throw new StopRun({ code: 'timeout', message: `The job exceeded its ${deps.jobTimeoutMs} ms time limit.` }, 'failed');
       if (ctx.signal.aborted) throw ctx.signal.reason;
     };
+
+    // A workflow step's checkpoint is held until the next step starts (then written alone) or the
+    // attempt ends (then written in the finish transaction, or alone before a retry): no call
+    // starts, and no attempt ends, before the previous step is stored, and the last step costs no
+    // commit of its own.
+    let held: Checkpoint | undefined;
+    const writeHeld = async () => {
+      if (!held) return;
+      await writeCheckpoint(db, held);
+      held = undefined;
+    };
+    const finish = async (f: FinishJob) => {
+      const c = held;
+      if (!c) return finishJob(db, job.id, f);
+      const finished = await db.transaction().execute(async (trx) => {
+        await writeCheckpoint(trx, c);
+        return finishJob(trx, job.id, f);
+      });
+      held = undefined;
+      return finished;
+    };
+    /** Before an attempt ends by throwing: store the held step; its own failure must not hide the reason. */
+    const releaseHeld = () => writeHeld().catch((e: Error) => log.warn({ err: { message: e.message } }, 'could not store the last step before retrying'));
+    const heldSteps = { hold: (c: Checkpoint) => void (held = c), writeHeld };
 
     const servers = job.servers.filter((s) => tenant.servers.includes(s));
     const session: Session = deps.runtime.sessions.create({ tenantId: job.tenant_id, environment: job.environment, servers, metadata: job.metadata });
     try {
       let outcome: Outcome;
       try {
-        outcome = job.type === 'workflow' ? await runWorkflowJob(job, session, signal, checkStop, ctx.attemptsMade + 1 < ctx.maxAttempts) : await runAgentJob(job, tenant, session, signal, checkStop);
+        outcome = job.type === 'workflow' ? await runWorkflowJob(job, session, signal, checkStop, ctx.attemptsMade + 1 < ctx.maxAttempts, heldSteps) : await runAgentJob(job, tenant, session, signal, checkStop);
       } catch (err) {
         // An abort (cancel, timeout, lost lock, shutdown) surfaces from inside a model or tool call
         // as an AbortError; checkStop turns it into the reason it happened.
@@ -104,19 +148,22 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
       }
       // A cancel or timeout that landed during the last call still wins over its result.
       if (signal.aborted) await checkStop();
-      const finished = await finishJob(db, job.id, outcome);
+      const finished = await finish(outcome);
       log.info({ status: finished?.status ?? 'already_terminal' }, 'job attempt finished');
       return { status: finished?.status ?? 'already_terminal' };
     } catch (err) {
       if (err instanceof StopRun) {
-        await finishJob(db, job.id, { status: err.status, error: err.jobError });
+        await finish({ status: err.status, error: err.jobError });
         log.info({ status: err.status, code: err.jobError.code }, 'job stopped');
         return { status: err.status };
       }
-      if (err instanceof ShutdownAbort) throw err;
+      if (err instanceof ShutdownAbort) {
+        await releaseHeld();
+        throw err;
+      }
       if (err instanceof QuotaExceededError) {
         // The runtime refused the next tool call before making it: the month's quota is spent.
-        await finishJob(db, job.id, { status: 'failed', error: { code: 'quota_exceeded', message: err.message } });
+        await finish({ status: 'failed', error: { code: 'quota_exceeded', message: err.message } });
         log.info({ code: 'quota_exceeded' }, 'job stopped');
         return { status: 'failed' };
       }
@@ -125,30 +172,43 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
         // The provider's message is already scrubbed of keys; retry only what a later attempt could fix.
         log.warn({ retryable: err.retryable, status: err.status, provider_code: err.providerCode }, 'model call failed');
         if (!err.retryable || lastAttempt) {
-          await finishJob(db, job.id, { status: 'failed', error: { code: 'model_error', message: err.message } });
+          await finish({ status: 'failed', error: { code: 'model_error', message: err.message } });
           return { status: 'failed' };
         }
+        await releaseHeld();
         throw err;
       }
       // Infrastructure trouble: let BullMQ retry; on the last attempt record the failure for good.
       log.warn({ err: { message: (err as Error).message, abort: isAbortError(err) } }, 'job attempt failed');
       if (lastAttempt) {
-        await finishJob(db, job.id, { status: 'failed', error: { code: 'internal', message: 'The job failed after its retries.' } }).catch(() => undefined);
+        await finish({ status: 'failed', error: { code: 'internal', message: 'The job failed after its retries.' } }).catch(() => releaseHeld());
         throw new UnrecoverableError('attempts exhausted');
       }
+      await releaseHeld();
       throw err;
     } finally {
       await session.close();
     }
   };
 
-  async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, checkStop: () => Promise<void>, canRetry: boolean): Promise<Outcome> {
+  async function runWorkflowJob(
+    job: Job,
+    session: Session,
+    signal: AbortSignal,
+    checkStop: () => Promise<void>,
+    canRetry: boolean,
+    steps: { hold(c: Checkpoint): void; writeHeld(): Promise<void> },
+  ): Promise<Outcome> {
     const completed = new Map<number, WorkflowStepOutcome>();
-    for (const s of await listSteps(db, job.id)) if (s.kind === 'workflow_step') completed.set(s.seq, s.payload as WorkflowStepOutcome);
+    // Only an earlier attempt (job.attempts counts this one) can have left checkpoints.
+    if (job.attempts > 1) for (const s of await listSteps(db, job.id)) if (s.kind === 'workflow_step') completed.set(s.seq, s.payload as WorkflowStepOutcome);
 
     const result = await runWorkflow(job.steps ?? [], {
       completed,
-      beforeStep: checkStop,
+      beforeStep: async () => {
+        await steps.writeHeld();
+        await checkStop();
+      },
       execute: (i, tool, args) => session.execute(tool, args, { idempotencyKey: `${job.id}:${i}`, signal }),
       checkpoint: async (i, outcome, res) => {
         const rec = res ? deps.takeRecord(res.tool_call_id) : undefined;
@@ -159,7 +219,7 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
         // transient, so the step is not recorded and the attempt retries with backoff; the last
         // attempt records it as the step's failure.
         if (res && res.error_code === 'connection_failed' && canRetry) throw new ProviderUnreachable(outcome.error?.message ?? 'provider unreachable');
-        await writeCheckpoint(db, {
+        steps.hold({
           jobId: job.id,
           seq: i,
           kind: 'workflow_step',
@@ -174,7 +234,7 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
 
   async function runAgentJob(job: Job, tenant: Tenant, session: Session, signal: AbortSignal, checkStop: () => Promise<void>): Promise<Outcome> {
     const result = await runAgentLoop({
-      model: deps.model,
+      model: deps.model(job.tenant_id),
       modelName: job.model ?? deps.defaultModel,
       session,
       systemPrompt: buildSystemPrompt(tenant.instructions),

@@ -1,6 +1,5 @@
 import type { Db } from '../connection';
 import type { Job, UsageEvent } from '../schema';
-import { jobUsageTotals, listJobToolCalls } from './usage';
 
 /** The public job object of API.md, shared by the API responses and the job.* webhook events. */
 export interface JobView {
@@ -67,7 +66,14 @@ export function presentJob(job: Job, toolCalls: UsageEvent[], usage: JobView['us
   };
 }
 
+/** The job's view from one read of its usage rows (tool calls listed, tokens summed over all kinds). */
 export async function loadJobView(db: Db, job: Job): Promise<JobView> {
-  const [calls, usage] = await Promise.all([listJobToolCalls(db, job.id), jobUsageTotals(db, job.id)]);
+  const rows = await db.selectFrom('usage_events').selectAll().where('job_id', '=', job.id).orderBy('seq').execute();
+  const calls = rows.filter((r) => r.kind === 'tool_call');
+  const usage = { tool_calls: calls.length, input_tokens: 0, output_tokens: 0 };
+  for (const r of rows) {
+    usage.input_tokens += Number(r.input_tokens);
+    usage.output_tokens += Number(r.output_tokens);
+  }
   return presentJob(job, calls, usage);
 }

@@ -12,23 +12,25 @@ export interface Checkpoint {
 
 /**
  * Stores one step and its usage atomically. Re-running the same checkpoint (a retried attempt
- * that got this far before) changes nothing: both inserts are keyed.
+ * that got this far before) changes nothing: both inserts are keyed. One statement (the step
+ * insert is a data-modifying CTE of the usage insert), so it is atomic without a BEGIN/COMMIT
+ * round trip of its own, and inside a caller's transaction it simply joins it.
  */
 export async function writeCheckpoint(db: Db, c: Checkpoint): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('job_steps')
-      .values({ job_id: c.jobId, seq: c.seq, kind: c.kind, payload: JSON.stringify(c.payload) })
-      .onConflict((oc) => oc.columns(['job_id', 'seq']).doNothing())
-      .execute();
-    if (c.usage.length) {
-      await trx
-        .insertInto('usage_events')
-        .values(c.usage)
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .execute();
-    }
-  });
+  const step = db
+    .insertInto('job_steps')
+    .values({ job_id: c.jobId, seq: c.seq, kind: c.kind, payload: JSON.stringify(c.payload) })
+    .onConflict((oc) => oc.columns(['job_id', 'seq']).doNothing());
+  if (!c.usage.length) {
+    await step.execute();
+    return;
+  }
+  await db
+    .with('step', () => step)
+    .insertInto('usage_events')
+    .values(c.usage)
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .execute();
 }
 
 export async function listSteps(db: Db, jobId: string): Promise<JobStep[]> {

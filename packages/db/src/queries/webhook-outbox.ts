@@ -28,9 +28,10 @@ export interface WrittenJobEvent {
  * loses nothing: the worker's relay enqueues every pending, unqueued delivery it finds.
  * The delivery goes to the job's callback_url, else the tenant's webhook_url (read now, so a URL
  * changed later does not redirect an event that already happened); with neither, only the event
- * is recorded (redeliverable once a URL is set).
+ * is recorded (redeliverable once a URL is set). `tenantWebhookUrl`, when given, is that URL as
+ * read in this transaction by the caller (finishJob reads it with its update), saving a read.
  */
-export async function writeJobEvent(trx: Db, job: Job): Promise<WrittenJobEvent | undefined> {
+export async function writeJobEvent(trx: Db, job: Job, tenantWebhookUrl?: string | null): Promise<WrittenJobEvent | undefined> {
   if (job.status !== 'succeeded' && job.status !== 'failed' && job.status !== 'cancelled') return undefined;
   const type: JobEventType = `job.${job.status}`;
   const createdAt = job.finished_at ?? new Date();
@@ -53,8 +54,8 @@ export async function writeJobEvent(trx: Db, job: Job): Promise<WrittenJobEvent 
   // Only one terminal transition can win, so a conflict means this event is already recorded.
   if (!inserted) return undefined;
 
-  let url = job.callback_url;
-  if (!url) {
+  let url = job.callback_url ?? tenantWebhookUrl ?? null;
+  if (!url && tenantWebhookUrl === undefined) {
     const tenant = await trx.selectFrom('tenants').select('webhook_url').where('id', '=', job.tenant_id).executeTakeFirst();
     url = tenant?.webhook_url ?? null;
   }
