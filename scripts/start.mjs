@@ -17,6 +17,8 @@ export function startAll(env = {}, opts = {}) {
           if (!stopping) {
             log(`${name} exited unexpectedly (${signal ?? code}); stopping everything`);
             stop('SIGTERM');
+          } else if (code !== 0) {
+            log(`${name} did not stop cleanly (${signal ?? `exit code ${code}`})`);
           }
           resolve(code ?? (signal ? 1 : 0));
         });

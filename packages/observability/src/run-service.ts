@@ -30,10 +30,17 @@ export function runService(name: string, settings: ServiceSettings, start: (logg
         stopping = true;
         logger.info({ signal }, 'shutting down');
         // Hard deadline: a stuck close must not keep the process past its grace period.
-        setTimeout(() => process.exit(1), settings.shutdownGraceMs + 5_000).unref();
+        setTimeout(() => {
+          logger.error({ grace_ms: settings.shutdownGraceMs }, 'shutdown did not finish in time; exiting anyway');
+          process.exit(1);
+        }, settings.shutdownGraceMs + 5_000).unref();
         service.close().then(
           () => process.exit(0),
-          () => process.exit(1),
+          (err: unknown) => {
+            // Exit 1 tells a supervisor the close was not clean; the line says why.
+            logger.error({ err: { message: err instanceof Error ? err.message : String(err) } }, 'shutdown failed');
+            process.exit(1);
+          },
         );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
