@@ -2,7 +2,7 @@ import type { Job as BullJob } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { finishJob, getJobById, getTenant, listSteps, startAttempt, writeCheckpoint } from '@agents/db';
 import type { Db, Job, JobError, Tenant } from '@agents/db';
-import { parsePayload, QuotaExceededError, ShutdownAbort } from '@agents/queue';
+import { LockLost, parsePayload, QuotaExceededError, ShutdownAbort } from '@agents/queue';
 import type { RunContext, RunHandler } from '@agents/queue';
 import { buildSystemPrompt, DEFAULT_MAX_ITERATIONS, isAbortError, isModelError, runAgentLoop, runWorkflow } from '@agents/agent';
 import type { ModelProvider, WorkflowStepOutcome } from '@agents/agent';
@@ -113,7 +113,8 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
         log.info({ status: err.status, code: err.jobError.code }, 'job stopped');
         return { status: err.status };
       }
-      if (err instanceof ShutdownAbort) throw err;
+      // Handed back (shutdown) or taken over (lost lock): another run continues the job; never record it failed here.
+      if (err instanceof ShutdownAbort || err instanceof LockLost) throw err;
       if (err instanceof QuotaExceededError) {
         // The runtime refused the next tool call before making it: the month's quota is spent.
         await finishJob(db, job.id, { status: 'failed', error: { code: 'quota_exceeded', message: err.message } });
