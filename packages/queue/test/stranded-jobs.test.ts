@@ -5,6 +5,8 @@
  * maxStalledCount, a tenant dropped from the active-tenant set by a worker killed between the
  * SREM and the SADD of retireIfDrained, and a queue entry Redis no longer has.
  */
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { newId } from '@agents/db';
 import { coordinationKeys, createDispatcher, createProducer, LockLost, reviveStrandedEntries, tenantBullPrefix, tenantQueueName } from '@agents/queue';
@@ -142,4 +144,28 @@ test('the reconciler announces the tenant of a waiting job that no dispatcher wa
   expect(ran).toEqual([]);
   expect(await reviveStrandedEntries({ db: tdb.db, producer, logger, graceMs: 0 })).toEqual({ retried: 0, readded: 0, reannounced: 1 });
   await waitFor(() => ran.length === 1, { timeoutMs: 10_000, what: 'the stranded job to run' });
+});
+
+test("a dead worker's job is recovered by the stalled check and run even though its tenant was dropped from the active set", async () => {
+  // The crash-storm flake: worker W is running jobs of T, finds no more waiting ones, removes T from
+  // the active set (retireIfDrained's SREM) and is SIGKILLed before putting it back. The survivor's
+  // stalled check later returns W's jobs to wait, but no rescan or activation would ever fetch them.
+  await producer.enqueueRun({ job_id: 'j_dead', tenant_id: T });
+  const dead = new Worker(tenantQueueName(T), null, { connection: redis, prefix: tenantBullPrefix(prefix, T), autorun: false, lockDuration: 1000 });
+  try {
+    const taken = await dead.getNextJob(randomUUID(), { block: false });
+    expect(taken?.id).toBe('j_dead');
+    const ran: string[] = [];
+    await start(async (job) => {
+      ran.push(job.id!);
+    });
+    // The survivor has looked at T (its Worker object and stalled check exist) and found nothing waiting.
+    await new Promise((r) => setTimeout(r, 500));
+    await redis.srem(coordinationKeys(prefix).activeTenants, T);
+    // W is dead: it never renews. Its lock expires after 1 s; two stalled checks later the job is back in wait.
+    await waitFor(() => ran.length === 1, { timeoutMs: 10_000, what: "the dead worker's job to run on the survivor" });
+    expect(ran).toEqual(['j_dead']);
+  } finally {
+    await dead.close(true);
+  }
 });
