@@ -51,6 +51,18 @@ export interface ApiDeps {
   ops?: OpsDeps;
 }
 
+/**
+ * The `{tid}` of a tenant route if this caller may address it (well formed, and the caller's own
+ * tenant for a tenant key). Unknown, disabled and other tenants' ids all answer the same 404 so a
+ * key can never learn that another tenant exists. No I/O.
+ */
+function pathTenantId(req: Request, res: Response): string {
+  const parsed = tenantIdSchema.safeParse(req.params.tid);
+  const p = principalOf(res);
+  if (!parsed.success || (p.kind === 'tenant' && p.tenantId !== parsed.data)) throw new ApiError('tenant_not_found', 'No such tenant.');
+  return parsed.data;
+}
+
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -71,19 +83,15 @@ export function createApp(deps: ApiDeps): express.Express {
    * ids all answer the same 404 so a key can never learn that another tenant exists.
    */
   async function tenantOf(req: Request, res: Response): Promise<Tenant> {
-    const raw = req.params.tid;
-    const parsed = tenantIdSchema.safeParse(raw);
-    const p = principalOf(res);
-    if (!parsed.success || (p.kind === 'tenant' && p.tenantId !== parsed.data)) {
-      throw new ApiError('tenant_not_found', 'No such tenant.');
-    }
-    const tenant = await deps.tenants.get(parsed.data);
+    const tenant = await deps.tenants.get(pathTenantId(req, res));
     if (!tenant || tenant.disabled) throw new ApiError('tenant_not_found', 'No such tenant.');
     return tenant;
   }
 
   const v1 = express.Router();
   v1.use(authenticate(deps.operatorApiKey, deps.tenantKeys));
+  // A tenant path this caller can never use (malformed id, another tenant's) is refused before its body is read.
+  v1.use('/tenants/:tid', (req, res, next) => (pathTenantId(req, res), next()));
   v1.use(jsonBody());
   v1.use(
     '/admin/tenants',

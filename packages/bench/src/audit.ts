@@ -1,6 +1,9 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { reconcileUsage, runRollup } from '@agents/billing';
 import type { Db } from '@agents/db';
+import { coordinationKeys, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import type { Stack } from './stack';
 
 export interface DrillCounts {
@@ -13,6 +16,8 @@ export interface DrillCounts {
   duplicated: number;
   /** Successful tool calls without exactly one usage row, usage rows without a step, and rollup ≠ events differences. Must be 0. */
   usageMismatches: number;
+  /** For lost jobs (at most 20): the row and the BullMQ entry, one line each, so a failure can be diagnosed after the stack is gone. */
+  lostDetails?: string[];
 }
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -40,7 +45,7 @@ export async function waitTerminal(db: Db, ids: Set<string>, timeoutMs: number):
  * objects (sandbox inspection endpoint, per tenant account), checkpoints vs usage_events, and a
  * billing rollup reconciled against the events.
  */
-export async function audit(stack: Pick<Stack, 'db' | 'sandbox' | 'tenants' | 'accountOf'>, accepted: Set<string>): Promise<DrillCounts> {
+export async function audit(stack: Pick<Stack, 'db' | 'sandbox' | 'tenants' | 'accountOf' | 'redis' | 'redisPrefix'>, accepted: Set<string>): Promise<DrillCounts> {
   const { db } = stack;
   const rows = await db.selectFrom('jobs').select(['id', 'status']).execute();
   const status = new Map(rows.map((r) => [r.id, r.status as string]));
@@ -94,5 +99,60 @@ export async function audit(stack: Pick<Stack, 'db' | 'sandbox' | 'tenants' | 'a
   const rec = await reconcileUsage(db, { from: new Date(Date.now() - 48 * 3600_000), to: new Date(Date.now() + 3600_000) });
   usageMismatches += rec.differences.length;
 
-  return { accepted: accepted.size, completed, failed, lost, duplicated, usageMismatches };
+  const lostIds = [...accepted].filter((id) => !TERMINAL.includes(status.get(id) ?? ''));
+  const lostDetails = lostIds.length ? await describeJobs(stack, lostIds.slice(0, 20)) : undefined;
+  return { accepted: accepted.size, completed, failed, lost, duplicated, usageMismatches, lostDetails };
+}
+
+/**
+ * One line per job: its row (status, attempts, ages, checkpoints) and its BullMQ entry (state,
+ * attempts made/started, stall count, deferred failure, failed reason, lock holder and TTL), and
+ * whether its tenant is in the dispatchers' active set: what is needed to tell which part of the
+ * pipeline left it behind. Never throws (a diagnostic must not hide the drill's result).
+ */
+export async function describeJobs(stack: Pick<Stack, 'db' | 'redis' | 'redisPrefix'>, ids: string[]): Promise<string[]> {
+  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const queues = new Map<string, Queue>();
+  const out: string[] = [];
+  const age = (d: Date | null) => (d ? `${((Date.now() - d.getTime()) / 1000).toFixed(1)}s ago` : '-');
+  try {
+    await redis.connect();
+    const active = new Set(await redis.smembers(coordinationKeys(stack.redisPrefix).activeTenants));
+    for (const id of ids) {
+      try {
+        const row = await stack.db.selectFrom('jobs').select(['tenant_id', 'status', 'attempts', 'created_at', 'started_at', 'enqueued_at']).where('id', '=', id).executeTakeFirst();
+        if (!row) {
+          out.push(`${id}: no row`);
+          continue;
+        }
+        const steps = await stack.db.selectFrom('job_steps').select((eb) => eb.fn.countAll<number>().as('n')).where('job_id', '=', id).executeTakeFirstOrThrow();
+        const rowText = `row ${row.status} attempts=${row.attempts} created ${age(row.created_at)} started ${age(row.started_at)} enqueued ${age(row.enqueued_at)} steps=${Number(steps.n)}`;
+        const prefix = tenantBullPrefix(stack.redisPrefix, row.tenant_id);
+        let q = queues.get(row.tenant_id);
+        if (!q) {
+          q = new Queue(tenantQueueName(row.tenant_id), { connection: redis, prefix });
+          queues.set(row.tenant_id, q);
+        }
+        const job = await q.getJob(id);
+        let bull = 'bullmq: no entry';
+        if (job) {
+          const lockKey = `${prefix}:${tenantQueueName(row.tenant_id)}:${id}:lock`;
+          const [lock, lockTtl] = await Promise.all([redis.get(lockKey), redis.pttl(lockKey)]);
+          bull =
+            `bullmq ${await job.getState()} attemptsMade=${job.attemptsMade} attemptsStarted=${job.attemptsStarted} stalled=${job.stalledCounter}` +
+            `${job.deferredFailure ? ` deferredFailure="${job.deferredFailure}"` : ''}${job.failedReason ? ` failedReason="${job.failedReason}"` : ''}` +
+            ` delay=${job.delay} processedOn=${job.processedOn ? age(new Date(job.processedOn)) : '-'} lock=${lock ? `held ttl ${lockTtl} ms` : 'none'}`;
+        }
+        out.push(`${id} (${row.tenant_id}${active.has(row.tenant_id) ? ', tenant active' : ', tenant NOT in active set'}): ${rowText}; ${bull}`);
+      } catch (err) {
+        out.push(`${id}: could not describe (${(err as Error).message})`);
+      }
+    }
+  } catch (err) {
+    out.push(`could not describe jobs (${(err as Error).message})`);
+  } finally {
+    await Promise.all([...queues.values()].map((q) => q.close().catch(() => undefined)));
+    redis.disconnect();
+  }
+  return out;
 }

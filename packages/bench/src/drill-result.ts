@@ -13,7 +13,7 @@ export interface DrillResult extends DrillCounts {
 /** The invariants every drill shares: nothing lost, nothing done twice, nothing billed wrong. */
 export function sharedProblems(c: DrillCounts): string[] {
   const p: string[] = [];
-  if (c.lost) p.push(`${c.lost} accepted jobs lost`);
+  if (c.lost) p.push(`${c.lost} accepted jobs lost${c.lostDetails?.length ? `:\n    ${c.lostDetails.join('\n    ')}` : ''}`);
   if (c.duplicated) p.push(`${c.duplicated} duplicated side effects`);
   if (c.usageMismatches) p.push(`${c.usageMismatches} usage mismatches`);
   // Processes of the drill that died on their own (not killed by the drill).

@@ -38,6 +38,8 @@ export interface Stack {
   db: Db;
   dbUrl: string;
   redis: ThrowawayRedis;
+  /** REDIS_PREFIX of the api and workers (the BullMQ keys live under it). */
+  redisPrefix: string;
   postgres?: ThrowawayPostgres;
   sandbox: Pick<SandboxServer, 'url'>;
   /** The sandbox's own process when `sandboxProcess` was asked for. */
@@ -168,6 +170,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       db,
       dbUrl,
       redis,
+      redisPrefix: config.redisPrefix,
       postgres,
       get sandbox() {
         return sandbox;

@@ -72,6 +72,8 @@ interface Running {
   tenantId: string;
   controller: AbortController;
   done: Promise<void>;
+  /** The handler has returned or thrown: the lock is about to be released by the finish itself. */
+  finishing: boolean;
 }
 
 interface TenantWorker {
@@ -81,6 +83,15 @@ interface TenantWorker {
 
 export class ShutdownAbort extends Error {
   readonly code = 'shutdown';
+}
+
+/**
+ * The run's lock expired before it could be renewed (the process was starved or cut off from
+ * Redis for longer than the lock): the stalled check hands the job to another run, so this one
+ * stops without recording anything on the queue entry.
+ */
+export class LockLost extends Error {
+  readonly code = 'lock_lost';
 }
 
 /**
@@ -95,12 +106,18 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const rescanMs = opts.rescanMs ?? 5_000;
   const idleTtl = opts.idleWorkerTtlMs ?? 60_000;
   const workers = new Map<string, TenantWorker>();
+  // Keyed by the run's lock token, not the job id: after a lost lock the same job can briefly have
+  // two runs in this process (the old one until its renewal notices, the new one the stalled
+  // check handed it to), and each must keep its own entry.
   const running = new Map<string, Running>();
   // Jobs of each tenant running in this process (absent = 0): the pump serves the emptiest first.
   const runningOf = new Map<string, number>();
   // Round-robin ring of tenants that may have waiting jobs.
   const ring: string[] = [];
   const inRing = new Set<string>();
+  // Tenants announced while the pump was fetching from them: an empty fetch that raced the
+  // announcement must not drop the tenant from the ring.
+  const poked = new Set<string>();
   let cursor = 0;
   let pumping = false;
   let pumpAgain = false;
@@ -128,6 +145,12 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         backendFactory,
       );
       worker.on('error', (err) => log.warn({ err, tenant_id: tenantId }, 'tenant worker error'));
+      // The stalled check moved a dead (or starved) run's job back to wait: announce the tenant
+      // everywhere now rather than at the next rescan, and make sure it is in the recovery set.
+      worker.on('stalled', (jobId) => {
+        log.warn({ tenant_id: tenantId, job_id: jobId }, 'job stalled (its run lost its lock); back to wait');
+        void announce(tenantId);
+      });
       // Recovers jobs of this tenant whose worker died (lock expired) and moves them back to wait.
       void worker.startStalledCheckTimer().catch((err) => log.warn({ err, tenant_id: tenantId }, 'stalled check failed'));
       tw = { worker, lastUsed: Date.now() };
@@ -143,8 +166,19 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     if (!inRing.has(tenantId)) {
       inRing.add(tenantId);
       ring.push(tenantId);
-    }
+    } else poked.add(tenantId);
     schedulePump();
+  }
+
+  /** Puts a tenant back in the recovery set and tells every process (this one included) it has work. */
+  async function announce(tenantId: string): Promise<void> {
+    activate(tenantId);
+    await opts.redis
+      .multi()
+      .sadd(keys.activeTenants, tenantId)
+      .publish(keys.activationChannel, tenantId)
+      .exec()
+      .catch((err) => log.warn({ err, tenant_id: tenantId }, 'could not announce tenant; the next rescan will'));
   }
 
   function deactivate(tenantId: string): void {
@@ -200,6 +234,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       cursor = nextInRing();
       const tenantId = ring[cursor]!;
       const token = randomUUID();
+      poked.delete(tenantId);
       let job: BullJob | undefined;
       try {
         job = await workerFor(tenantId).getNextJob(token, { block: false });
@@ -209,6 +244,11 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         return;
       }
       if (!job) {
+        // Announced while we were fetching: its new job may have been added after our look.
+        if (poked.delete(tenantId)) {
+          cursor++;
+          continue;
+        }
         deactivate(tenantId);
         void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
         continue;
@@ -244,8 +284,8 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
 
   function launch(job: BullJob, token: string, tenantId: string): void {
     const controller = new AbortController();
-    const entry: Running = { job, token, tenantId, controller, done: Promise.resolve() };
-    running.set(job.id!, entry);
+    const entry: Running = { job, token, tenantId, controller, done: Promise.resolve(), finishing: false };
+    running.set(token, entry);
     runningOf.set(tenantId, (runningOf.get(tenantId) ?? 0) + 1);
     entry.done = (async () => {
       const startedAt = Date.now();
@@ -253,12 +293,16 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       let result: unknown;
       opts.observer?.started(job, tenantId);
       try {
-        result = await opts.handler(job, {
-          signal: controller.signal,
-          tenantId,
-          attemptsMade: job.attemptsMade,
-          maxAttempts: job.opts.attempts ?? 1,
-        });
+        try {
+          result = await opts.handler(job, {
+            signal: controller.signal,
+            tenantId,
+            attemptsMade: job.attemptsMade,
+            maxAttempts: job.opts.attempts ?? 1,
+          });
+        } finally {
+          entry.finishing = true;
+        }
         end = 'completed';
         await job.moveToCompleted(result ?? null, token, false);
       } catch (err) {
@@ -266,13 +310,17 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
           end = 'handed_back';
           // Cut off by shutdown: hand it back untouched so another process resumes it.
           await job.moveToWait(token).catch((e) => log.warn({ err: e, job_id: job.id }, 'could not hand job back; stalled check will'));
+        } else if (controller.signal.reason instanceof LockLost) {
+          // Our token no longer owns the entry: the stalled check returns it to wait (or already
+          // did, and another run has it). Nothing to record; not an attempt.
+          end = 'handed_back';
         } else {
           await job
             .moveToFailed(err instanceof Error ? err : new Error(String(err)), token, false)
             .catch((e) => log.warn({ err: e, job_id: job.id }, 'could not record failure; stalled check will retry'));
         }
       } finally {
-        running.delete(job.id!);
+        running.delete(token);
         const left = (runningOf.get(tenantId) ?? 1) - 1;
         if (left > 0) runningOf.set(tenantId, left);
         else runningOf.delete(tenantId);
@@ -286,15 +334,29 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     })();
   }
 
+  /**
+   * Renews every running job's lock, all at once (one pipelined round trip, so a slow Redis or a
+   * busy process delays them all by one trip, not by one trip per job). extendLock answers 0,
+   * without throwing, when the lock is gone (expired while this process was starved, or taken by
+   * the stalled check): the run is aborted, since the job is being, or about to be, run elsewhere.
+   */
   async function renewLocks(): Promise<void> {
-    for (const r of running.values()) {
-      try {
-        await r.job.extendLock(r.token, opts.lockMs);
-      } catch (err) {
-        log.warn({ err, job_id: r.job.id }, 'lock lost; aborting this run (another worker may take it)');
-        r.controller.abort(Object.assign(new Error('lock lost'), { code: 'lock_lost' }));
-      }
-    }
+    await Promise.all(
+      [...running.values()].map(async (r) => {
+        let held: boolean;
+        try {
+          held = (await r.job.extendLock(r.token, opts.lockMs)) === 1;
+        } catch (err) {
+          // Redis unreachable: the lock may still be ours; the next renewal decides.
+          log.warn({ err, job_id: r.job.id }, 'could not renew a job lock; retrying at the next renewal');
+          return;
+        }
+        if (!held && !r.finishing && !r.controller.signal.aborted) {
+          log.warn({ job_id: r.job.id, tenant_id: r.tenantId }, 'lock lost; aborting this run (the stalled check hands the job to another run)');
+          r.controller.abort(new LockLost('lock lost'));
+        }
+      }),
+    );
   }
 
   async function rescan(): Promise<void> {
@@ -316,10 +378,13 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   }
 
   function cancel(jobId: string): boolean {
-    const r = running.get(jobId);
-    if (!r) return false;
-    r.controller.abort(Object.assign(new Error('cancelled'), { code: 'cancelled' }));
-    return true;
+    let found = false;
+    for (const r of running.values()) {
+      if (r.job.id !== jobId) continue;
+      r.controller.abort(Object.assign(new Error('cancelled'), { code: 'cancelled' }));
+      found = true;
+    }
+    return found;
   }
 
   return {

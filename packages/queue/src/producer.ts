@@ -15,6 +15,8 @@ export interface Producer {
   /** Adds the job to its tenant's queue with BullMQ jobId = our job id (so re-adding is a no-op) and announces the tenant. */
   enqueueRun(payload: JobPayload<'job.run'>): Promise<void>;
   tenantQueue(tenantId: string): Queue;
+  /** Puts a tenant back in the dispatchers' active set and, if it was missing, announces it; true when it was missing. */
+  reannounce(tenantId: string): Promise<boolean>;
   /** Publishes a cancellation to every worker process. */
   publishCancel(jobId: string): Promise<void>;
   close(): Promise<void>;
@@ -47,6 +49,11 @@ export function createProducer(opts: ProducerOptions): Producer {
         removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
       });
       await opts.redis.multi().sadd(keys.activeTenants, payload.tenant_id).publish(keys.activationChannel, payload.tenant_id).exec();
+    },
+    async reannounce(tenantId) {
+      if ((await opts.redis.sadd(keys.activeTenants, tenantId)) === 0) return false;
+      await opts.redis.publish(keys.activationChannel, tenantId);
+      return true;
     },
     async publishCancel(jobId) {
       await opts.redis.publish(keys.cancelChannel, jobId);

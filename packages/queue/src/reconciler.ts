@@ -2,7 +2,7 @@ import { listUnqueuedJobs, markEnqueued } from '@agents/db';
 import type { Db } from '@agents/db';
 import type { Logger } from '@agents/observability';
 import type { Producer } from './producer';
-import { reviveFailedEntries } from './revive-failed';
+import { reviveStrandedEntries } from './revive-stranded';
 
 export interface ReconcilerOptions {
   db: Db;
@@ -43,7 +43,7 @@ export function startReconciler(opts: ReconcilerOptions & { everyMs: number }): 
     running = true;
     try {
       await reconcileUnqueued(opts);
-      await reviveFailedEntries(opts);
+      await reviveStrandedEntries(opts);
     } catch (err) {
       opts.logger.warn({ err: { message: (err as Error).message } }, 'reconciler pass failed');
     } finally {

@@ -20,14 +20,63 @@ export function jsonDepth(value: unknown): number {
   return max;
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+
+/**
+ * Whether raw UTF-8 JSON text nests arrays/objects deeper than `max`, by counting brackets outside
+ * strings. Stops at the first bracket past `max`, so a 50,000-deep body costs a few dozen bytes of
+ * scanning instead of a full parse that builds 50,000 arrays. For valid JSON the count is exactly
+ * the parsed depth; on invalid JSON it may see a depth the parser would have refused anyway.
+ * Bytes of multi-byte UTF-8 sequences are all ≥ 0x80, so they never look like brackets or quotes.
+ */
+export function nestsDeeperThan(body: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
+  }
+  return false;
+}
+
+class TooDeep extends Error {
+  readonly type = 'entity.too.deep';
+}
+
+const tooDeep = () => new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]);
+const tooLarge = () => new ApiError('payload_too_large', `The body exceeds ${BODY_LIMIT_BYTES} bytes.`);
+
 /**
  * JSON bodies only: a body-bearing request without application/json is 415; bad JSON is 400
- * invalid_json; over the limit is 413 (checked from Content-Length before reading, and while reading).
+ * invalid_json; nesting deeper than MAX_JSON_DEPTH is 400 validation_failed, found by a scan of the
+ * raw bytes before the parse; over the limit is 413, answered from Content-Length before a byte of
+ * the body is read (Node discards the unread body after the answer), and while reading otherwise.
  */
 export function jsonBody() {
-  const parse = express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: () => true });
+  const parse = express.json({
+    limit: BODY_LIMIT_BYTES,
+    strict: true,
+    type: () => true,
+    // Runs on the raw bytes between reading and JSON.parse. UTF-16/32 bodies are left to the
+    // parsed-depth check below (their brackets are not single bytes).
+    verify: (_req, _res, buf, encoding) => {
+      if (encoding === 'utf-8' && nestsDeeperThan(buf, MAX_JSON_DEPTH)) throw new TooDeep();
+    },
+  });
   return (req: Request, res: Response, next: NextFunction) => {
-    const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+    const length = Number(req.get('content-length') ?? 0);
+    const hasBody = length > 0 || req.get('transfer-encoding') !== undefined;
     if (!hasBody) {
       req.body = undefined;
       return next();
@@ -35,15 +84,17 @@ export function jsonBody() {
     if (!req.is('application/json')) {
       return next(new ApiError('unsupported_media_type', 'Send the body as application/json.'));
     }
+    // Uncompressed and declared too large: refuse now rather than after receiving all of it.
+    const encoding = (req.get('content-encoding') ?? 'identity').toLowerCase();
+    if (encoding === 'identity' && length > BODY_LIMIT_BYTES) return next(tooLarge());
     parse(req, res, (err?: unknown) => {
       if (!err) {
-        if (jsonDepth(req.body) > MAX_JSON_DEPTH) {
-          return next(new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]));
-        }
+        if (jsonDepth(req.body) > MAX_JSON_DEPTH) return next(tooDeep());
         return next();
       }
       const type = (err as { type?: string }).type;
-      if (type === 'entity.too.large') return next(new ApiError('payload_too_large', `The body exceeds ${BODY_LIMIT_BYTES} bytes.`));
+      if (type === 'entity.too.deep') return next(tooDeep());
+      if (type === 'entity.too.large') return next(tooLarge());
       if (type === 'entity.parse.failed' || err instanceof RangeError) return next(new ApiError('invalid_json', 'The body is not valid JSON.'));
       if (type === 'charset.unsupported' || type === 'encoding.unsupported')
         return next(new ApiError('unsupported_media_type', 'Send the body as UTF-8 application/json.'));

@@ -2,7 +2,7 @@ import type { Job as BullJob } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { finishJob, getJobById, listSteps, startAttempt, writeCheckpoint } from '@agents/db';
 import type { Checkpoint, Db, FinishJob, Job, JobError, Tenant, TenantCache } from '@agents/db';
-import { parsePayload, QuotaExceededError, ShutdownAbort } from '@agents/queue';
+import { LockLost, parsePayload, QuotaExceededError, ShutdownAbort } from '@agents/queue';
 import type { RunContext, RunHandler } from '@agents/queue';
 import { buildSystemPrompt, DEFAULT_MAX_ITERATIONS, isAbortError, isModelError, runAgentLoop, runWorkflow } from '@agents/agent';
 import type { ModelProvider, WorkflowStepOutcome } from '@agents/agent';
@@ -157,7 +157,9 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
         log.info({ status: err.status, code: err.jobError.code }, 'job stopped');
         return { status: err.status };
       }
-      if (err instanceof ShutdownAbort) {
+      // Handed back (shutdown) or taken over (lost lock): another run continues the job; never record
+      // it failed here, but store the step it already completed so that run does not redo it.
+      if (err instanceof ShutdownAbort || err instanceof LockLost) {
         await releaseHeld();
         throw err;
       }

@@ -19,7 +19,7 @@ export interface PoisonInputOptions {
   checkLatency: boolean;
 }
 
-interface RawAnswer {
+export interface RawAnswer {
   status: number;
   code?: string;
 }
@@ -64,38 +64,65 @@ function raw(port: number, chunks: Array<string | Buffer>, gapMs = 0, timeoutMs 
   });
 }
 
-/** One hostile request of kind `i % KINDS`, as raw HTTP. */
-function hostile(port: number, tenant: string, i: number): Promise<RawAnswer> {
-  const auth = `Authorization: Bearer ${OPERATOR_KEY}\r\n`;
-  const post = (path: string, body: string | Buffer, extra = '', type = 'application/json') =>
-    raw(port, [Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${extra}\r\n`), Buffer.from(body)])]);
-  const jobs = `/v1/tenants/${tenant}/jobs`;
-  switch (i % 10) {
-    case 0: // random bytes as JSON
-      return post(jobs, randomBytes(64 + (i % 512)));
-    case 1: // valid JSON, hostile shape
-      return post(jobs, JSON.stringify({ type: 'workflow', steps: [{ tool: 'x'.repeat(i % 300), args: 'nope' }], metadata: { ['k'.repeat(5000)]: 1 }, __proto__: { admin: true } }));
-    case 2: // deeply nested JSON (well under the body limit)
-      return post(jobs, `${'['.repeat(50_000)}${']'.repeat(50_000)}`);
-    case 3: // deep object inside a valid job
-      return post(jobs, JSON.stringify(workflowBody(`p${i}`)).replace(/}$/, `,"metadata2":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`));
-    case 4: // huge headers (Node's limit is 16 KiB)
-      return raw(port, [`GET /v1/tenants/${tenant}/jobs HTTP/1.1\r\nHost: x\r\n${auth}X-Pad: ${'a'.repeat(64 * 1024)}\r\nConnection: close\r\n\r\n`]);
-    case 5: // unicode and control characters in ids
-      return raw(port, [`GET /v1/tenants/%F0%9F%92%A3%00%E2%80%AE/jobs/job_%C3%A9%FF HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`]);
-    case 6: // broken percent-encoding
-      return raw(port, [`GET /v1/tenants/%E0%A4%A/jobs HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`]);
-    case 7: // a body far over the limit
-      return post(jobs, JSON.stringify({ type: 'agent', input: 'x'.repeat(1024 * 1024) }));
-    case 8: // wrong media type
-      return post(jobs, '<xml/>', '', 'application/xml');
-    default: // no credentials, a forged unicode Idempotency-Key
-      return raw(port, [`POST ${jobs} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ak_live_${'Ω'.repeat(40)}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`]);
-  }
+/** One class of hostile request, as raw HTTP to the API at `port`. */
+export interface HostileKind {
+  name: string;
+  send(port: number, tenant: string, i: number): Promise<RawAnswer>;
 }
 
+const AUTH = `Authorization: Bearer ${OPERATOR_KEY}\r\n`;
+const jobsPath = (tenant: string) => `/v1/tenants/${tenant}/jobs`;
+/** The body goes as its own chunk, so a pre-built body is written as is, never copied per request. */
+const post = (port: number, path: string, body: string | Buffer, type = 'application/json') =>
+  raw(port, [`POST ${path} HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`, body]);
+
+/**
+ * Built on first use and then reused: the drill's client shares the 2 cores with the API, and
+ * building a 1 MiB or 100 KB payload per request made the client, not the API, the CPU hog.
+ */
+function once<T>(build: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= build());
+}
+const deepArray = once(() => Buffer.from(`${'['.repeat(50_000)}${']'.repeat(50_000)}`));
+const deepObject = once(() => Buffer.from(JSON.stringify(workflowBody('deep')).replace(/}$/, `,"metadata2":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`)));
+const hugeHeader = once(() => `X-Pad: ${'a'.repeat(64 * 1024)}\r\n`);
+const hugeBody = once(() => Buffer.from(JSON.stringify({ type: 'agent', input: 'x'.repeat(1024 * 1024) })));
+
+/** The hostile classes, sent round-robin by the drill (request i is of class `i % HOSTILE_KINDS.length`). */
+export const HOSTILE_KINDS: HostileKind[] = [
+  { name: 'random-bytes', send: (port, tenant, i) => post(port, jobsPath(tenant), randomBytes(64 + (i % 512))) },
+  {
+    name: 'hostile-shape',
+    send: (port, tenant, i) =>
+      post(port, jobsPath(tenant), JSON.stringify({ type: 'workflow', steps: [{ tool: 'x'.repeat(i % 300), args: 'nope' }], metadata: { ['k'.repeat(5000)]: 1 }, __proto__: { admin: true } })),
+  },
+  // Deeply nested JSON (well under the body limit).
+  { name: 'deep-array-50k', send: (port, tenant) => post(port, jobsPath(tenant), deepArray()) },
+  // A valid job with a 20,000-deep object in it.
+  { name: 'deep-object-20k', send: (port, tenant) => post(port, jobsPath(tenant), deepObject()) },
+  // Node's header limit is 16 KiB.
+  { name: 'headers-64k', send: (port, tenant) => raw(port, [`GET ${jobsPath(tenant)} HTTP/1.1\r\nHost: x\r\n${AUTH}${hugeHeader()}Connection: close\r\n\r\n`]) },
+  {
+    name: 'unicode-ids',
+    send: (port) => raw(port, [`GET /v1/tenants/%F0%9F%92%A3%00%E2%80%AE/jobs/job_%C3%A9%FF HTTP/1.1\r\nHost: x\r\n${AUTH}Connection: close\r\n\r\n`]),
+  },
+  { name: 'bad-percent', send: (port) => raw(port, [`GET /v1/tenants/%E0%A4%A/jobs HTTP/1.1\r\nHost: x\r\n${AUTH}Connection: close\r\n\r\n`]) },
+  // A body far over the limit, sent in full.
+  { name: 'body-1mib', send: (port, tenant) => post(port, jobsPath(tenant), hugeBody()) },
+  { name: 'wrong-media-type', send: (port, tenant) => post(port, jobsPath(tenant), '<xml/>', 'application/xml') },
+  // No valid credentials, a forged unicode key.
+  {
+    name: 'forged-key',
+    send: (port, tenant) =>
+      raw(port, [
+        `POST ${jobsPath(tenant)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ak_live_${'Ω'.repeat(40)}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+      ]),
+  },
+];
+
 /** A client that sends its headers one byte every 200 ms and never finishes: the server must cut it off with a 4xx. */
-function slowClient(port: number, tenant: string): Promise<RawAnswer> {
+export function slowClient(port: number, tenant: string): Promise<RawAnswer> {
   const head = `GET /v1/tenants/${tenant}/jobs HTTP/1.1\r\nHost: x\r\nX-Slow: ${'s'.repeat(400)}`;
   return raw(port, [...head].map((c) => c), 200);
 }
@@ -115,7 +142,7 @@ export async function poisonInput(opts: PoisonInputOptions): Promise<DrillResult
     const answers: RawAnswer[] = [];
     let next = 0;
     const hostileLanes = Array.from({ length: 8 }, async () => {
-      for (let i = next++; i < opts.hostile - opts.slowClients; i = next++) answers.push(await hostile(port, stack.tenants[i % stack.tenants.length]!, i));
+      for (let i = next++; i < opts.hostile - opts.slowClients; i = next++) answers.push(await HOSTILE_KINDS[i % HOSTILE_KINDS.length]!.send(port, stack.tenants[i % stack.tenants.length]!, i));
     });
     const slow = Array.from({ length: opts.slowClients }, async (_, i) => answers.push(await slowClient(port, stack.tenants[i % stack.tenants.length]!)));
     const [busy] = await Promise.all([runLoad(stack, { jobs: opts.normal, concurrency: 4, retry: 'same-key' }), ...hostileLanes, ...slow]);

@@ -1,0 +1,171 @@
+/**
+ * Jobs that a crash storm can strand (issue #11, the worker-crash-storm flake). Real Redis,
+ * Postgres and BullMQ, our dispatcher and reconciler; the faults are made the way they happen:
+ * a lock that expired while its process was starved (its key gone), a job that stalls past
+ * maxStalledCount, a tenant dropped from the active-tenant set by a worker killed between the
+ * SREM and the SADD of retireIfDrained, and a queue entry Redis no longer has.
+ */
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { newId } from '@agents/db';
+import { coordinationKeys, createDispatcher, createProducer, LockLost, reviveStrandedEntries, tenantBullPrefix, tenantQueueName } from '@agents/queue';
+import type { Dispatcher, Producer, RunHandler } from '@agents/queue';
+import { silentLogger } from '@agents/observability';
+import { createTestDatabase, flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import type { TestDatabase } from '@agents/testkit';
+
+jest.setTimeout(60_000);
+
+const logger = silentLogger();
+const T = 'tenant_strand';
+let tdb: TestDatabase;
+let prefix: string;
+let redis: Redis;
+let sub: Redis;
+let producer: Producer;
+let dispatcher: Dispatcher | undefined;
+
+function start(handler: RunHandler) {
+  // Short lock and stall check, as in the drills (JOB_LOCK_MS 2000, STALLED_CHECK_MS 1000), shorter still.
+  dispatcher = createDispatcher({ redis, subscriber: sub, redisPrefix: prefix, slots: 4, lockMs: 1000, stalledCheckMs: 300, logger, handler });
+  return dispatcher.start();
+}
+
+const lockKey = (jobId: string) => `${tenantBullPrefix(prefix, T)}:${tenantQueueName(T)}:${jobId}:lock`;
+
+async function insertRow(status: 'queued' | 'running' = 'queued'): Promise<string> {
+  const id = newId('job');
+  await tdb.db
+    .insertInto('jobs')
+    .values({
+      id, tenant_id: T, environment: 'live', type: 'workflow', status, input: null,
+      steps: JSON.stringify([{ tool: 'asaas/get_balance', args: {} }]), servers: ['asaas'],
+      metadata: JSON.stringify({}), callback_url: null, max_iterations: null, model: null,
+      idempotency_key: null, request_hash: null, enqueued_at: new Date(),
+    })
+    .execute();
+  return id;
+}
+
+beforeAll(async () => {
+  tdb = await createTestDatabase('stranded');
+  await tdb.db
+    .insertInto('tenants')
+    .values({ id: T, name: T, servers: ['asaas'], limits: JSON.stringify({}), plan: JSON.stringify({}), instructions: null, webhook_url: null, automations: JSON.stringify([]) })
+    .execute();
+});
+
+afterAll(async () => {
+  await tdb?.close();
+});
+
+beforeEach(async () => {
+  // Each test has its own Redis prefix; rows of the previous test must not look stranded in this one.
+  await tdb.db.deleteFrom('jobs').execute();
+  prefix = testRedisPrefix();
+  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  sub = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  producer = createProducer({ redis, redisPrefix: prefix, attempts: 3 });
+});
+
+afterEach(async () => {
+  await dispatcher?.close(1000);
+  dispatcher = undefined;
+  await producer.close();
+  redis.disconnect();
+  sub.disconnect();
+  await flushPrefix(prefix);
+});
+
+test('a run whose lock expired is aborted, the stalled check hands the job on, and a job stalled past maxStalledCount still runs to the end', async () => {
+  const reasons: unknown[] = [];
+  const attemptsSeen: number[] = [];
+  let runs = 0;
+  await start(async (job, ctx) => {
+    runs++;
+    attemptsSeen.push(ctx.attemptsMade);
+    if (runs > 3) return 'done';
+    // The process was starved past its lock: the lock key expired. Wait for the dispatcher to notice.
+    await redis.del(lockKey(job.id!));
+    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+    reasons.push(ctx.signal.reason);
+    throw ctx.signal.reason;
+  });
+  await producer.enqueueRun({ job_id: 'j_stall', tenant_id: T });
+  const job = await producer.tenantQueue(T).getJob('j_stall');
+  await waitFor(async () => (await job!.getState()) === 'completed', { timeoutMs: 30_000, what: 'the job to complete after three lost locks' });
+  // The stalled check may hand the job on before the old run's renewal notices; it still does.
+  await waitFor(() => reasons.length === 3, { timeoutMs: 5_000, what: 'every run that lost its lock to be aborted' });
+  expect(runs).toBe(4);
+  expect(reasons.map((r) => r instanceof LockLost)).toEqual([true, true, true]);
+  // A lost lock is not an attempt: nothing was recorded as failed, attempts are untouched.
+  expect(attemptsSeen).toEqual([0, 0, 0, 0]);
+  const done = (await producer.tenantQueue(T).getJob('j_stall'))!;
+  // Three stalls, more than maxStalledCount (2): BullMQ 6 only marks a deferred failure and moves the
+  // job back to wait (its own Worker.processJob would fail it; our dispatcher runs it), so the stall
+  // limit never leaves a job in `failed` behind a non-terminal row.
+  expect(done.stalledCounter).toBe(3);
+  expect(done.returnvalue).toBe('done');
+});
+
+test('the reconciler re-announces a tenant that fell out of the active set while its job waited, and re-adds an entry Redis lost', async () => {
+  const ran: string[] = [];
+  const waiting = await insertRow();
+  await producer.enqueueRun({ job_id: waiting, tenant_id: T });
+  // A worker killed between retireIfDrained's SREM and its SADD: the tenant is gone from the set.
+  await redis.srem(coordinationKeys(prefix).activeTenants, T);
+  const lost = await insertRow();
+  await start(async (job) => {
+    ran.push(job.id!);
+  });
+  // Started with an empty active set and nothing announced: the waiting job is stranded.
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(ran).toEqual([]);
+
+  const first = await reviveStrandedEntries({ db: tdb.db, producer, logger, graceMs: 0 });
+  expect(first).toEqual({ retried: 0, readded: 1, reannounced: 0 });
+  await waitFor(() => ran.length === 2, { timeoutMs: 10_000, what: 'both stranded jobs to run' });
+  expect(ran.sort()).toEqual([waiting, lost].sort());
+  // Rows are untouched by the dispatcher here (no job handler writes them): a second pass finds the
+  // entries completed and repairs nothing.
+  expect(await reviveStrandedEntries({ db: tdb.db, producer, logger, graceMs: 0 })).toEqual({ retried: 0, readded: 0, reannounced: 0 });
+});
+
+test('the reconciler announces the tenant of a waiting job that no dispatcher was looking at', async () => {
+  const id = await insertRow();
+  await producer.enqueueRun({ job_id: id, tenant_id: T });
+  await redis.srem(coordinationKeys(prefix).activeTenants, T);
+  const ran: string[] = [];
+  await start(async (job) => {
+    ran.push(job.id!);
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(ran).toEqual([]);
+  expect(await reviveStrandedEntries({ db: tdb.db, producer, logger, graceMs: 0 })).toEqual({ retried: 0, readded: 0, reannounced: 1 });
+  await waitFor(() => ran.length === 1, { timeoutMs: 10_000, what: 'the stranded job to run' });
+});
+
+test("a dead worker's job is recovered by the stalled check and run even though its tenant was dropped from the active set", async () => {
+  // The crash-storm flake: worker W is running jobs of T, finds no more waiting ones, removes T from
+  // the active set (retireIfDrained's SREM) and is SIGKILLed before putting it back. The survivor's
+  // stalled check later returns W's jobs to wait, but no rescan or activation would ever fetch them.
+  await producer.enqueueRun({ job_id: 'j_dead', tenant_id: T });
+  const dead = new Worker(tenantQueueName(T), null, { connection: redis, prefix: tenantBullPrefix(prefix, T), autorun: false, lockDuration: 1000 });
+  try {
+    const taken = await dead.getNextJob(randomUUID(), { block: false });
+    expect(taken?.id).toBe('j_dead');
+    const ran: string[] = [];
+    await start(async (job) => {
+      ran.push(job.id!);
+    });
+    // The survivor has looked at T (its Worker object and stalled check exist) and found nothing waiting.
+    await new Promise((r) => setTimeout(r, 500));
+    await redis.srem(coordinationKeys(prefix).activeTenants, T);
+    // W is dead: it never renews. Its lock expires after 1 s; two stalled checks later the job is back in wait.
+    await waitFor(() => ran.length === 1, { timeoutMs: 10_000, what: "the dead worker's job to run on the survivor" });
+    expect(ran).toEqual(['j_dead']);
+  } finally {
+    await dead.close(true);
+  }
+});
