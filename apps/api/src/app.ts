@@ -83,6 +83,14 @@ export function createApp(deps: ApiDeps): express.Express {
    * ids all answer the same 404 so a key can never learn that another tenant exists.
    */
   async function tenantOf(req: Request, res: Response): Promise<Tenant> {
+    // Rate limit, quota and route all ask: one lookup per request.
+    const memo = res.locals.tenantOf as { tid: unknown; tenant: Promise<Tenant> } | undefined;
+    if (memo && memo.tid === req.params.tid) return memo.tenant;
+    const tenant = resolveTenant(req, res);
+    res.locals.tenantOf = { tid: req.params.tid, tenant };
+    return tenant;
+  }
+  async function resolveTenant(req: Request, res: Response): Promise<Tenant> {
     const tenant = await deps.tenants.get(pathTenantId(req, res));
     if (!tenant || tenant.disabled) throw new ApiError('tenant_not_found', 'No such tenant.');
     return tenant;

@@ -23,7 +23,7 @@ beforeAll(async () => {
   apiB = await startApi(config, silentLogger(), { port: 0 });
   callA = apiClient(apiA.url);
   callB = apiClient(apiB.url);
-  for (const [id, rpm] of [['tenant_slow', 3], ['tenant_other', 100]] as const) {
+  for (const [id, rpm] of [['tenant_slow', 3], ['tenant_other', 100], ['tenant_burst', 4]] as const) {
     const r = await callA('POST', '/v1/admin/tenants', { body: { id, servers: ['asaas'], limits: { requests_per_minute: rpm } } });
     expect(r.status).toBe(201);
   }
@@ -83,4 +83,18 @@ test('a PATCHed limit applies to the current window at once', async () => {
   const r = await callB('GET', '/v1/tenants/tenant_slow/jobs');
   expect(r.status).toBe(200);
   expect(r.headers.get('ratelimit-limit')).toBe('5');
+});
+
+test('a burst of concurrent requests, counted together, admits exactly the limit and refuses the rest', async () => {
+  const answers = await Promise.all(Array.from({ length: 7 }, (_, i) => (i % 2 ? callA : callB)('GET', '/v1/tenants/tenant_burst/jobs')));
+  const ok = answers.filter((r) => r.status === 200);
+  const refused = answers.filter((r) => r.status === 429);
+  expect(ok).toHaveLength(4);
+  expect(refused).toHaveLength(3);
+  // Each admitted request saw its own place in the window.
+  expect(ok.map((r) => r.headers.get('ratelimit-remaining')).sort()).toEqual(['0', '1', '2', '3']);
+  for (const r of refused) {
+    expect(r.body.error.code).toBe('rate_limited');
+    expect(r.headers.get('ratelimit-remaining')).toBe('0');
+  }
 });

@@ -28,6 +28,8 @@ export {
   IDEMPOTENCY_WINDOW_MS,
 } from './queries/jobs';
 export type { InsertJobResult, ListJobsQuery, FinishJob } from './queries/jobs';
+export { insertJobs } from './queries/insert-jobs';
+export type { InsertJobsOutcome } from './queries/insert-jobs';
 export { writeCheckpoint, listSteps } from './queries/steps';
 export type { Checkpoint } from './queries/steps';
 export { listJobToolCalls, jobUsageTotals } from './queries/usage';

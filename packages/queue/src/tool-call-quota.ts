@@ -36,6 +36,8 @@ export interface ToolCallQuota {
   check(tenantId: string, environment: QuotaEnvironment, limit: number): Promise<void>;
   /** Calls counted this month. */
   used(tenantId: string, environment: QuotaEnvironment): Promise<number>;
+  /** `used` for many (tenant, environment) pairs in one Redis round trip (the API batches admission checks). */
+  usedMany(pairs: { tenantId: string; environment: QuotaEnvironment }[]): Promise<number[]>;
 }
 
 /** -1: counter missing (seed it); 0: spent; 1: reserved. */
@@ -102,6 +104,26 @@ export function createToolCallQuota(opts: ToolCallQuotaOptions): ToolCallQuota {
     },
     async used(tenantId, environment) {
       return (await seeded(tenantId, environment)).value;
+    },
+    async usedMany(pairs) {
+      const label = monthOf(now()).label;
+      const keys = pairs.map((p) => keyOf(p.tenantId, p.environment, label));
+      const distinct = [...new Set(keys)];
+      const pipeline = opts.redis.pipeline();
+      for (const k of distinct) pipeline.get(k);
+      const replies = (await pipeline.exec()) ?? [];
+      const values = new Map<string, number>();
+      await Promise.all(
+        distinct.map(async (k, i) => {
+          const [err, v] = replies[i] ?? [new Error('no reply')];
+          if (err) throw err;
+          if (v !== null && v !== undefined) return void values.set(k, Number(v));
+          // Not seeded this month yet: the one-pair path seeds it from Postgres.
+          const p = pairs[keys.indexOf(k)]!;
+          values.set(k, (await seeded(p.tenantId, p.environment)).value);
+        }),
+      );
+      return keys.map((k) => values.get(k)!);
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Environment, Tenant } from '@agents/db';
 import { QuotaExceededError } from '@agents/queue';
 import type { ToolCallQuota } from '@agents/queue';
 import { ApiError } from '../errors';
+import { createMicroBatcher } from '../micro-batch';
 import { principalOf } from './auth';
 
 export interface QuotaGuardDeps {
@@ -19,6 +20,18 @@ export interface QuotaGuardDeps {
  * job route decides it; a body value the route will reject anyway is left to its validation.
  */
 export function quotaGuard(deps: QuotaGuardDeps) {
+  // Concurrent submissions read their counters together: one Redis round trip per batch.
+  const check = createMicroBatcher<{ tenantId: string; environment: Environment; limit: number }, void>({
+    async run(items) {
+      const used = await deps.quota.usedMany(items);
+      return items.map((it, i) =>
+        used[i]! >= it.limit ? { status: 'rejected', reason: new QuotaExceededError(it.limit) } : { status: 'fulfilled', value: undefined },
+      );
+    },
+    maxBatch: 256,
+    maxInFlight: 2,
+    windowMs: 2,
+  });
   return async (req: Request, res: Response, next: NextFunction) => {
     const tenant = await deps.tenantOf(req, res);
     const p = principalOf(res);
@@ -29,7 +42,7 @@ export function quotaGuard(deps: QuotaGuardDeps) {
     else if (requested === 'test' || requested === 'live') environment = requested;
     else return next();
     try {
-      await deps.quota.check(tenant.id, environment, tenant.limits.monthly_tool_calls);
+      await check({ tenantId: tenant.id, environment, limit: tenant.limits.monthly_tool_calls });
     } catch (err) {
       if (err instanceof QuotaExceededError) {
         deps.onRefusal?.(tenant.id, 'quota_exceeded');

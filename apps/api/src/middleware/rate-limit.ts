@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Tenant } from '@agents/db';
 import { ApiError } from '../errors';
+import { createMicroBatcher } from '../micro-batch';
 
 export interface RateLimitDeps {
   redis: Redis;
@@ -17,43 +17,83 @@ export interface RateLimitDeps {
 const WINDOW_S = 60;
 
 /**
+ * Adds ARGV[1] requests to a fixed window of ARGV[2] seconds that starts with its first request;
+ * returns {count after adding, ms until the window resets}. The same script and key layout as
+ * rate-limiter-flexible's RateLimiterRedis, which this replaces so a batch of requests is counted
+ * in one pipelined round trip.
+ */
+const INCR_WINDOW = `
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[2], 'NX')
+local consumed = redis.call('INCRBY', KEYS[1], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  ttl = 1000 * ARGV[2]
+end
+return {consumed, ttl}
+`;
+const COMMAND = 'agentsRateWindowIncr';
+
+interface Counted {
+  limit: number;
+  /** This request's position in the window (1 = first). */
+  consumed: number;
+  msBeforeNext: number;
+}
+
+/**
  * Per-tenant request rate limit on tenant routes (`limits.requests_per_minute`, API.md), counted
  * in Redis so every API process shares one budget per tenant (fixed 60 s window from the first
- * request, rate-limiter-flexible). Every answer carries RateLimit-Limit / -Remaining / -Reset
- * (seconds until the window resets); a refusal is 429 rate_limited with Retry-After (seconds).
- * Keyed by the path tenant id after authentication and the tenant check, so unauthenticated
- * callers and other tenants' keys cannot spend a tenant's budget.
+ * request). Every answer carries RateLimit-Limit / -Remaining / -Reset (seconds until the window
+ * resets); a refusal is 429 rate_limited with Retry-After (seconds). Keyed by the path tenant id
+ * after authentication and the tenant check, so unauthenticated callers and other tenants' keys
+ * cannot spend a tenant's budget.
+ *
+ * Concurrent requests are counted together: one pipeline per batch with one INCRBY-by-k per tenant,
+ * each request then taking its own position k-th..1st from the end. A request is refused exactly
+ * when it would have been counted one at a time (its position is past the limit; refused requests
+ * count, as they always did).
  */
 export function rateLimit(deps: RateLimitDeps) {
-  // One limiter per distinct limit value; they share the key space, so a PATCHed limit applies to
-  // the points already counted in the current window.
-  const limiters = new Map<number, RateLimiterRedis>();
-  function limiterFor(points: number): RateLimiterRedis {
-    let l = limiters.get(points);
-    if (!l) {
-      l = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: `${deps.redisPrefix}:rl`, points, duration: WINDOW_S });
-      limiters.set(points, l);
-    }
-    return l;
-  }
+  if (!(COMMAND in deps.redis)) deps.redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: INCR_WINDOW });
+  const keyOf = (tenantId: string) => `${deps.redisPrefix}:rl:${tenantId}`;
+
+  const count = createMicroBatcher<{ tenantId: string; limit: number }, Counted>({
+    async run(items) {
+      const byTenant = new Map<string, number[]>();
+      items.forEach((it, i) => {
+        const list = byTenant.get(it.tenantId);
+        if (list) list.push(i);
+        else byTenant.set(it.tenantId, [i]);
+      });
+      const pipeline = deps.redis.pipeline() as unknown as Record<string, (...args: unknown[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
+      for (const [tid, idx] of byTenant) pipeline[COMMAND]!(keyOf(tid), String(idx.length), String(WINDOW_S));
+      const replies = (await pipeline.exec()) ?? [];
+      const out: PromiseSettledResult<Counted>[] = new Array(items.length);
+      [...byTenant.values()].forEach((idx, t) => {
+        const [err, reply] = replies[t] ?? [new Error('no reply from Redis')];
+        idx.forEach((i, pos) => {
+          if (err) return void (out[i] = { status: 'rejected', reason: err });
+          const [total, ttl] = reply as [number, number];
+          out[i] = { status: 'fulfilled', value: { limit: items[i]!.limit, consumed: Number(total) - idx.length + pos + 1, msBeforeNext: Number(ttl) } };
+        });
+      });
+      return out;
+    },
+    maxBatch: 256,
+    maxInFlight: 2,
+    windowMs: 2,
+  });
 
   return async (req: Request, res: Response, next: NextFunction) => {
     const tenant = await deps.tenantOf(req, res);
     const limit = tenant.limits.requests_per_minute;
-    let outcome: RateLimiterRes;
-    let allowed = true;
-    try {
-      outcome = await limiterFor(limit).consume(tenant.id, 1);
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw err;
-      outcome = err;
-      allowed = false;
-    }
-    const resetS = Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
+    const c = await count({ tenantId: tenant.id, limit });
+    const resetS = Math.max(1, Math.ceil(c.msBeforeNext / 1000));
     res.setHeader('RateLimit-Limit', String(limit));
-    res.setHeader('RateLimit-Remaining', String(Math.max(0, outcome.remainingPoints)));
+    res.setHeader('RateLimit-Remaining', String(Math.max(0, limit - c.consumed)));
     res.setHeader('RateLimit-Reset', String(resetS));
-    if (!allowed) {
+    if (c.consumed > limit) {
       deps.onRefusal?.(tenant.id, 'rate_limited');
       throw new ApiError('rate_limited', `Rate limit of ${limit} requests per minute exceeded; retry in ${resetS} s.`, undefined, {
         'Retry-After': String(resetS),

@@ -19,12 +19,17 @@ export function requestContext(logger: Logger) {
     const given = req.get('x-request-id');
     const requestId = given && WELL_FORMED_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
     res.setHeader('X-Request-Id', requestId);
-    const log = logger.child({ request_id: requestId });
+    // The child logger is made only when something logs (at the default level every request does;
+    // below it the access line costs nothing).
+    let log: Logger | undefined;
+    const logOf = () => (log ??= logger.child({ request_id: requestId }));
     res.locals.requestId = requestId;
-    res.locals.log = log;
+    Object.defineProperty(res.locals, 'log', { get: logOf, enumerable: true, configurable: true });
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const path = req.originalUrl.split('?')[0]!;
+      const level = res.statusCode >= 500 ? 'error' : QUIET.test(path) ? 'debug' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
       const principal = res.locals.principal ? principalOf(res) : undefined;
       const line = {
         method: req.method,
@@ -33,9 +38,7 @@ export function requestContext(logger: Logger) {
         duration_ms: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
         ...(principal?.kind === 'tenant' ? { tenant_id: principal.tenantId } : {}),
       };
-      if (res.statusCode >= 500) log.error(line, 'request failed');
-      else if (QUIET.test(path)) log.debug(line, 'request');
-      else log.info(line, 'request');
+      logOf()[level](line, level === 'error' ? 'request failed' : 'request');
     });
     next();
   };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { finishJob, getJob, insertJob, listJobs, loadJobView, markEnqueued, newId, presentJob, requestCancel } from '@agents/db';
+import { finishJob, getJob, listJobs, loadJobView, newId, presentJob, requestCancel } from '@agents/db';
 import type { Db, Environment, Job, Tenant } from '@agents/db';
 import type { Producer } from '@agents/queue';
 import type { Logger, Metrics } from '@agents/observability';
@@ -10,6 +10,7 @@ import { ApiError } from '../errors';
 import { principalOf } from '../middleware/auth';
 import { createJobBody, idempotencyKey, jobId, listQuery } from '../schemas';
 import { parseOrThrow } from '../validation';
+import { createJobIntake } from './job-intake';
 
 export interface JobRoutesDeps {
   db: Db;
@@ -42,6 +43,7 @@ function visibleEnvironment(res: Response): Environment | undefined {
 export function jobRoutes(deps: JobRoutesDeps): Router {
   const r = Router({ mergeParams: true });
   const { db } = deps;
+  const intake = createJobIntake({ db, producer: deps.producer, logger: deps.logger });
 
   async function findVisibleJob(req: Request, res: Response, tenant: Tenant): Promise<Job> {
     const id = jobId.safeParse(req.params.job_id);
@@ -94,22 +96,13 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       idempotency_key: idem,
       request_hash: idem ? createHash('sha256').update(canonical({ ...body, environment })).digest('hex') : null,
     };
-    const result = await insertJob(db, job);
+    // Batched with concurrent submissions (one INSERT, one enqueue, one markEnqueued per batch).
+    const result = await intake.submit(job);
     if (result.kind === 'key_reused') {
       throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
     }
     const row = result.job;
     if (result.kind === 'created') deps.metrics?.jobsSubmitted.inc({ tenant: deps.metrics.tenant(row.tenant_id), type: row.type, environment: row.environment });
-    if (result.kind === 'created' || !row.enqueued_at) {
-      // The row is committed: from here the job is durable. If the enqueue fails the reconciler
-      // adds it later (BullMQ jobId = job id makes a double add harmless).
-      try {
-        await deps.producer.enqueueRun({ job_id: row.id, tenant_id: row.tenant_id });
-        await markEnqueued(db, [row.id]);
-      } catch (err) {
-        deps.logger.warn({ err: { message: (err as Error).message }, job_id: row.id, tenant_id: row.tenant_id }, 'enqueue failed; the reconciler will enqueue this job');
-      }
-    }
     // A job created just now has no tool calls or usage yet: answer from the committed row alone,
     // so a database lost after the commit cannot turn a durable job into a 503 (API.md: a 503
     // means nothing was written).

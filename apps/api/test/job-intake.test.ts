@@ -1,0 +1,218 @@
+/**
+ * Batched job submission (issue #11): concurrent submissions share one INSERT, one enqueue and one
+ * markEnqueued, with each request keeping its own Idempotency-Key outcome and the failure
+ * semantics of API.md (a 503 wrote nothing; a committed row whose enqueue failed is the
+ * reconciler's). Real Postgres and Redis; the unreachable Redis is a real closed port.
+ */
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Client } from 'pg';
+import { Queue } from 'bullmq';
+import { startApi } from '@agents/api';
+import type { ApiServer } from '@agents/api';
+import { newId } from '@agents/db';
+import type { NewJob } from '@agents/db';
+import { coordinationKeys, createProducer, createRedis, reconcileUnqueued, tenantBullPrefix, tenantQueueName } from '@agents/queue';
+import type { Producer } from '@agents/queue';
+import { silentLogger } from '@agents/observability';
+import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import type { TestDatabase } from '@agents/testkit';
+import type { Redis } from 'ioredis';
+import { createJobIntake } from '../src/routes/job-intake';
+
+let tdb: TestDatabase;
+let prefix: string;
+let api: ApiServer;
+let call: ReturnType<typeof apiClient>;
+let redis: Redis;
+let producer: Producer;
+const queues: Queue[] = [];
+
+const A = 'tenant_batch_a';
+const B = 'tenant_batch_b';
+
+beforeAll(async () => {
+  tdb = await createTestDatabase('intake');
+  prefix = testRedisPrefix();
+  api = await startApi(testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix }), silentLogger(), { port: 0 });
+  call = apiClient(api.url);
+  for (const id of [A, B]) expect((await call('POST', '/v1/admin/tenants', { body: { id, servers: ['asaas'] } })).status).toBe(201);
+  redis = createRedis(TEST_REDIS_URL, silentLogger(), 'test');
+  producer = createProducer({ redis, redisPrefix: prefix, attempts: 1 });
+});
+
+afterAll(async () => {
+  await Promise.all(queues.map((q) => q.close()));
+  await producer?.close();
+  redis?.disconnect();
+  await api?.close();
+  await tdb?.close();
+  await flushPrefix(prefix);
+});
+
+function queueOf(tenant: string): Queue {
+  const q = new Queue(tenantQueueName(tenant), { connection: redis, prefix: tenantBullPrefix(prefix, tenant) });
+  queues.push(q);
+  return q;
+}
+
+/** A job row as the route builds it. */
+function jobFor(tenant: string, key: string | null, hash: string | null): NewJob {
+  return {
+    id: newId('job'),
+    tenant_id: tenant,
+    environment: 'live',
+    type: 'workflow',
+    status: 'queued',
+    input: null,
+    steps: JSON.stringify([{ tool: 'asaas/list_customers', args: {} }]),
+    servers: ['asaas'],
+    metadata: JSON.stringify({ tenant_id: tenant }),
+    callback_url: null,
+    max_iterations: null,
+    model: null,
+    idempotency_key: key,
+    request_hash: hash,
+  };
+}
+
+const body = (order: string) => ({ type: 'workflow', metadata: { order_id: order }, steps: [{ tool: 'asaas/list_customers', args: {} }] });
+
+async function rowsWithKey(key: string) {
+  return tdb.db.selectFrom('jobs').selectAll().where('idempotency_key', '=', key).execute();
+}
+
+test('one batch: the same key with the same body is one job; with another body it is refused; keyless jobs of two tenants land in their own queues', async () => {
+  const intake = createJobIntake({ db: tdb.db, producer, logger: silentLogger() });
+  // Submitted in the same tick: they go out as ONE batch.
+  const jobs = [jobFor(A, 'k-same', 'h1'), jobFor(A, 'k-same', 'h1'), jobFor(A, 'k-diff', 'h1'), jobFor(A, 'k-diff', 'h2'), jobFor(A, null, null), jobFor(B, null, null)];
+  const results = await Promise.all(jobs.map((j) => intake.submit(j)));
+
+  expect(results.map((r) => r.kind)).toEqual(['created', 'replayed', 'created', 'key_reused', 'created', 'created']);
+  expect(results[1]!.job.id).toBe(results[0]!.job.id);
+  expect(results[3]!.job.id).toBe(results[2]!.job.id);
+  expect(await rowsWithKey('k-same')).toHaveLength(1);
+  expect(await rowsWithKey('k-diff')).toHaveLength(1);
+
+  const created = [results[0]!, results[2]!, results[4]!, results[5]!].map((r) => r.job);
+  // Each job is in its tenant's queue exactly once, the tenants are announced, and the rows say so.
+  for (const job of created) {
+    const queued = await queueOf(job.tenant_id).getJob(job.id);
+    expect(queued?.data).toEqual({ job_id: job.id, tenant_id: job.tenant_id });
+  }
+  expect(await queueOf(A).count()).toBe(3);
+  expect(await queueOf(B).count()).toBe(1);
+  expect((await redis.smembers(coordinationKeys(prefix).activeTenants)).sort()).toEqual([A, B]);
+  const rows = await tdb.db.selectFrom('jobs').select(['id', 'enqueued_at']).where('id', 'in', created.map((j) => j.id)).execute();
+  expect(rows).toHaveLength(4);
+  for (const r of rows) expect(r.enqueued_at).not.toBeNull();
+
+  // A later batch replays the first one's key like a single insert would.
+  const again = await intake.submit(jobFor(A, 'k-same', 'h1'));
+  expect(again).toMatchObject({ kind: 'replayed', job: { id: results[0]!.job.id } });
+  const refused = await intake.submit(jobFor(A, 'k-same', 'h3'));
+  expect(refused.kind).toBe('key_reused');
+});
+
+test('over HTTP, concurrent requests with one Idempotency-Key: same body → one job for both; different body → one 202 and one 422 idempotency_key_reused', async () => {
+  const post = (key: string, order: string) => call('POST', `/v1/tenants/${A}/jobs`, { body: body(order), headers: { 'idempotency-key': key } });
+  const same = await Promise.all([post('http-same', 'o-1'), post('http-same', 'o-1'), post('http-same', 'o-1')]);
+  expect(same.map((r) => r.status)).toEqual([202, 202, 202]);
+  expect(new Set(same.map((r) => r.body.id)).size).toBe(1);
+  expect(await rowsWithKey('http-same')).toHaveLength(1);
+
+  const diff = await Promise.all([post('http-diff', 'o-1'), post('http-diff', 'o-2')]);
+  expect(diff.map((r) => r.status).sort()).toEqual([202, 422]);
+  expect(diff.find((r) => r.status === 422)!.body.error.code).toBe('idempotency_key_reused');
+  const rows = await rowsWithKey('http-diff');
+  expect(rows).toHaveLength(1);
+  expect(rows[0]!.id).toBe(diff.find((r) => r.status === 202)!.body.id);
+});
+
+test('a batch whose INSERT fails (its connection is terminated) answers 503 to every request in it and writes nothing', async () => {
+  const admin = new Client({ connectionString: tdb.url });
+  // pg_stat_activity is read from its own connection: inside a transaction it would be a snapshot.
+  const observer = new Client({ connectionString: tdb.url });
+  await admin.connect();
+  await observer.connect();
+  try {
+    // Hold writes to the table (reads go on) so the batch's INSERT waits where we can see it, then
+    // kill its connection.
+    await admin.query('BEGIN');
+    await admin.query('LOCK TABLE jobs IN SHARE MODE');
+    const keys = ['dbfail-1', 'dbfail-2', 'dbfail-3', 'dbfail-4'];
+    const pending = Promise.all(keys.map((k, i) => call('POST', `/v1/tenants/${B}/jobs`, { body: body(`f-${i}`), headers: { 'idempotency-key': k } })));
+    const waiting = async () =>
+      (
+        await observer.query<{ pid: number; query: string }>(
+          `SELECT pid, query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'insert into "jobs"%'`,
+        )
+      ).rows;
+    // The four requests reach the table as multi-row INSERTs (as many batches as the timing made).
+    await waitFor(async () => {
+      const w = await waiting();
+      const rows = w.reduce((n, q) => n + (q.query.match(/\(\$\d+/g)?.length ?? 0), 0);
+      return rows === keys.length ? w : undefined;
+    }, { what: 'the batched INSERTs to wait on the lock' });
+    const w = await waiting();
+    for (const q of w) await observer.query('SELECT pg_terminate_backend($1)', [q.pid]);
+    const answers = await pending;
+    await admin.query('ROLLBACK');
+
+    for (const r of answers) {
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('service_unavailable');
+    }
+    const written = await tdb.db.selectFrom('jobs').select('id').where('idempotency_key', 'in', keys).execute();
+    expect(written).toHaveLength(0);
+    // The API recovers: the same requests retried now succeed, once each.
+    const retried = await Promise.all(keys.map((k, i) => call('POST', `/v1/tenants/${B}/jobs`, { body: body(`f-${i}`), headers: { 'idempotency-key': k } })));
+    expect(retried.map((r) => r.status)).toEqual([202, 202, 202, 202]);
+    expect(await tdb.db.selectFrom('jobs').select('id').where('idempotency_key', 'in', keys).execute()).toHaveLength(4);
+  } finally {
+    await admin.end();
+    await observer.end();
+  }
+});
+
+test('when the enqueue fails the committed rows are answered and left for the reconciler, which enqueues them', async () => {
+  // A Redis of our own that goes away after the producer has used it (as in an outage).
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const exited = new Promise<void>((r) => server.once('exit', () => r()));
+  const deadRedis = createRedis(`redis://127.0.0.1:${port}`, silentLogger(), 'dead', { failFastMs: 200 });
+  const deadProducer = createProducer({ redis: deadRedis, redisPrefix: prefix, attempts: 1 });
+  await waitFor(async () => (await deadRedis.ping().catch(() => undefined)) === 'PONG', { what: 'the private redis-server' });
+  await deadProducer.enqueueRuns([{ job_id: 'warm-a', tenant_id: A }, { job_id: 'warm-b', tenant_id: B }]);
+  server.kill('SIGKILL');
+  await exited;
+  try {
+    const intake = createJobIntake({ db: tdb.db, producer: deadProducer, logger: silentLogger() });
+    const results = await Promise.all([jobFor(A, 'lost-1', 'h'), jobFor(B, 'lost-2', 'h'), jobFor(B, null, null)].map((j) => intake.submit(j)));
+    expect(results.map((r) => r.kind)).toEqual(['created', 'created', 'created']);
+    const ids = results.map((r) => r.job.id);
+    const before = await tdb.db.selectFrom('jobs').select(['id', 'enqueued_at']).where('id', 'in', ids).execute();
+    expect(before).toHaveLength(3);
+    for (const r of before) expect(r.enqueued_at).toBeNull();
+    for (const r of results) expect(await queueOf(r.job.tenant_id).getJob(r.job.id)).toBeUndefined();
+
+    // A retry of a request whose job never reached its queue enqueues it (as a single insert would).
+    const retry = await createJobIntake({ db: tdb.db, producer, logger: silentLogger() }).submit(jobFor(A, 'lost-1', 'h'));
+    expect(retry).toMatchObject({ kind: 'replayed', job: { id: ids[0] } });
+    expect(await queueOf(A).getJob(ids[0]!)).toBeDefined();
+
+    // The reconciler (grace 0) picks up the rest.
+    await reconcileUnqueued({ db: tdb.db, producer, logger: silentLogger(), graceMs: 0 });
+    for (const r of results) expect((await queueOf(r.job.tenant_id).getJob(r.job.id))?.data).toEqual({ job_id: r.job.id, tenant_id: r.job.tenant_id });
+    const after = await tdb.db.selectFrom('jobs').select(['id', 'enqueued_at']).where('id', 'in', ids).execute();
+    for (const r of after) expect(r.enqueued_at).not.toBeNull();
+  } finally {
+    server.kill('SIGKILL');
+    deadRedis.disconnect();
+    await deadProducer.close().catch(() => undefined);
+  }
+});
