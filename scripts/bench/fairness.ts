@@ -8,8 +8,9 @@
  *   flood        the heavy tenant dumps heavyJobs at t=0; the quiet tenants do the same as above during it
  *   alone        the heavy tenant alone (work conservation)
  *   fifo         the flood scenario through ONE shared FIFO queue (every job on one queue), same run
- *   flood, no headroom  the flood again after restarting the workers with WORKER_RESERVED_SLOTS=0 (the
- *                cost of the headroom: heavy makespan and share with and without it, same run)
+ *   quiet-alone and flood, no headroom  both again after restarting the workers with
+ *                WORKER_RESERVED_SLOTS=0 (what the headroom buys and costs: quiet p99, heavy makespan
+ *                and share with and without it, same run)
  * The worker children take WORKER_RESERVED_SLOTS / FAIR_RESERVE_WINDOW_MS from this script's
  * environment (defaults: WORKER_SLOTS ÷ 4 and 3 000 ms).
  * Each fresh set of worker processes first runs a few unmeasured jobs per tenant (warm-up).
@@ -218,6 +219,9 @@ async function main() {
   await stopWorkers();
   await startWorkers({ WORKER_RESERVED_SLOTS: '0' });
   await warmUp();
+  // Its own no-flood reference right before it: the machine's load drifts over the minutes between.
+  const quietAloneNoHeadroom = await run('quiet-alone-no-headroom', quietSubs());
+  report('quiet-alone, no headroom (WORKER_RESERVED_SLOTS=0)', quietAloneNoHeadroom);
   const floodNoHeadroom = await run('flood-no-headroom', [...heavySubs(), ...quietSubs()]);
   report('flood, no headroom (WORKER_RESERVED_SLOTS=0)', floodNoHeadroom);
 
@@ -243,7 +247,9 @@ async function main() {
   console.log(`\n## Headroom: ${reservedSlots} of ${SLOTS} slots per process vs none (same run)`);
   console.log(`| | headroom ${reservedSlots} | none |\n|---|---|---|`);
   console.log(`| quiet p99 wait under flood (ms) | ${f0(p99Flood)} | ${f0(p99NoHeadroom)} |`);
-  console.log(`| ÷ quiet p99 with no flood | ${(p99Flood / p99NoFlood).toFixed(2)} | ${(p99NoHeadroom / p99NoFlood).toFixed(2)} |`);
+  const p99NoFloodNoHeadroom = pct(quietWaits(quietAloneNoHeadroom), 99);
+  console.log(`| quiet p99 wait with no flood, same worker set (ms) | ${f0(p99NoFlood)} | ${f0(p99NoFloodNoHeadroom)} |`);
+  console.log(`| flood ÷ no flood | ${(p99Flood / p99NoFlood).toFixed(2)} | ${(p99NoHeadroom / p99NoFloodNoHeadroom).toFixed(2)} |`);
   console.log(`| heavy makespan (s) | ${(flood.makespanMs / 1000).toFixed(2)} | ${(floodNoHeadroom.makespanMs / 1000).toFixed(2)} |`);
   console.log(`| heavy throughput (jobs/s over its makespan) | ${(HEAVY_JOBS * 1000 / flood.heavyMakespanMs).toFixed(1)} | ${(HEAVY_JOBS * 1000 / floodNoHeadroom.heavyMakespanMs).toFixed(1)} |`);
   console.log(`| heavy share of starts while contended | ${share(flood)} | ${share(floodNoHeadroom)} |`);
