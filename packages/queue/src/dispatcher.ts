@@ -96,7 +96,9 @@ export class ShutdownAbort extends Error {
  * Fair dispatcher (DESIGN.md decision 1): a fixed number of slots per process, handed round-robin to
  * tenants that have waiting work. BullMQ enforces each tenant queue's global concurrency inside
  * moveToActive, so a tenant at its cap simply yields no job and the slot goes to the next tenant.
- * Waiting for work is a pub/sub wake-up, never a poll per tenant.
+ * Waiting for work is a pub/sub wake-up, never a poll per tenant. Order: fewest running here first,
+ * ties round-robin; with `reservedSlots`, some slots are kept free for recently announced tenants
+ * (see heldBack).
  */
 export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const keys = coordinationKeys(opts.redisPrefix);
@@ -374,8 +376,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     if (channel === keys.activationChannel) {
       if (maxReserved > 0) lastSeen.set(message, Date.now());
       activate(message);
-    }
-    else if (channel === keys.cancelChannel) cancel(message);
+    } else if (channel === keys.cancelChannel) cancel(message);
   }
 
   function cancel(jobId: string): boolean {
