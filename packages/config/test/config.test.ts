@@ -32,11 +32,9 @@ describe('loadConfig', () => {
     expect(c.warnings).toEqual([]);
   });
 
-  it('keeps a quarter of the worker slots as headroom by default, and refuses headroom that leaves no slot', () => {
-    expect(loadConfig({}).workerReservedSlots).toBe(12);
-    expect(loadConfig({ WORKER_SLOTS: '8' }).workerReservedSlots).toBe(2);
-    expect(loadConfig({ WORKER_SLOTS: '3' }).workerReservedSlots).toBe(0);
-    expect(loadConfig({ WORKER_SLOTS: '8', WORKER_RESERVED_SLOTS: '0' }).workerReservedSlots).toBe(0);
+  it('keeps no headroom by default, takes it when set, and refuses headroom that leaves no slot', () => {
+    expect(loadConfig({}).workerReservedSlots).toBe(0);
+    expect(loadConfig({ WORKER_SLOTS: '8', WORKER_RESERVED_SLOTS: '2' }).workerReservedSlots).toBe(2);
     expect(loadConfig({}).fairReserveWindowMs).toBe(3000);
     expect(() => loadConfig({ WORKER_SLOTS: '4', WORKER_RESERVED_SLOTS: '4' })).toThrow(/WORKER_RESERVED_SLOTS: must be less than WORKER_SLOTS \(4\)/);
     expect(() => loadConfig({ WORKER_RESERVED_SLOTS: '-1' })).toThrow(ConfigError);
