@@ -8,6 +8,12 @@
  *   flood        the heavy tenant dumps heavyJobs at t=0; the quiet tenants do the same as above during it
  *   alone        the heavy tenant alone (work conservation)
  *   fifo         the flood scenario through ONE shared FIFO queue (every job on one queue), same run
+ *   quiet-alone and flood, no headroom  both again after restarting the workers with
+ *                WORKER_RESERVED_SLOTS=0 (what the headroom buys and costs: quiet p99, heavy makespan
+ *                and share with and without it, same run)
+ * The worker children take WORKER_RESERVED_SLOTS (default here: a quarter of the slots; the product
+ * default is 0) and FAIR_RESERVE_WINDOW_MS (default 3 000 ms) from this script's environment.
+ * Each fresh set of worker processes first runs a few unmeasured jobs per tenant (warm-up).
  * Queue wait = job started_at − created_at (Postgres). Prints per-tenant wait p50/p95/p99/max,
  * throughput share while contended, makespan, the issue's ratios, and the Redis client count per
  * worker process with 1,000 tenants registered and 100 active (from `ss`, by process id).
@@ -84,21 +90,30 @@ async function main() {
     return res.map(([, v]) => (v as Array<string | null>).map((x) => (x === null ? NaN : Number(x))) as [number, number]);
   };
   const api = await startApi(config, logger, { port: 0 });
-  const children: ChildProcess[] = [];
-  for (let i = 0; i < WORKERS; i++) {
-    children.push(spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/worker/src/main.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT }));
-  }
+  let children: ChildProcess[] = [];
   // Never leave worker children behind, however this script ends.
   process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
   const redisClientsOf = (pid: number) => {
     const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'dst', `127.0.0.1:${new URL(redisUrl).port || 6379}`]).toString();
     return out.split('\n').filter((l) => l.includes(`pid=${pid},`)).length;
   };
-  // Ready when every worker has its Redis connections up.
-  for (let i = 0; i < 300 && children.some((c) => redisClientsOf(c.pid!) < 2); i++) await sleep(100);
-  await sleep(500);
-  for (const c of children) if (c.exitCode !== null) throw new Error(`worker ${c.pid} exited with ${c.exitCode}`);
-  console.log(`worker processes: ${children.map((c) => `pid ${c.pid} (${redisClientsOf(c.pid!)} Redis clients at start)`).join(', ')}`);
+  async function startWorkers(extra: Record<string, string> = {}) {
+    const wenv = { ...env, ...extra };
+    const wc = loadConfig(wenv);
+    children = Array.from({ length: WORKERS }, () =>
+      spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/worker/src/main.ts')], { env: wenv, stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT }),
+    );
+    // Ready when every worker has its Redis connections up.
+    for (let i = 0; i < 300 && children.some((c) => redisClientsOf(c.pid!) < 2); i++) await sleep(100);
+    await sleep(500);
+    for (const c of children) if (c.exitCode !== null) throw new Error(`worker ${c.pid} exited with ${c.exitCode}`);
+    console.log(`worker processes (headroom: ${wc.workerReservedSlots} of ${wc.workerSlots} slots, window ${wc.fairReserveWindowMs} ms): ${children.map((c) => `pid ${c.pid} (${redisClientsOf(c.pid!)} Redis clients at start)`).join(', ')}`);
+    return wc.workerReservedSlots;
+  }
+  async function stopWorkers() {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+  }
 
   const headers = { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' };
   const post = async (p: string, body: unknown) => {
@@ -155,6 +170,15 @@ async function main() {
     );
   const heavySubs = (queue?: string): Submission[] => Array.from({ length: HEAVY_JOBS }, () => ({ at: 0, queueTenant: queue ?? 'heavy', label: 'heavy' }));
 
+  // Every scenario is measured on warm workers: each tenant first runs a few unmeasured jobs in each
+  // fresh set of worker processes (module loading, JIT, each tenant's first MCP connection per
+  // process), so that the no-flood reference is not a cold start.
+  const warmUp = () =>
+    run('warm-up', ['heavy', 'fifo_shared', ...quietNames].flatMap((t) => Array.from({ length: 2 * WORKERS }, () => ({ at: 0, queueTenant: t, label: `warm_${t}` }))));
+  // The issue's scenarios run with headroom (WORKER_RESERVED_SLOTS from the environment, else a
+  // quarter of the slots; the product default is 0), the comparison below without.
+  const reservedSlots = await startWorkers({ WORKER_RESERVED_SLOTS: process.env.WORKER_RESERVED_SLOTS ?? String(Math.floor(SLOTS / 4)) });
+  await warmUp();
   console.log(`fairness benchmark: ${WORKERS} worker processes × ${SLOTS} slots, job = one tool call with ${JOB_MS} ms latency, heavy = ${HEAVY_JOBS} jobs at t=0, ${QUIET} quiet tenants × ${QUIET_JOBS} jobs every ${QUIET_EVERY_MS} ms\n`);
   const quietAlone = await run('quiet-alone', quietSubs());
   report('quiet-alone (no flood)', quietAlone);
@@ -193,6 +217,16 @@ async function main() {
   sampling = false;
   await sampler;
 
+  // The cost of the headroom: the same flood with it turned off, same run.
+  await stopWorkers();
+  await startWorkers({ WORKER_RESERVED_SLOTS: '0' });
+  await warmUp();
+  // Its own no-flood reference right before it: the machine's load drifts over the minutes between.
+  const quietAloneNoHeadroom = await run('quiet-alone-no-headroom', quietSubs());
+  report('quiet-alone, no headroom (WORKER_RESERVED_SLOTS=0)', quietAloneNoHeadroom);
+  const floodNoHeadroom = await run('flood-no-headroom', [...heavySubs(), ...quietSubs()]);
+  report('flood, no headroom (WORKER_RESERVED_SLOTS=0)', floodNoHeadroom);
+
   // Ratios.
   const quietWaits = (r: Result) => quietNames.flatMap((q) => r.byLabel.get(q)?.waits ?? []);
   const p99NoFlood = pct(quietWaits(quietAlone), 99);
@@ -207,12 +241,25 @@ async function main() {
   console.log(`| heavy-alone throughput ÷ slot capacity | ${aloneThroughput.toFixed(1)} / ${capacity.toFixed(1)} jobs/s = ${(aloneThroughput / capacity).toFixed(2)} | ≥ 0.9 |`);
   console.log(`| Redis clients per worker process, 1,000 tenants registered, 100 active | max ${maxClients.join(', ')} (idle: ${idleClients.join(', ')}) | ≤ 10 |`);
   console.log(`\n(slot capacity = ${WORKERS} × ${SLOTS} slots ÷ mean job run time ${alone.meanRunMs.toFixed(1)} ms, measured in the alone scenario)`);
+  const p99NoHeadroom = pct(quietWaits(floodNoHeadroom), 99);
+  const share = (r: Result) => {
+    const total = [...r.contended.values()].reduce((a, b) => a + b, 0);
+    return total ? `${((100 * (r.contended.get('heavy') ?? 0)) / total).toFixed(1)}%` : '-';
+  };
+  console.log(`\n## Headroom: ${reservedSlots} of ${SLOTS} slots per process vs none (same run)`);
+  console.log(`| | headroom ${reservedSlots} | none |\n|---|---|---|`);
+  console.log(`| quiet p99 wait under flood (ms) | ${f0(p99Flood)} | ${f0(p99NoHeadroom)} |`);
+  const p99NoFloodNoHeadroom = pct(quietWaits(quietAloneNoHeadroom), 99);
+  console.log(`| quiet p99 wait with no flood, same worker set (ms) | ${f0(p99NoFlood)} | ${f0(p99NoFloodNoHeadroom)} |`);
+  console.log(`| flood ÷ no flood | ${(p99Flood / p99NoFlood).toFixed(2)} | ${(p99NoHeadroom / p99NoFloodNoHeadroom).toFixed(2)} |`);
+  console.log(`| heavy makespan (s) | ${(flood.makespanMs / 1000).toFixed(2)} | ${(floodNoHeadroom.makespanMs / 1000).toFixed(2)} |`);
+  console.log(`| heavy throughput (jobs/s over its makespan) | ${(HEAVY_JOBS * 1000 / flood.heavyMakespanMs).toFixed(1)} | ${(HEAVY_JOBS * 1000 / floodNoHeadroom.heavyMakespanMs).toFixed(1)} |`);
+  console.log(`| heavy share of starts while contended | ${share(flood)} | ${share(floodNoHeadroom)} |`);
 
   await producer.close();
   producerRedis.disconnect();
   stageRedis.disconnect();
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+  await stopWorkers();
   await api.close();
   await sandbox.close();
   await db.destroy();
@@ -246,7 +293,11 @@ interface QuietStages {
 interface Result {
   byLabel: Map<string, LabelStats>;
   makespanMs: number;
+  /** First heavy submission → last heavy job finished (NaN without heavy jobs). */
+  heavyMakespanMs: number;
   meanRunMs: number;
+  /** Most quiet jobs created (row insert) within any QUIET_EVERY_MS ÷ QUIET window: 1 = spread as scheduled, QUIET = in phase. */
+  quietBurst: number;
   /** Jobs started per label while ≥ 2 labels had queued work. */
   contended: Map<string, number>;
   quietStages: QuietStages;
@@ -297,7 +348,17 @@ async function collect(db: Db, ids: string[], readStages: StageReader): Promise<
       queued.set(g, queued.get(g)! - 1);
     }
   }
-  return { byLabel, makespanMs: last - first, meanRunMs: run / rows.length, contended, quietStages };
+  const heavyRows = rows.filter((r) => (r.metadata as Record<string, string>).origin === 'heavy');
+  const heavyMakespanMs = heavyRows.length
+    ? Math.max(...heavyRows.map((r) => r.finished_at!.getTime())) - Math.min(...heavyRows.map((r) => r.created_at.getTime()))
+    : NaN;
+  const created = quietRows.map((r) => r.created_at.getTime()).sort((a, b) => a - b);
+  let quietBurst = 0;
+  for (let i = 0, j = 0; i < created.length; i++) {
+    while (created[i]! - created[j]! >= QUIET_EVERY_MS / QUIET) j++;
+    quietBurst = Math.max(quietBurst, i - j + 1);
+  }
+  return { byLabel, makespanMs: last - first, heavyMakespanMs, meanRunMs: run / rows.length, contended, quietStages, quietBurst };
 }
 
 function report(title: string, r: Result) {
@@ -322,6 +383,7 @@ function report(title: string, r: Result) {
   if (st.toFetch.length) {
     const fmt = (w: number[]) => `p50 ${f0(pct(w, 50))} / p99 ${f0(pct(w, 99))} / max ${f0(Math.max(...w))}`;
     console.log(`quiet wait by stage (ms, ${st.toFetch.length} jobs): row insert → enqueue ${fmt(st.toEnqueue)}; enqueue → fetched ${fmt(st.toFetch)}; fetched → started ${fmt(st.toStart)}`);
+    console.log(`quiet arrivals: at most ${r.quietBurst} of the ${QUIET} quiet tenants' jobs created within any ${(QUIET_EVERY_MS / QUIET).toFixed(1)} ms (1 = spread as scheduled, ${QUIET} = all in phase)`);
   }
   console.log(`makespan ${(r.makespanMs / 1000).toFixed(2)} s, mean job run time ${r.meanRunMs.toFixed(1)} ms\n`);
 }

@@ -85,6 +85,8 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     subscriber,
     redisPrefix: config.redisPrefix,
     slots: config.workerSlots,
+    reservedSlots: config.workerReservedSlots,
+    reserveWindowMs: config.fairReserveWindowMs,
     lockMs: config.jobLockMs,
     stalledCheckMs: config.stalledCheckMs,
     logger,

@@ -16,6 +16,9 @@ export interface Config {
   modelCallsPerMinute: number;
   workerSlots: number;
   workerProcesses: number;
+  /** Free slots per worker process kept for recently announced tenants that hold none there (headroom); 0 = off. */
+  workerReservedSlots: number;
+  fairReserveWindowMs: number;
   jobLockMs: number;
   stalledCheckMs: number;
   jobAttempts: number;
@@ -71,6 +74,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (prod) problems.push('VAULT_MASTER_KEY: required when NODE_ENV=production (base64 of 32 random bytes: `openssl rand -base64 32`)');
     else warnings.push('VAULT_MASTER_KEY is not set: using the fixed development key; credentials stored now are not protected');
   }
+  const workerReservedSlots = e.WORKER_RESERVED_SLOTS;
+  if (workerReservedSlots >= e.WORKER_SLOTS) {
+    problems.push(`WORKER_RESERVED_SLOTS: must be less than WORKER_SLOTS (${e.WORKER_SLOTS}); 0 turns the headroom off`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     nodeEnv: e.NODE_ENV,
@@ -88,6 +95,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     modelCallsPerMinute: e.MODEL_CALLS_PER_MINUTE,
     workerSlots: e.WORKER_SLOTS,
     workerProcesses: e.WORKER_PROCESSES,
+    workerReservedSlots,
+    fairReserveWindowMs: e.FAIR_RESERVE_WINDOW_MS,
     jobLockMs: e.JOB_LOCK_MS,
     stalledCheckMs: e.STALLED_CHECK_MS,
     jobAttempts: e.JOB_ATTEMPTS,

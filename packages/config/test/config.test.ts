@@ -32,6 +32,14 @@ describe('loadConfig', () => {
     expect(c.warnings).toEqual([]);
   });
 
+  it('keeps no headroom by default, takes it when set, and refuses headroom that leaves no slot', () => {
+    expect(loadConfig({}).workerReservedSlots).toBe(0);
+    expect(loadConfig({ WORKER_SLOTS: '8', WORKER_RESERVED_SLOTS: '2' }).workerReservedSlots).toBe(2);
+    expect(loadConfig({}).fairReserveWindowMs).toBe(3000);
+    expect(() => loadConfig({ WORKER_SLOTS: '4', WORKER_RESERVED_SLOTS: '4' })).toThrow(/WORKER_RESERVED_SLOTS: must be less than WORKER_SLOTS \(4\)/);
+    expect(() => loadConfig({ WORKER_RESERVED_SLOTS: '-1' })).toThrow(ConfigError);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ OPENAI_API_KEY: '' }).openai.apiKey).toBeUndefined();
   });

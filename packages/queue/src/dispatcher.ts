@@ -36,6 +36,15 @@ export interface DispatcherOptions {
    * across a busy tenant's bursts, short enough that tenants that went quiet cost nothing.
    */
   idleWorkerTtlMs?: number;
+  /**
+   * Headroom: at most this many free slots are kept for tenants that were announced (activation
+   * message) within the last `reserveWindowMs` but hold no slot in this process. The tenant that
+   * already holds the most slots here may not take a slot that would leave fewer free than that.
+   * 0 (the default) disables it; must be below `slots`.
+   */
+  reservedSlots?: number;
+  /** How long an activation message counts as "recently active" for the headroom (ms). Default 3 000. */
+  reserveWindowMs?: number;
   handler: RunHandler;
   /** Told when an attempt starts and ends (metrics); must not throw. */
   observer?: DispatchObserver;
@@ -98,13 +107,20 @@ export class LockLost extends Error {
  * Fair dispatcher (DESIGN.md decision 1): a fixed number of slots per process, handed round-robin to
  * tenants that have waiting work. BullMQ enforces each tenant queue's global concurrency inside
  * moveToActive, so a tenant at its cap simply yields no job and the slot goes to the next tenant.
- * Waiting for work is a pub/sub wake-up, never a poll per tenant.
+ * Waiting for work is a pub/sub wake-up, never a poll per tenant. Order: fewest running here first,
+ * ties round-robin; with `reservedSlots`, some slots are kept free for recently announced tenants
+ * (see heldBack).
  */
 export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const keys = coordinationKeys(opts.redisPrefix);
   const log = opts.logger;
   const rescanMs = opts.rescanMs ?? 5_000;
   const idleTtl = opts.idleWorkerTtlMs ?? 60_000;
+  const maxReserved = opts.reservedSlots ?? 0;
+  const reserveWindowMs = opts.reserveWindowMs ?? 3_000;
+  if (!Number.isInteger(maxReserved) || maxReserved < 0 || maxReserved >= opts.slots) {
+    throw new RangeError(`reservedSlots must be an integer from 0 to slots - 1 (${opts.slots - 1}), got ${maxReserved}`);
+  }
   const workers = new Map<string, TenantWorker>();
   // Keyed by the run's lock token, not the job id: after a lost lock the same job can briefly have
   // two runs in this process (the old one until its renewal notices, the new one the stalled
@@ -119,6 +135,11 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   // announcement must not drop the tenant from the ring.
   const poked = new Set<string>();
   let cursor = 0;
+  // When each tenant was last announced on the activation channel (any process's enqueue or job end).
+  // Entries older than the reserve window are dropped as they are met, and by every rescan.
+  const lastSeen = new Map<string, number>();
+  // One timer for the moment the kept-back headroom shrinks (a recently active tenant ages out).
+  let reserveTimer: NodeJS.Timeout | undefined;
   let pumping = false;
   let pumpAgain = false;
   let closing = false;
@@ -227,12 +248,52 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     return best;
   }
 
+  /**
+   * Headroom (AWS Lambda's unreserved concurrency, Oban Pro's burst-into-idle-capacity): a tenant
+   * that already holds the most slots here may not take one that would leave fewer than R free,
+   * R = the tenants (other than it) announced within the window that hold no slot here, capped at
+   * `reservedSlots`. A reserved-for tenant that shows up gets a free slot at once (it holds fewer,
+   * so nextInRing picks it first). When a slot is held back, a timer re-runs the pump when R would
+   * shrink, so the slots go back to the busy tenant once the others have gone quiet: a tenant alone
+   * (or after the window) uses every slot, and no slot stays idle past the window.
+   */
+  function heldBack(tenantId: string): boolean {
+    if (maxReserved === 0) return false;
+    const mine = runningOf.get(tenantId) ?? 0;
+    for (const n of runningOf.values()) if (n > mine) return false;
+    const now = Date.now();
+    const seenAt: number[] = [];
+    for (const [t, at] of lastSeen) {
+      if (now - at >= reserveWindowMs) lastSeen.delete(t);
+      else if (t !== tenantId && !runningOf.has(t)) seenAt.push(at);
+    }
+    const r = Math.min(maxReserved, seenAt.length);
+    const free = opts.slots - running.size;
+    if (free - 1 >= r) return false;
+    // R shrinks when its r-th most recent tenant ages out; re-run the pump then (and again later if
+    // that tenant or another was announced meanwhile).
+    seenAt.sort((a, b) => b - a);
+    armReserveTimer(seenAt[r - 1]! + reserveWindowMs - now);
+    return true;
+  }
+
+  function armReserveTimer(ms: number): void {
+    if (reserveTimer) clearTimeout(reserveTimer);
+    reserveTimer = setTimeout(() => {
+      reserveTimer = undefined;
+      schedulePump();
+    }, Math.max(1, ms));
+    reserveTimer.unref();
+  }
+
   async function pump(): Promise<void> {
     // A tenant that yields no job leaves the ring until it is announced again (new job enqueued,
     // or one of its running jobs finished somewhere).
     while (!closing && running.size < opts.slots && ring.length > 0) {
       cursor = nextInRing();
       const tenantId = ring[cursor]!;
+      // nextInRing picked the fewest-running tenant, so if it is held back every ring member is.
+      if (heldBack(tenantId)) return;
       const token = randomUUID();
       poked.delete(tenantId);
       let job: BullJob | undefined;
@@ -364,6 +425,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     for (const t of tenants) activate(t);
     // Forget idle tenant Workers so that thousands of tenants cost nothing once quiet.
     const now = Date.now();
+    for (const [tid, at] of lastSeen) if (now - at >= reserveWindowMs) lastSeen.delete(tid);
     for (const [tid, tw] of workers) {
       if (now - tw.lastUsed > idleTtl && !inRing.has(tid) && ![...running.values()].some((r) => r.tenantId === tid)) {
         workers.delete(tid);
@@ -373,8 +435,10 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   }
 
   function onMessage(channel: string, message: string): void {
-    if (channel === keys.activationChannel) activate(message);
-    else if (channel === keys.cancelChannel) cancel(message);
+    if (channel === keys.activationChannel) {
+      if (maxReserved > 0) lastSeen.set(message, Date.now());
+      activate(message);
+    } else if (channel === keys.cancelChannel) cancel(message);
   }
 
   function cancel(jobId: string): boolean {
@@ -405,6 +469,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     async close(graceMs) {
       closing = true;
       for (const t of timers) clearInterval(t);
+      if (reserveTimer) clearTimeout(reserveTimer);
       opts.subscriber.off('message', onMessage);
       await opts.subscriber.unsubscribe().catch(() => undefined);
       const all = Promise.all([...running.values()].map((r) => r.done));

@@ -33,6 +33,8 @@ export function configEnv(config: Config): Record<string, string> {
     SANDBOX_URL: config.sandboxUrl,
     LOG_LEVEL: config.logLevel,
     WORKER_SLOTS: String(config.workerSlots),
+    WORKER_RESERVED_SLOTS: String(config.workerReservedSlots),
+    FAIR_RESERVE_WINDOW_MS: String(config.fairReserveWindowMs),
     JOB_LOCK_MS: String(config.jobLockMs),
     STALLED_CHECK_MS: String(config.stalledCheckMs),
     RECONCILE_EVERY_MS: String(config.reconcileEveryMs),
