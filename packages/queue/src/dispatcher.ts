@@ -12,6 +12,13 @@ export interface RunContext {
   /** BullMQ attempts made before this one (0 on the first run). */
   attemptsMade: number;
   maxAttempts: number;
+  /**
+   * Set when BullMQ's stalled check found this job's lock gone more than `maxStalledCount` times
+   * (its worker died or hung while running it each time). BullMQ's own Worker fails such a job
+   * without running it; a handler here must do the same (record why, then throw an
+   * UnrecoverableError) so that a job that kills its worker cannot take the fleet down forever.
+   */
+  stalledOut?: string;
 }
 
 export type RunHandler = (job: BullJob, ctx: RunContext) => Promise<unknown>;
@@ -160,7 +167,8 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
           autorun: false,
           lockDuration: opts.lockMs,
           stalledInterval: opts.stalledCheckMs,
-          // A job whose worker died is retried; repeated stalls count against its attempts instead.
+          // A job whose worker died is run again, twice; a third stall hands it to the handler as
+          // `stalledOut` (BullMQ's deferred failure), which fails it for good.
           maxStalledCount: 2,
         },
         backendFactory,
@@ -360,6 +368,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
             tenantId,
             attemptsMade: job.attemptsMade,
             maxAttempts: job.opts.attempts ?? 1,
+            stalledOut: job.deferredFailure || undefined,
           });
         } finally {
           entry.finishing = true;

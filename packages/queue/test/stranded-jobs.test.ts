@@ -6,7 +6,7 @@
  * SREM and the SADD of retireIfDrained, and a queue entry Redis no longer has.
  */
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { newId } from '@agents/db';
 import { coordinationKeys, createDispatcher, createProducer, LockLost, reviveStrandedEntries, tenantBullPrefix, tenantQueueName } from '@agents/queue';
@@ -78,14 +78,17 @@ afterEach(async () => {
   await flushPrefix(prefix);
 });
 
-test('a run whose lock expired is aborted, the stalled check hands the job on, and a job stalled past maxStalledCount still runs to the end', async () => {
+test('a run whose lock expired is aborted, the stalled check hands the job on, and a job stalled past maxStalledCount is failed for good, not run again', async () => {
   const reasons: unknown[] = [];
   const attemptsSeen: number[] = [];
+  const stalledOut: Array<string | undefined> = [];
   let runs = 0;
   await start(async (job, ctx) => {
     runs++;
     attemptsSeen.push(ctx.attemptsMade);
-    if (runs > 3) return 'done';
+    stalledOut.push(ctx.stalledOut);
+    // What the job runner does: record why, and fail without retries.
+    if (ctx.stalledOut) throw new UnrecoverableError(ctx.stalledOut);
     // The process was starved past its lock: the lock key expired. Wait for the dispatcher to notice.
     await redis.del(lockKey(job.id!));
     await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -94,19 +97,20 @@ test('a run whose lock expired is aborted, the stalled check hands the job on, a
   });
   await producer.enqueueRun({ job_id: 'j_stall', tenant_id: T });
   const job = await producer.tenantQueue(T).getJob('j_stall');
-  await waitFor(async () => (await job!.getState()) === 'completed', { timeoutMs: 30_000, what: 'the job to complete after three lost locks' });
+  await waitFor(async () => (await job!.getState()) === 'failed', { timeoutMs: 30_000, what: 'the job to fail after three lost locks' });
   // The stalled check may hand the job on before the old run's renewal notices; it still does.
   await waitFor(() => reasons.length === 3, { timeoutMs: 5_000, what: 'every run that lost its lock to be aborted' });
   expect(runs).toBe(4);
   expect(reasons.map((r) => r instanceof LockLost)).toEqual([true, true, true]);
   // A lost lock is not an attempt: nothing was recorded as failed, attempts are untouched.
   expect(attemptsSeen).toEqual([0, 0, 0, 0]);
-  const done = (await producer.tenantQueue(T).getJob('j_stall'))!;
-  // Three stalls, more than maxStalledCount (2): BullMQ 6 only marks a deferred failure and moves the
-  // job back to wait (its own Worker.processJob would fail it; our dispatcher runs it), so the stall
-  // limit never leaves a job in `failed` behind a non-terminal row.
-  expect(done.stalledCounter).toBe(3);
-  expect(done.returnvalue).toBe('done');
+  // Three stalls, more than maxStalledCount (2): BullMQ marks a deferred failure; the dispatcher hands
+  // it to the handler, whose UnrecoverableError ends the job although attempts remain (3).
+  expect(stalledOut.slice(0, 3)).toEqual([undefined, undefined, undefined]);
+  expect(stalledOut[3]).toMatch(/stalled more than allowable limit/);
+  const failed = (await producer.tenantQueue(T).getJob('j_stall'))!;
+  expect(failed.stalledCounter).toBe(3);
+  expect(failed.failedReason).toMatch(/stalled more than allowable limit/);
 });
 
 test('the reconciler re-announces a tenant that fell out of the active set while its job waited, and re-adds an entry Redis lost', async () => {

@@ -70,6 +70,12 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
 
   return async (bullJob: BullJob, ctx: RunContext) => {
     const { job_id } = parsePayload('job.run', bullJob.data);
+    if (ctx.stalledOut) {
+      // Its worker died or hung every time it ran this job: do not run it a fourth time.
+      const failed = await finishJob(db, job_id, { status: 'failed', error: { code: 'internal', message: 'The job was interrupted repeatedly while running (its worker stopped each time); it was not run again.' } });
+      deps.logger.warn({ job_id, tenant_id: ctx.tenantId, reason: ctx.stalledOut, recorded: Boolean(failed) }, 'job failed after repeated stalls');
+      throw new UnrecoverableError(ctx.stalledOut);
+    }
     const job = await startAttempt(db, job_id);
     if (!job) return { skipped: 'terminal_or_missing' };
     const log = deps.logger.child({ tenant_id: job.tenant_id, job_id: job.id, attempt: job.attempts });
