@@ -58,12 +58,60 @@ async function staleSocketRetryingFetch(input: string | URL, init?: RequestInit)
   }
 }
 
+/**
+ * The SDK's HTTP transport passes ONE connection-wide AbortSignal to every fetch, and undici adds an
+ * abort listener to it per request that it drops only when that request is garbage collected: a
+ * pooled connection serving thousands of calls piles up listeners (MaxListenersExceededWarning at
+ * 1,500, memory held until GC). Each request gets a signal of its own instead, relayed from the
+ * connection's, and the relay is removed as soon as the response body has been read, cancelled
+ * or failed — so closing the connection still aborts whatever is in flight, streams included.
+ */
+export async function signalIsolatingFetch(input: string | URL, init?: RequestInit): Promise<Response> {
+  const parent = init?.signal;
+  if (!parent || parent.aborted) return staleSocketRetryingFetch(input, init);
+  const own = new AbortController();
+  const relay = () => own.abort(parent.reason);
+  parent.addEventListener('abort', relay, { once: true });
+  const unrelay = () => parent.removeEventListener('abort', relay);
+  let res: Response;
+  try {
+    res = await staleSocketRetryingFetch(input, { ...init, signal: own.signal });
+  } catch (err) {
+    unrelay();
+    throw err;
+  }
+  if (!res.body) {
+    unrelay();
+    return res;
+  }
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          unrelay();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (err) {
+        unrelay();
+        controller.error(err);
+      }
+    },
+    cancel(reason) {
+      unrelay();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
 function buildTransport(t: FilledTransport, onStderr: (chunk: string) => void): Transport {
   if (t.type === 'http') {
     // Credentials ride only in these request headers; the URL carries none.
     return new StreamableHTTPClientTransport(new URL(t.url), {
       requestInit: { headers: t.headers },
-      fetch: staleSocketRetryingFetch,
+      fetch: signalIsolatingFetch,
     });
   }
   // The SDK always merges its "safe" inherited variables (HOME, USER, SHELL…) into the child env;
