@@ -90,11 +90,16 @@ test('50,000-deep arrays and 20,000-deep objects are 400 validation_failed and w
   expect(await jobCount()).toBe(before);
 });
 
-test('a declared Content-Length over the limit is answered 413 before any of the body is sent', async () => {
-  const r = await answerTo(
-    `POST /v1/tenants/${T}/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_OPERATOR_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${1024 * 1024}\r\n\r\n`,
-  );
-  expect(r).toEqual({ status: 413, code: 'payload_too_large' });
+test('a declared Content-Length over the limit is 413, and the answer reaches a Connection: close client whose upload is still arriving', async () => {
+  // The body is discarded unread before the answer: closing the socket with an upload still in
+  // flight can reset the connection and lose the 413. That race is timing-dependent (the poison
+  // drill saw it once in 1,000 on a loaded machine; this test does not force it) — here the
+  // answer and its code are checked for that client shape.
+  const size = 2 * 1024 * 1024;
+  const head = `POST /v1/tenants/${T}/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_OPERATOR_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`;
+  const body = `{"input":"${'x'.repeat(size - 12)}"}`;
+  expect(Buffer.byteLength(body)).toBe(size);
+  for (let i = 0; i < 10; i++) expect(await answerTo(head + body)).toEqual({ status: 413, code: 'payload_too_large' });
 });
 
 test('the connection stays usable after an early 413 whose body the client did send', async () => {

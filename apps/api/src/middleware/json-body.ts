@@ -58,10 +58,30 @@ const tooDeep = () => new ApiError('validation_failed', 'The request body is inv
 const tooLarge = () => new ApiError('payload_too_large', `The body exceeds ${BODY_LIMIT_BYTES} bytes.`);
 
 /**
+ * Answers only once the rest of the body has arrived, discarded unread (no buffering, no parse):
+ * a client that sent `Connection: close` gets the socket closed right after the answer, and an
+ * upload still in flight would make the kernel reset the connection, losing the answer before the
+ * client reads it ("lingering close"). Bounded by the server's request timeout (408).
+ */
+function afterDraining(req: Request, answer: () => void): void {
+  if (req.readableEnded) return answer();
+  let answered = false;
+  const once = () => {
+    if (answered) return;
+    answered = true;
+    answer();
+  };
+  req.once('end', once);
+  req.once('error', once);
+  req.once('close', once);
+  req.resume();
+}
+
+/**
  * JSON bodies only: a body-bearing request without application/json is 415; bad JSON is 400
  * invalid_json; nesting deeper than MAX_JSON_DEPTH is 400 validation_failed, found by a scan of the
- * raw bytes before the parse; over the limit is 413, answered from Content-Length before a byte of
- * the body is read (Node discards the unread body after the answer), and while reading otherwise.
+ * raw bytes before the parse; over the limit is 413, decided from Content-Length before a byte of
+ * the body is parsed or buffered (the rest is discarded before the answer), and while reading otherwise.
  */
 export function jsonBody() {
   const parse = express.json({
@@ -86,7 +106,7 @@ export function jsonBody() {
     }
     // Uncompressed and declared too large: refuse now rather than after receiving all of it.
     const encoding = (req.get('content-encoding') ?? 'identity').toLowerCase();
-    if (encoding === 'identity' && length > BODY_LIMIT_BYTES) return next(tooLarge());
+    if (encoding === 'identity' && length > BODY_LIMIT_BYTES) return afterDraining(req, () => next(tooLarge()));
     parse(req, res, (err?: unknown) => {
       if (!err) {
         if (jsonDepth(req.body) > MAX_JSON_DEPTH) return next(tooDeep());
@@ -94,7 +114,7 @@ export function jsonBody() {
       }
       const type = (err as { type?: string }).type;
       if (type === 'entity.too.deep') return next(tooDeep());
-      if (type === 'entity.too.large') return next(tooLarge());
+      if (type === 'entity.too.large') return afterDraining(req, () => next(tooLarge()));
       if (type === 'entity.parse.failed' || err instanceof RangeError) return next(new ApiError('invalid_json', 'The body is not valid JSON.'));
       if (type === 'charset.unsupported' || type === 'encoding.unsupported')
         return next(new ApiError('unsupported_media_type', 'Send the body as UTF-8 application/json.'));
