@@ -82,8 +82,14 @@ export function bin(name) {
 export function spawnApp(app, env, opts = {}) {
   const built = path.join(ROOT, 'apps', app, 'dist', 'main.js');
   const useBuilt = !opts.source && existsSync(built);
+  const main = path.join(ROOT, 'apps', app, 'src', 'main.ts');
+  // From source without watching: node itself with tsx's loader, not the tsx CLI. The CLI relays a
+  // SIGTERM and SIGKILLs the child unless it acknowledges within 30 ms, which a busy worker missed
+  // (exit 143, no graceful shutdown). `tsx watch` is kept for --watch, where restarts are the point.
   const [cmd, args] = useBuilt
     ? [process.execPath, ['--enable-source-maps', built]]
-    : [bin('tsx'), [...(opts.watch ? ['watch'] : []), path.join(ROOT, 'apps', app, 'src', 'main.ts')]];
+    : opts.watch
+      ? [bin('tsx'), ['watch', main]]
+      : [process.execPath, ['--import', 'tsx', main]];
   return spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: opts.stdio ?? 'inherit' });
 }
