@@ -1,9 +1,11 @@
 /**
  * Noisy-neighbour benchmark (issue #6): `npx tsx scripts/bench/fairness.ts [heavyJobs=2000] [jobMs=100] [slots=8] [workers=2]`
  *
- * Real Redis and Postgres (a throwaway database and Redis prefix), the real API (in this process),
- * N worker *child processes* (apps/worker/src/main.ts) and the sandbox with a fixed per-call
- * latency, so every job (a one-step workflow: one MCP tool call) has a known duration. Scenarios:
+ * Real Redis and Postgres (a throwaway database and Redis prefix), the real API (apps/api/src/main.ts),
+ * N workers (apps/worker/src/main.ts) and the sandbox with a fixed per-call latency, so every job (a
+ * one-step workflow: one MCP tool call) has a known duration, each in its own *child process*: this
+ * script's event loop runs only the load generator, so the heavy tenant's POSTs do not delay the
+ * quiet tenants' submissions or their handling in the API. Scenarios:
  *   quiet-alone  9 quiet tenants submit 20 jobs each at a steady rate, nothing else (reference)
  *   flood        the heavy tenant dumps heavyJobs at t=0; the quiet tenants do the same as above during it
  *   alone        the heavy tenant alone (work conservation)
@@ -28,8 +30,7 @@ import { createDb, ensureDatabase, insertTenant, migrate, MIGRATIONS } from '@ag
 import type { Db } from '@agents/db';
 import { createProducer, createRedis, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { createLogger } from '@agents/observability';
-import { startApi } from '@agents/api';
-import { createSandboxServer } from '@agents/sandbox';
+import { sparePort, spawnEntry, waitPort } from '../../packages/bench/src';
 
 const [HEAVY_JOBS = 2000, JOB_MS = 100, SLOTS = 8, WORKERS = 2] = process.argv.slice(2).map(Number);
 const QUIET = 9;
@@ -64,7 +65,11 @@ async function main() {
   await ensureDatabase(dbUrl);
   await migrate(dbUrl, MIGRATIONS);
   const db = createDb({ url: dbUrl, max: 10 });
-  const sandbox = await createSandboxServer({ port: 0, logger, callLatencyMs: JOB_MS });
+  // The sandbox and the API each in their own process, as the workers are.
+  const sandboxPort = await sparePort();
+  const sandbox = spawnEntry('packages/bench/src/latency-sandbox-main.ts', { PATH: process.env.PATH ?? '' }, [String(sandboxPort), String(JOB_MS)]);
+  await waitPort(sandboxPort, true, 30_000);
+  const apiPort = await sparePort();
   const env: Record<string, string> = {
     ...process.env as Record<string, string>,
     NODE_ENV: 'development',
@@ -72,14 +77,13 @@ async function main() {
     REDIS_URL: redisUrl,
     REDIS_PREFIX: prefix,
     OPERATOR_API_KEY: OPERATOR_KEY,
-    SANDBOX_URL: sandbox.url,
+    SANDBOX_URL: `http://127.0.0.1:${sandboxPort}`,
     WORKER_SLOTS: String(SLOTS),
     LOG_LEVEL: 'warn',
     // Several workers on one host: no fixed metrics port each (0 = off).
     WORKER_METRICS_PORT: '0',
     DATABASE_POOL_MAX: String(Math.max(10, SLOTS + 4)),
   };
-  const config = loadConfig(env);
   // Reads BullMQ's own timestamps of a quiet job (added by the API, moved to active by a worker)
   // before removeOnComplete trims them, to split its wait into stages.
   const stageRedis = createRedis(redisUrl, logger, 'bench-stages');
@@ -89,7 +93,11 @@ async function main() {
     const res = (await pipe.exec()) ?? [];
     return res.map(([, v]) => (v as Array<string | null>).map((x) => (x === null ? NaN : Number(x))) as [number, number]);
   };
-  const api = await startApi(config, logger, { port: 0 });
+  const api = spawnEntry('apps/api/src/main.ts', { ...env, PORT: String(apiPort) });
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  await waitPort(apiPort, true, 30_000).catch((err: Error) => {
+    throw new Error(`${err.message}; api said: ${api.stderr().slice(-500)}`);
+  });
   let children: ChildProcess[] = [];
   // Never leave worker children behind, however this script ends.
   process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
@@ -117,11 +125,11 @@ async function main() {
 
   const headers = { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' };
   const post = async (p: string, body: unknown) => {
-    const r = await fetch(api.url + p, { method: 'POST', headers, body: JSON.stringify(body) });
+    const r = await fetch(apiUrl + p, { method: 'POST', headers, body: JSON.stringify(body) });
     if (r.status >= 300) throw new Error(`${p} → ${r.status} ${await r.text()}`);
     return r.json() as Promise<{ id: string }>;
   };
-  const put = (p: string, body: unknown) => fetch(api.url + p, { method: 'PUT', headers, body: JSON.stringify(body) });
+  const put = (p: string, body: unknown) => fetch(apiUrl + p, { method: 'PUT', headers, body: JSON.stringify(body) });
   for (const [id, concurrency] of [['heavy', 1000], ['fifo_shared', 1000], ...quietNames.map((q) => [q, 1000] as const)] as const) {
     await post('/v1/admin/tenants', { id, servers: ['asaas'], limits: { concurrency, requests_per_minute: 1_000_000, monthly_tool_calls: 1_000_000_000 } });
     await put(`/v1/tenants/${id}/credentials/asaas?environment=live`, { values: { api_key: `aact_${id}_bench` } });
@@ -260,8 +268,8 @@ async function main() {
   producerRedis.disconnect();
   stageRedis.disconnect();
   await stopWorkers();
-  await api.close();
-  await sandbox.close();
+  await api.stop('SIGTERM');
+  await sandbox.stop('SIGTERM');
   await db.destroy();
   const admin = new Client({ connectionString: base.replace(/\/[^/]*$/, '/postgres') });
   await admin.connect();
