@@ -105,7 +105,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   let sandboxChild: ManagedChild | undefined;
   const startSandboxHere = async (): Promise<Pick<SandboxServer, 'url' | 'close'>> => {
     if (!opts.sandboxProcess) return createSandboxServer({ port: sandboxPort, logger: silentLogger(), callLatencyMs: opts.callLatencyMs });
-    const child = spawnEntry('apps/sandbox/src/main.ts', { PATH: process.env.PATH ?? '', SANDBOX_PORT: String(sandboxPort), LOG_LEVEL: 'warn' });
+    // The product's entry point has no per-call latency setting; a stack that asks for one gets the bench's.
+    const child = opts.callLatencyMs
+      ? spawnEntry('packages/bench/src/latency-sandbox-main.ts', { PATH: process.env.PATH ?? '' }, [String(sandboxPort), String(opts.callLatencyMs)])
+      : spawnEntry('apps/sandbox/src/main.ts', { PATH: process.env.PATH ?? '', SANDBOX_PORT: String(sandboxPort), LOG_LEVEL: 'warn' });
     sandboxChild = child;
     await waitPort(sandboxPort, true, 30_000);
     return { url: `http://127.0.0.1:${sandboxPort}`, close: () => child.stop('SIGTERM') };
