@@ -4,11 +4,12 @@
  * tenant uses every slot. Real Redis, real producer and dispatcher; each job runs until the test
  * opens its gate, so the test decides when a slot frees.
  */
-import { Redis } from 'ioredis';
-import { createDispatcher, createProducer } from '@agents/queue';
+import type { Redis } from 'ioredis';
+import { createDispatcher } from '@agents/queue';
 import type { Dispatcher, DispatcherOptions, Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { waitFor } from '@agents/testkit';
+import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
 let prefix: string;
@@ -22,10 +23,7 @@ const startedAt = new Map<string, number>();
 const endedAt = new Map<string, number>();
 
 beforeEach(() => {
-  prefix = testRedisPrefix();
-  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  sub = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  producer = createProducer({ redis, redisPrefix: prefix, attempts: 1 });
+  ({ prefix, redis, sub, producer } = openQueueClients(1));
 });
 
 afterEach(async () => {
@@ -35,10 +33,7 @@ afterEach(async () => {
   endedAt.clear();
   await dispatcher?.close(1000);
   dispatcher = undefined;
-  await producer.close();
-  redis.disconnect();
-  sub.disconnect();
-  await flushPrefix(prefix);
+  await closeQueueClients({ prefix, redis, sub, producer });
 });
 
 /** Jobs whose id starts with `quick` return at once; every other job waits for its gate. */

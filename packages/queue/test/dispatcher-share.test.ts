@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis';
-import { createDispatcher, createProducer } from '@agents/queue';
+import type { Redis } from 'ioredis';
+import { createDispatcher } from '@agents/queue';
 import type { Dispatcher, Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { waitFor } from '@agents/testkit';
+import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
 let prefix: string;
@@ -13,10 +14,7 @@ let dispatcher: Dispatcher | undefined;
 const gates = new Map<string, () => void>();
 
 beforeEach(() => {
-  prefix = testRedisPrefix();
-  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  sub = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  producer = createProducer({ redis, redisPrefix: prefix, attempts: 1 });
+  ({ prefix, redis, sub, producer } = openQueueClients(1));
 });
 
 afterEach(async () => {
@@ -24,10 +22,7 @@ afterEach(async () => {
   gates.clear();
   await dispatcher?.close(1000);
   dispatcher = undefined;
-  await producer.close();
-  redis.disconnect();
-  sub.disconnect();
-  await flushPrefix(prefix);
+  await closeQueueClients({ prefix, redis, sub, producer });
 });
 
 test('a freed slot goes to the tenant with the fewest jobs running here, ties round-robin', async () => {

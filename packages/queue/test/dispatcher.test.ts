@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis';
-import { createDispatcher, createProducer, coordinationKeys } from '@agents/queue';
+import type { Redis } from 'ioredis';
+import { createDispatcher, coordinationKeys } from '@agents/queue';
 import type { Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { waitFor } from '@agents/testkit';
+import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
 let prefix: string;
@@ -17,19 +18,13 @@ function start(handler: RunHandler, slots: number) {
 }
 
 beforeEach(() => {
-  prefix = testRedisPrefix();
-  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  sub = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  producer = createProducer({ redis, redisPrefix: prefix, attempts: 1 });
+  ({ prefix, redis, sub, producer } = openQueueClients(1));
 });
 
 afterEach(async () => {
   await dispatcher?.close(1000);
   dispatcher = undefined;
-  await producer.close();
-  redis.disconnect();
-  sub.disconnect();
-  await flushPrefix(prefix);
+  await closeQueueClients({ prefix, redis, sub, producer });
 });
 
 test('slots are handed round-robin across tenants, not in arrival order', async () => {

@@ -7,13 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { newId } from '@agents/db';
-import { coordinationKeys, createDispatcher, createProducer, LockLost, reviveStrandedEntries, tenantBullPrefix, tenantQueueName } from '@agents/queue';
+import { coordinationKeys, createDispatcher, LockLost, reviveStrandedEntries, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import type { Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { createTestDatabase, flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { createTestDatabase, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
+import { closeQueueClients, openQueueClients } from './queue-clients';
 
 jest.setTimeout(60_000);
 
@@ -63,19 +64,13 @@ afterAll(async () => {
 beforeEach(async () => {
   // Each test has its own Redis prefix; rows of the previous test must not look stranded in this one.
   await tdb.db.deleteFrom('jobs').execute();
-  prefix = testRedisPrefix();
-  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  sub = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  producer = createProducer({ redis, redisPrefix: prefix, attempts: 3 });
+  ({ prefix, redis, sub, producer } = openQueueClients(3));
 });
 
 afterEach(async () => {
   await dispatcher?.close(1000);
   dispatcher = undefined;
-  await producer.close();
-  redis.disconnect();
-  sub.disconnect();
-  await flushPrefix(prefix);
+  await closeQueueClients({ prefix, redis, sub, producer });
 });
 
 test('a run whose lock expired is aborted, the stalled check hands the job on, and a job stalled past maxStalledCount is failed for good, not run again', async () => {

@@ -1,0 +1,27 @@
+import { Redis } from 'ioredis';
+import { createProducer } from '@agents/queue';
+import type { Producer } from '@agents/queue';
+import { flushPrefix, testRedisPrefix, TEST_REDIS_URL } from '@agents/testkit';
+
+/** What a dispatcher test needs, fresh per test: its own Redis prefix, a command and a subscriber connection, a producer. */
+export interface QueueClients {
+  prefix: string;
+  redis: Redis;
+  sub: Redis;
+  producer: Producer;
+}
+
+export function openQueueClients(attempts: number): QueueClients {
+  const prefix = testRedisPrefix();
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const sub = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  return { prefix, redis, sub, producer: createProducer({ redis, redisPrefix: prefix, attempts }) };
+}
+
+/** Closes what openQueueClients opened and removes every key under the prefix. */
+export async function closeQueueClients(c: QueueClients): Promise<void> {
+  await c.producer.close();
+  c.redis.disconnect();
+  c.sub.disconnect();
+  await flushPrefix(c.prefix);
+}
