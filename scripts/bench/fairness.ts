@@ -24,12 +24,12 @@ import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Client } from 'pg';
 import { loadConfig } from '@agents/config';
 import { createDb, ensureDatabase, insertTenant, migrate, MIGRATIONS } from '@agents/db';
 import type { Db } from '@agents/db';
 import { createProducer, createRedis, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { createLogger } from '@agents/observability';
+import { dropDatabase, flushPrefix } from '@agents/testkit';
 import { sparePort, spawnEntry, waitPort } from '../../packages/bench/src';
 
 const [HEAVY_JOBS = 2000, JOB_MS = 100, SLOTS = 8, WORKERS = 2] = process.argv.slice(2).map(Number);
@@ -67,7 +67,7 @@ async function main() {
   const db = createDb({ url: dbUrl, max: 10 });
   // The sandbox and the API each in their own process, as the workers are.
   const sandboxPort = await sparePort();
-  const sandbox = spawnEntry('packages/bench/src/latency-sandbox-main.ts', { PATH: process.env.PATH ?? '' }, [String(sandboxPort), String(JOB_MS)]);
+  const sandbox = spawnEntry('packages/bench/src/latency-sandbox-main.ts', {}, [String(sandboxPort), String(JOB_MS)]);
   await waitPort(sandboxPort, true, 30_000);
   const apiPort = await sparePort();
   const env: Record<string, string> = {
@@ -271,18 +271,8 @@ async function main() {
   await api.stop('SIGTERM');
   await sandbox.stop('SIGTERM');
   await db.destroy();
-  const admin = new Client({ connectionString: base.replace(/\/[^/]*$/, '/postgres') });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end();
-  const r = createRedis(redisUrl, logger, 'bench-cleanup');
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await r.unlink(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
+  await dropDatabase(dbName, base.replace(/\/[^/]*$/, ''));
+  await flushPrefix(prefix, redisUrl);
 }
 
 interface LabelStats {

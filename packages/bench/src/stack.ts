@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { createDb, ensureDatabase, migrate, MIGRATIONS } from '@agents/db';
 import type { Db } from '@agents/db';
 import { createSandboxServer } from '@agents/sandbox';
 import type { SandboxServer } from '@agents/sandbox';
 import { silentLogger } from '@agents/observability';
-import { configEnv, testConfig, TEST_OPERATOR_KEY, TEST_PG_BASE } from '@agents/testkit';
+import { configEnv, dropDatabase, testConfig, TEST_OPERATOR_KEY, TEST_PG_BASE } from '@agents/testkit';
 import { spawnEntry } from './child-process';
 import type { ManagedChild } from './child-process';
 import { sparePort, waitPort } from './spare-port';
@@ -107,8 +106,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!opts.sandboxProcess) return createSandboxServer({ port: sandboxPort, logger: silentLogger(), callLatencyMs: opts.callLatencyMs });
     // The product's entry point has no per-call latency setting; a stack that asks for one gets the bench's.
     const child = opts.callLatencyMs
-      ? spawnEntry('packages/bench/src/latency-sandbox-main.ts', { PATH: process.env.PATH ?? '' }, [String(sandboxPort), String(opts.callLatencyMs)])
-      : spawnEntry('apps/sandbox/src/main.ts', { PATH: process.env.PATH ?? '', SANDBOX_PORT: String(sandboxPort), LOG_LEVEL: 'warn' });
+      ? spawnEntry('packages/bench/src/latency-sandbox-main.ts', {}, [String(sandboxPort), String(opts.callLatencyMs)])
+      : spawnEntry('apps/sandbox/src/main.ts', { SANDBOX_PORT: String(sandboxPort), LOG_LEVEL: 'warn' });
     sandboxChild = child;
     await waitPort(sandboxPort, true, 30_000);
     return { url: `http://127.0.0.1:${sandboxPort}`, close: () => child.stop('SIGTERM') };
@@ -129,7 +128,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ...opts.env,
   });
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
     ...configEnv(config),
     PORT: String(apiPort),
     DATABASE_POOL_MAX: '20',
@@ -204,7 +202,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         await sandbox.close().catch(() => undefined);
         await db.destroy();
         if (postgres) await postgres.destroy();
-        else await dropDb(dbName);
+        else await dropDatabase(dbName);
         await redis.destroy();
       },
     };
@@ -214,18 +212,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await sandbox.close().catch(() => undefined);
     await db.destroy();
     if (postgres) await postgres.destroy();
-    else await dropDb(dbName).catch(() => undefined);
+    else await dropDatabase(dbName).catch(() => undefined);
     await redis.destroy();
     throw err;
-  }
-}
-
-async function dropDb(name: string): Promise<void> {
-  const admin = new Client({ connectionString: `${TEST_PG_BASE}/postgres` });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
   }
 }

@@ -32,8 +32,9 @@ export async function createTestDatabase(label = 't'): Promise<TestDatabase> {
   };
 }
 
-export async function dropDatabase(name: string): Promise<void> {
-  const admin = new Client({ connectionString: `${TEST_PG_BASE}/postgres` });
+/** Drops the database `name` on the server at `serverUrl` (no database path), closing its sessions. */
+export async function dropDatabase(name: string, serverUrl = TEST_PG_BASE): Promise<void> {
+  const admin = new Client({ connectionString: `${serverUrl}/postgres` });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

@@ -9,8 +9,8 @@ export function testRedisPrefix(): string {
 }
 
 /** Deletes every key under the prefix (our keys and BullMQ's, which start with `<prefix>:`). */
-export async function flushPrefix(prefix: string): Promise<void> {
-  const r = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+export async function flushPrefix(prefix: string, redisUrl = TEST_REDIS_URL): Promise<void> {
+  const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
     do {

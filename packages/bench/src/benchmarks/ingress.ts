@@ -64,7 +64,7 @@ async function load(o: IngressBenchOptions, name: string, url: string, pid: numb
 export async function runIngressBench(o: IngressBenchOptions): Promise<{ runs: IngressRun[]; ratio: number }> {
   const stack: Stack = await startStack({ label: 'ingress', tenants: o.tenants, workers: 0, env: { LOG_LEVEL: 'warn' } });
   const port = await sparePort();
-  const baseline = spawnEntry('packages/bench/src/bare-ingress-main.ts', { PATH: process.env.PATH ?? '' }, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
+  const baseline = spawnEntry('packages/bench/src/bare-ingress-main.ts', {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
   try {
     const keys = new Map<string, string>();
     for (const t of stack.tenants) {
