@@ -92,8 +92,20 @@ interface Running {
   finishing: boolean;
 }
 
+/**
+ * A tenant queue's Worker, used only as a fetch/finish handle (the dispatcher runs the jobs). The
+ * subclass exposes BullMQ's own conversion of the next-job reply that `moveToCompleted` returns when
+ * asked to fetch the next job in the same script (what BullMQ's Worker loop does itself).
+ */
+class TenantQueueWorker extends Worker {
+  jobFromReply(reply: unknown, token: string): Promise<BullJob | undefined> {
+    if (!Array.isArray(reply) || !reply[0]) return Promise.resolve(undefined);
+    return this.nextJobFromJobData(reply[0], reply[1], token);
+  }
+}
+
 interface TenantWorker {
-  worker: Worker;
+  worker: TenantQueueWorker;
   lastUsed: number;
 }
 
@@ -155,10 +167,10 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const backendFactory = (name: string, o: Parameters<typeof createRedisBackend>[1], extra?: Parameters<typeof createRedisBackend>[2]) =>
     createRedisBackend(name, o, { ...extra, withBlockingConnection: false });
 
-  function workerFor(tenantId: string): Worker {
+  function workerFor(tenantId: string): TenantQueueWorker {
     let tw = workers.get(tenantId);
     if (!tw) {
-      const worker = new Worker(
+      const worker = new TenantQueueWorker(
         tenantQueueName(tenantId),
         null,
         {
@@ -265,10 +277,11 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
    * shrink, so the slots go back to the busy tenant once the others have gone quiet: a tenant alone
    * (or after the window) uses every slot, and no slot stays idle past the window.
    */
-  function heldBack(tenantId: string): boolean {
+  function heldBack(tenantId: string, freeing = 0): boolean {
     if (maxReserved === 0) return false;
-    const mine = runningOf.get(tenantId) ?? 0;
-    for (const n of runningOf.values()) if (n > mine) return false;
+    // `freeing` = 1 asks on behalf of a run of this tenant that is about to end (its slot counted free).
+    const mine = (runningOf.get(tenantId) ?? 0) - freeing;
+    for (const [t, n] of runningOf) if (t !== tenantId && n > mine) return false;
     const now = Date.now();
     const seenAt: number[] = [];
     for (const [t, at] of lastSeen) {
@@ -276,13 +289,27 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       else if (t !== tenantId && !runningOf.has(t)) seenAt.push(at);
     }
     const r = Math.min(maxReserved, seenAt.length);
-    const free = opts.slots - running.size;
+    const free = opts.slots - running.size + freeing;
     if (free - 1 >= r) return false;
     // R shrinks when its r-th most recent tenant ages out; re-run the pump then (and again later if
     // that tenant or another was announced meanwhile).
     seenAt.sort((a, b) => b - a);
     armReserveTimer(seenAt[r - 1]! + reserveWindowMs - now);
     return true;
+  }
+
+  /**
+   * Whether the slot that a finishing run of `tenantId` frees would go straight back to that tenant,
+   * as the pump would decide once it is free: no other tenant in the ring holds as few slots here
+   * (ties go through the pump's round-robin) and the headroom does not hold it back. Then the finish
+   * asks BullMQ for the tenant's next job in the same script, as BullMQ's own Worker does: one round
+   * trip instead of a finish, an activation to every process and a fetch.
+   */
+  function keepsItsSlot(tenantId: string): boolean {
+    if (closing) return false;
+    const mine = (runningOf.get(tenantId) ?? 1) - 1;
+    for (const t of ring) if (t !== tenantId && (runningOf.get(t) ?? 0) <= mine) return false;
+    return !heldBack(tenantId, 1);
   }
 
   function armReserveTimer(ms: number): void {
@@ -360,6 +387,9 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       const startedAt = Date.now();
       let end: AttemptEnd = 'failed';
       let result: unknown;
+      // Set when the finish asked for this tenant's next job (keepsItsSlot); `next` is what it got.
+      let askedNext = false;
+      let next: BullJob | undefined;
       opts.observer?.started(job, tenantId);
       try {
         try {
@@ -374,7 +404,17 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
           entry.finishing = true;
         }
         end = 'completed';
-        await job.moveToCompleted(result ?? null, token, false);
+        askedNext = keepsItsSlot(tenantId);
+        // An announcement that arrives from here on means a job may have been added after the look.
+        if (askedNext) poked.delete(tenantId);
+        const reply = await job.moveToCompleted(result ?? null, token, askedNext);
+        if (askedNext) {
+          // Locked under our token by the finish script; if it cannot be read here, its lock
+          // expires and the stalled check hands it to a run.
+          next = await workerFor(tenantId)
+            .jobFromReply(reply, token)
+            .catch((err) => void log.warn({ err, tenant_id: tenantId }, 'could not read the next job; the stalled check will hand it on'));
+        }
       } catch (err) {
         if (controller.signal.reason instanceof ShutdownAbort) {
           end = 'handed_back';
@@ -395,13 +435,40 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         if (left > 0) runningOf.set(tenantId, left);
         else runningOf.delete(tenantId);
         opts.observer?.finished(job, tenantId, end, Date.now() - startedAt, result);
-        // The freed slot may unblock this tenant (it was at its cap) anywhere: tell every process.
-        // Refill the slot here first rather than after the publish's round trip.
-        const told = opts.redis.publish(keys.activationChannel, tenantId).catch(() => undefined);
-        activate(tenantId);
-        await told;
+        await afterRun(tenantId, token, askedNext, next);
       }
     })();
+  }
+
+  /** What a slot does once its run has ended (see launch). */
+  async function afterRun(tenantId: string, token: string, askedNext: boolean, next: BullJob | undefined): Promise<void> {
+    if (next && closing) {
+      // Shutdown began during the finish: hand the job it fetched back untouched.
+      await next.moveToWait(token).catch((err) => log.warn({ err, job_id: next.id }, 'could not hand job back; stalled check will'));
+      return;
+    }
+    if (next) {
+      // The finish handed us the tenant's next job: it runs in the same slot, under the same lock
+      // token, and the tenant's count of running jobs is unchanged, so nobody needs telling.
+      launch(next, token, tenantId);
+      return;
+    }
+    if (askedNext) {
+      // Asked, and the tenant had nothing to run (empty, or at its cap with the cap held by runs
+      // that announce it when they end): leave the ring, as after an empty fetch, and give the
+      // slot to the others.
+      if (!poked.delete(tenantId)) {
+        deactivate(tenantId);
+        void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
+      }
+      schedulePump();
+      return;
+    }
+    // The freed slot may unblock this tenant (it was at its cap) anywhere: tell every process.
+    // Refill the slot here first rather than after the publish's round trip.
+    const told = opts.redis.publish(keys.activationChannel, tenantId).catch(() => undefined);
+    activate(tenantId);
+    await told;
   }
 
   /**

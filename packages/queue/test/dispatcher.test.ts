@@ -40,6 +40,37 @@ test('slots are handed round-robin across tenants, not in arrival order', async 
   expect(short).toBe('abababaaa');
 });
 
+test('a tenant alone keeps its slots: each finish fetches its next job in the same script, announcing nothing', async () => {
+  for (let i = 0; i < 20; i++) await producer.enqueueRun({ job_id: `s${i}`, tenant_id: 'tenant_solo' });
+  const { activationChannel, activeTenants } = coordinationKeys(prefix);
+  const listener = redis.duplicate();
+  try {
+    const announced: string[] = [];
+    listener.on('message', (_channel, tenant: string) => announced.push(tenant));
+    await listener.subscribe(activationChannel);
+    const done: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    await start(async (job) => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight--;
+      done.push(job.id!);
+    }, 2);
+    await waitFor(() => done.length === 20, { what: 'all jobs' });
+    const queue = producer.tenantQueue('tenant_solo');
+    await waitFor(async () => (await queue.getCompletedCount()) === 20, { what: 'every job completed in its queue' });
+    // Without the fetch in the finish, each of the 20 finishes would announce the tenant to every process.
+    expect(announced).toEqual([]);
+    expect(maxInFlight).toBe(2);
+    expect(new Set(done).size).toBe(20);
+    // The last finish found the queue empty and took the tenant out of the recovery set.
+    await waitFor(async () => (await redis.sismember(activeTenants, 'tenant_solo')) === 0, { what: 'tenant retired' });
+  } finally {
+    listener.disconnect();
+  }
+});
+
 test("a tenant's global concurrency caps it even when slots are free; other tenants still run", async () => {
   await producer.tenantQueue('tenant_capped').setGlobalConcurrency(1);
   for (let i = 0; i < 4; i++) await producer.enqueueRun({ job_id: `c${i}`, tenant_id: 'tenant_capped' });
