@@ -299,6 +299,9 @@ interface Result {
   /** Jobs started per label while ≥ 2 labels had queued work. */
   contended: Map<string, number>;
   quietStages: QuietStages;
+  /** Quiet waits split at the heavy tenant's last row insert: while its POSTs were still arriving, and after. */
+  quietDuringIngest: number[];
+  quietAfterIngest: number[];
 }
 
 async function collect(db: Db, ids: string[], readStages: StageReader): Promise<Result> {
@@ -356,7 +359,11 @@ async function collect(db: Db, ids: string[], readStages: StageReader): Promise<
     while (created[i]! - created[j]! >= QUIET_EVERY_MS / QUIET) j++;
     quietBurst = Math.max(quietBurst, i - j + 1);
   }
-  return { byLabel, makespanMs: last - first, heavyMakespanMs, meanRunMs: run / rows.length, contended, quietStages, quietBurst };
+  const heavyLastCreated = heavyRows.length ? Math.max(...heavyRows.map((r) => r.created_at.getTime())) : -Infinity;
+  const quietDuringIngest: number[] = [];
+  const quietAfterIngest: number[] = [];
+  for (const r of quietRows) (r.created_at.getTime() <= heavyLastCreated ? quietDuringIngest : quietAfterIngest).push(r.started_at!.getTime() - r.created_at.getTime());
+  return { byLabel, makespanMs: last - first, heavyMakespanMs, meanRunMs: run / rows.length, contended, quietStages, quietBurst, quietDuringIngest, quietAfterIngest };
 }
 
 function report(title: string, r: Result) {
@@ -381,6 +388,10 @@ function report(title: string, r: Result) {
   if (st.toFetch.length) {
     const fmt = (w: number[]) => `p50 ${f0(pct(w, 50))} / p99 ${f0(pct(w, 99))} / max ${f0(Math.max(...w))}`;
     console.log(`quiet wait by stage (ms, ${st.toFetch.length} jobs): row insert → enqueue ${fmt(st.toEnqueue)}; enqueue → fetched ${fmt(st.toFetch)}; fetched → started ${fmt(st.toStart)}`);
+    if (r.quietDuringIngest.length) {
+      const part = (w: number[]) => (w.length ? `${w.length} jobs, p50 ${f0(pct(w, 50))} / p99 ${f0(pct(w, 99))} ms` : 'none');
+      console.log(`quiet wait while the heavy tenant's POSTs were still arriving: ${part(r.quietDuringIngest)}; after its last one: ${part(r.quietAfterIngest)}`);
+    }
     console.log(`quiet arrivals: at most ${r.quietBurst} of the ${QUIET} quiet tenants' jobs created within any ${(QUIET_EVERY_MS / QUIET).toFixed(1)} ms (1 = spread as scheduled, ${QUIET} = all in phase)`);
   }
   console.log(`makespan ${(r.makespanMs / 1000).toFixed(2)} s, mean job run time ${r.meanRunMs.toFixed(1)} ms\n`);

@@ -27,7 +27,7 @@ import type { Resolve } from '@agents/webhooks';
 export const TENANT_CACHE_BACKSTOP_MS = 5_000;
 
 export interface WorkerProcess {
-  stats(): { running: number; activeTenants: number; knownTenants: number; connections: number };
+  stats(): { running: number; fetching: number; activeTenants: number; knownTenants: number; connections: number };
   /** Graceful: stop taking work, let running jobs finish within graceMs, hand the rest back, close everything. */
   close(graceMs?: number): Promise<void>;
   /** Port of this process's /metrics, when it serves one. */

@@ -69,6 +69,8 @@ export interface DispatchObserver {
 
 export interface DispatcherStats {
   running: number;
+  /** Fetches in flight (each holds a slot until it yields a job or nothing). */
+  fetching: number;
   activeTenants: number;
   knownTenants: number;
 }
@@ -145,22 +147,27 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   // two runs in this process (the old one until its renewal notices, the new one the stalled
   // check handed it to), and each must keep its own entry.
   const running = new Map<string, Running>();
-  // Jobs of each tenant running in this process (absent = 0): the pump serves the emptiest first.
+  // Slots each tenant holds in this process, running or being fetched for it (absent = 0): the pump
+  // serves the emptiest first.
   const runningOf = new Map<string, number>();
+  // Slots claimed by fetches in flight (several at once, one round trip each), and those fetches.
+  let fetching = 0;
+  const fetches = new Set<Promise<void>>();
+  // After a failed fetch (Redis unreachable) no new fetch starts before this time.
+  let fetchPausedUntil = 0;
   // Round-robin ring of tenants that may have waiting jobs.
   const ring: string[] = [];
   const inRing = new Set<string>();
-  // Tenants announced while the pump was fetching from them: an empty fetch that raced the
-  // announcement must not drop the tenant from the ring.
-  const poked = new Set<string>();
+  // How many times each ring tenant was activated: an empty fetch drops the tenant from the ring
+  // only if it was not activated again since the fetch began (its new job may have been added
+  // after the fetch looked).
+  const activations = new Map<string, number>();
   let cursor = 0;
   // When each tenant was last announced on the activation channel (any process's enqueue or job end).
   // Entries older than the reserve window are dropped as they are met, and by every rescan.
   const lastSeen = new Map<string, number>();
   // One timer for the moment the kept-back headroom shrinks (a recently active tenant ages out).
   let reserveTimer: NodeJS.Timeout | undefined;
-  let pumping = false;
-  let pumpAgain = false;
   let closing = false;
   let timers: NodeJS.Timeout[] = [];
 
@@ -207,8 +214,9 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     if (!inRing.has(tenantId)) {
       inRing.add(tenantId);
       ring.push(tenantId);
-    } else poked.add(tenantId);
-    schedulePump();
+    }
+    activations.set(tenantId, (activations.get(tenantId) ?? 0) + 1);
+    pump();
   }
 
   /** Puts a tenant back in the recovery set and tells every process (this one included) it has work. */
@@ -224,26 +232,10 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
 
   function deactivate(tenantId: string): void {
     if (!inRing.delete(tenantId)) return;
+    activations.delete(tenantId);
     const i = ring.indexOf(tenantId);
     ring.splice(i, 1);
     if (i < cursor) cursor--;
-  }
-
-  function schedulePump(): void {
-    if (pumping) {
-      pumpAgain = true;
-      return;
-    }
-    pumping = true;
-    void pump()
-      .catch((err) => log.error({ err }, 'dispatcher pump failed'))
-      .finally(() => {
-        pumping = false;
-        if (pumpAgain && !closing) {
-          pumpAgain = false;
-          schedulePump();
-        }
-      });
   }
 
   /**
@@ -289,7 +281,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       else if (t !== tenantId && !runningOf.has(t)) seenAt.push(at);
     }
     const r = Math.min(maxReserved, seenAt.length);
-    const free = opts.slots - running.size + freeing;
+    const free = opts.slots - running.size - fetching + freeing;
     if (free - 1 >= r) return false;
     // R shrinks when its r-th most recent tenant ages out; re-run the pump then (and again later if
     // that tenant or another was announced meanwhile).
@@ -316,42 +308,63 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     if (reserveTimer) clearTimeout(reserveTimer);
     reserveTimer = setTimeout(() => {
       reserveTimer = undefined;
-      schedulePump();
+      pump();
     }, Math.max(1, ms));
     reserveTimer.unref();
   }
 
-  async function pump(): Promise<void> {
-    // A tenant that yields no job leaves the ring until it is announced again (new job enqueued,
-    // or one of its running jobs finished somewhere).
-    while (!closing && running.size < opts.slots && ring.length > 0) {
+  /**
+   * Hands out free slots: each goes to the tenant nextInRing picks, and the fetch for it starts at
+   * once, so that several tenants announced together are fetched in one round trip, not one after
+   * another. A tenant whose fetch yields no job leaves the ring until it is announced again (a job
+   * enqueued, or one of its jobs finished somewhere).
+   */
+  function pump(): void {
+    while (!closing && running.size + fetching < opts.slots && ring.length > 0 && Date.now() >= fetchPausedUntil) {
       cursor = nextInRing();
       const tenantId = ring[cursor]!;
-      // nextInRing picked the fewest-running tenant, so if it is held back every ring member is.
+      // nextInRing picked the fewest-holding tenant, so if it is held back every ring member is.
       if (heldBack(tenantId)) return;
-      const token = randomUUID();
-      poked.delete(tenantId);
-      let job: BullJob | undefined;
-      try {
-        job = await workerFor(tenantId).getNextJob(token, { block: false });
-      } catch (err) {
-        log.warn({ err, tenant_id: tenantId }, 'fetching a job failed; retrying on the next wake-up');
-        setTimeout(schedulePump, 1000).unref();
-        return;
-      }
-      if (!job) {
-        // Announced while we were fetching: its new job may have been added after our look.
-        if (poked.delete(tenantId)) {
-          cursor++;
-          continue;
-        }
-        deactivate(tenantId);
-        void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
-        continue;
-      }
       cursor++;
-      launch(job, token, tenantId);
+      const f = fetchFor(tenantId).catch((err) => log.error({ err, tenant_id: tenantId }, 'dispatcher fetch failed'));
+      fetches.add(f);
+      void f.finally(() => fetches.delete(f));
     }
+  }
+
+  async function fetchFor(tenantId: string): Promise<void> {
+    fetching++;
+    runningOf.set(tenantId, (runningOf.get(tenantId) ?? 0) + 1);
+    const seenActivations = activations.get(tenantId);
+    const token = randomUUID();
+    let job: BullJob | undefined;
+    let failed = false;
+    try {
+      job = await workerFor(tenantId).getNextJob(token, { block: false });
+    } catch (err) {
+      failed = true;
+      log.warn({ err, tenant_id: tenantId }, 'fetching a job failed; retrying in a second');
+      fetchPausedUntil = Date.now() + 1000;
+      setTimeout(pump, 1000).unref();
+    }
+    fetching--;
+    release(tenantId);
+    if (job && closing) {
+      await job.moveToWait(token).catch((err) => log.warn({ err, job_id: job.id }, 'could not hand job back; stalled check will'));
+      return;
+    }
+    if (job) launch(job, token, tenantId);
+    else if (!failed && activations.get(tenantId) === seenActivations) {
+      deactivate(tenantId);
+      void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
+    }
+    pump();
+  }
+
+  function release(tenantId: string): void {
+    const left = (runningOf.get(tenantId) ?? 1) - 1;
+    if (left > 0) runningOf.set(tenantId, left);
+    else runningOf.delete(tenantId);
   }
 
   /**
@@ -389,6 +402,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       let result: unknown;
       // Set when the finish asked for this tenant's next job (keepsItsSlot); `next` is what it got.
       let askedNext = false;
+      let seenActivations: number | undefined;
       let next: BullJob | undefined;
       opts.observer?.started(job, tenantId);
       try {
@@ -405,8 +419,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         }
         end = 'completed';
         askedNext = keepsItsSlot(tenantId);
-        // An announcement that arrives from here on means a job may have been added after the look.
-        if (askedNext) poked.delete(tenantId);
+        seenActivations = activations.get(tenantId);
         const reply = await job.moveToCompleted(result ?? null, token, askedNext);
         if (askedNext) {
           // Locked under our token by the finish script; if it cannot be read here, its lock
@@ -431,17 +444,15 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         }
       } finally {
         running.delete(token);
-        const left = (runningOf.get(tenantId) ?? 1) - 1;
-        if (left > 0) runningOf.set(tenantId, left);
-        else runningOf.delete(tenantId);
+        release(tenantId);
         opts.observer?.finished(job, tenantId, end, Date.now() - startedAt, result);
-        await afterRun(tenantId, token, askedNext, next);
+        await afterRun(tenantId, token, askedNext && activations.get(tenantId) === seenActivations, askedNext, next);
       }
     })();
   }
 
   /** What a slot does once its run has ended (see launch). */
-  async function afterRun(tenantId: string, token: string, askedNext: boolean, next: BullJob | undefined): Promise<void> {
+  async function afterRun(tenantId: string, token: string, drained: boolean, askedNext: boolean, next: BullJob | undefined): Promise<void> {
     if (next && closing) {
       // Shutdown began during the finish: hand the job it fetched back untouched.
       await next.moveToWait(token).catch((err) => log.warn({ err, job_id: next.id }, 'could not hand job back; stalled check will'));
@@ -457,11 +468,12 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       // Asked, and the tenant had nothing to run (empty, or at its cap with the cap held by runs
       // that announce it when they end): leave the ring, as after an empty fetch, and give the
       // slot to the others.
-      if (!poked.delete(tenantId)) {
+      // (Unless it was announced meanwhile: its new job may have been added after the look.)
+      if (drained) {
         deactivate(tenantId);
         void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
       }
-      schedulePump();
+      pump();
       return;
     }
     // The freed slot may unblock this tenant (it was at its cap) anywhere: tell every process.
@@ -540,7 +552,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     },
     cancel,
     stats() {
-      return { running: running.size, activeTenants: ring.length, knownTenants: workers.size };
+      return { running: running.size, fetching, activeTenants: ring.length, knownTenants: workers.size };
     },
     async close(graceMs) {
       closing = true;
@@ -548,6 +560,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       if (reserveTimer) clearTimeout(reserveTimer);
       opts.subscriber.off('message', onMessage);
       await opts.subscriber.unsubscribe().catch(() => undefined);
+      await Promise.all(fetches);
       const all = Promise.all([...running.values()].map((r) => r.done));
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'timeout'>((resolve) => {

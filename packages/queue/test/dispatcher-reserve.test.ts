@@ -31,6 +31,7 @@ afterEach(async () => {
   gates.clear();
   startedAt.clear();
   endedAt.clear();
+  enqueuedAt.clear();
   await dispatcher?.close(1000);
   dispatcher = undefined;
   await closeQueueClients({ prefix, redis, sub, producer });
@@ -53,10 +54,15 @@ async function start(o: Partial<DispatcherOptions> & { slots: number }) {
 const startedOf = (prefixOfId: string) => [...startedAt.keys()].filter((id) => id.startsWith(prefixOfId)).length;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Date.now() right before each quiet tenant's job was enqueued (its announcement follows the add). */
+const enqueuedAt = new Map<string, number>();
+
 /** Two tenants each run one job to completion, so this process has seen both announced. */
 async function announceQuietTenants() {
-  await producer.enqueueRun({ job_id: 'quick_q1', tenant_id: 'tenant_q1' });
-  await producer.enqueueRun({ job_id: 'quick_q2', tenant_id: 'tenant_q2' });
+  for (const q of ['q1', 'q2']) {
+    enqueuedAt.set(q, Date.now());
+    await producer.enqueueRun({ job_id: `quick_${q}`, tenant_id: `tenant_${q}` });
+  }
   await waitFor(() => endedAt.has('quick_q1') && endedAt.has('quick_q2') && dispatcher!.stats().running === 0, { what: 'the quiet tenants\' first jobs' });
 }
 
@@ -92,9 +98,9 @@ test('once the window passes without news of the others, the kept slots go back 
   // The rescan would wake the pump too; push it out of the test so only the reserve timer can.
   await start({ slots: 4, reservedSlots: 2, reserveWindowMs: windowMs, rescanMs: 60_000 });
   await announceQuietTenants();
-  // Each quiet tenant was last announced when its job ended (the dispatcher publishes then), so no
-  // earlier than its handler returned.
-  const news = [endedAt.get('quick_q1')!, endedAt.get('quick_q2')!].sort((a, b) => a - b);
+  // Each quiet tenant was last announced when its job was enqueued (its finish found its queue
+  // empty and announced nothing), so no earlier than just before the enqueue.
+  const news = [enqueuedAt.get('q1')!, enqueuedAt.get('q2')!].sort((a, b) => a - b);
   for (let i = 0; i < 6; i++) await producer.enqueueRun({ job_id: `h${i}`, tenant_id: 'tenant_h' });
   await waitFor(() => startedOf('h') === 4, { what: 'the heavy tenant filling every slot after the window', timeoutMs: 10_000 });
   // No heavy job ended (all gated) and no message arrived: the 3rd and 4th slots were handed over

@@ -71,6 +71,25 @@ test('a tenant alone keeps its slots: each finish fetches its next job in the sa
   }
 });
 
+test('tenants announced together are fetched at once, not one round trip after another', async () => {
+  // Four tenants with a job each are in the recovery set before the dispatcher starts; its start-up
+  // rescan announces them together. Redis holds every write (BullMQ's fetch is a write script) for a
+  // while, so the fetches the dispatcher has issued stay in flight where the test can count them.
+  for (let i = 0; i < 4; i++) await producer.enqueueRun({ job_id: `t${i}`, tenant_id: `tenant_t${i}` });
+  const admin = redis.duplicate();
+  const started: string[] = [];
+  try {
+    await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+    await start(async (job) => void started.push(job.id!), 4);
+    await waitFor(() => dispatcher!.stats().fetching === 4, { what: 'four fetches in flight while Redis holds writes', timeoutMs: 1000 });
+  } finally {
+    await admin.call('CLIENT', 'UNPAUSE');
+    admin.disconnect();
+  }
+  await waitFor(() => started.length === 4, { what: 'every job started' });
+  expect(dispatcher!.stats().fetching).toBe(0);
+});
+
 test("a tenant's global concurrency caps it even when slots are free; other tenants still run", async () => {
   await producer.tenantQueue('tenant_capped').setGlobalConcurrency(1);
   for (let i = 0; i < 4; i++) await producer.enqueueRun({ job_id: `c${i}`, tenant_id: 'tenant_capped' });
