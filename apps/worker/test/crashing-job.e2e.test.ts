@@ -163,8 +163,12 @@ afterAll(async () => {
 test('a job that kills its worker each run fails for good after the third stall; other jobs of both tenants succeed and nothing is billed twice', async () => {
   const call = apiClient(api.url);
   const finished = terminalJob(call, waitFor);
+  // The crashing tenant works with its own live key, as a tenant would; the other uses the operator's.
+  const issued = await call('POST', `/v1/admin/tenants/${LOJA}/api-keys`, { body: { environment: 'live' } });
+  expect(issued.status).toBe(201);
+  const lojaKey = issued.body.key as string;
   const submit = async (tenant: string, input: string): Promise<string> => {
-    const r = await call('POST', `/v1/tenants/${tenant}/jobs`, { body: { input } });
+    const r = await call('POST', `/v1/tenants/${tenant}/jobs`, { body: { input }, ...(tenant === LOJA ? { key: lojaKey } : {}) });
     expect(r.status).toBe(202);
     return r.body.id as string;
   };
@@ -183,7 +187,7 @@ test('a job that kills its worker each run fails for good after the third stall;
   for (let run = 1; run <= 3; run++) {
     // The job is running in `holder` (the only worker alive), held mid-loop at its model call.
     await waitFor(() => model.held() === run && model.holding() === 1, { what: `run ${run} of the crashing job to be mid-loop`, timeoutMs: 45_000 });
-    expect(alive(holder)).toBe(true);
+    expect(children.filter(alive)).toEqual([holder]);
     expect(await crashRow()).toEqual({ status: 'running', attempts: run });
     // Work submitted while it runs: a replacement worker starts, and both tenants' jobs finish
     // before the kill, so the only job the SIGKILL interrupts is the crashing one.
@@ -197,7 +201,15 @@ test('a job that kills its worker each run fails for good after the third stall;
   }
 
   // Third stall: the replacement gets the job as a deferred failure and fails it without running it.
-  const job = await finished(LOJA, crashId, 45_000);
+  // A fourth run would ask the model for turn 3 again (a 7th request): stop waiting at once then.
+  await waitFor(async () => model.crashTurns.length > 6 || ['failed', 'succeeded', 'cancelled'].includes((await crashRow()).status), {
+    what: 'the crashing job to be failed (or run a fourth time)',
+    timeoutMs: 45_000,
+  });
+  expect(model.crashTurns).toHaveLength(6);
+  const got = await call('GET', `/v1/tenants/${LOJA}/jobs/${crashId}`, { key: lojaKey });
+  expect(got.status).toBe(200);
+  const job = got.body;
   expect(job.status).toBe('failed');
   expect(job.error).toEqual({ code: 'internal', message: expect.stringMatching(/interrupted repeatedly/) });
   expect(job.attempts).toBe(3);
