@@ -12,6 +12,9 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { createAbortError, createScriptedModel, loadScenarios } from '@agents/agent';
@@ -92,6 +95,10 @@ let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
 let model: CrashModel;
 let api: ApiServer;
 let queue: Queue;
+/** The tenant's callback endpoint (a test double at the process boundary): every body it was sent. */
+let receiver: Server;
+let receiverUrl: string;
+const callbacks: Array<{ type: string; data: any }> = [];
 let env: Record<string, string>;
 const children: ChildProcess[] = [];
 const outputs = new Map<ChildProcess, string>();
@@ -147,12 +154,23 @@ beforeAll(async () => {
   };
   api = await startApi(config, silentLogger(), { port: 0 });
   await seedTenants(apiClient(api.url));
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      callbacks.push(JSON.parse(body));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/agent-callback`;
   queue = new Queue(tenantQueueName(LOJA), { connection: { url: TEST_REDIS_URL }, prefix: tenantBullPrefix(prefix, LOJA) });
 });
 
 afterAll(async () => {
   for (const c of children) await stop(c, 'SIGKILL');
   await queue?.close();
+  if (receiver) await new Promise((resolve) => receiver.close(resolve));
   await api?.close();
   await model?.server.close();
   await sandbox?.close();
@@ -167,8 +185,8 @@ test('a job that kills its worker each run fails for good after the third stall;
   const issued = await call('POST', `/v1/admin/tenants/${LOJA}/api-keys`, { body: { environment: 'live' } });
   expect(issued.status).toBe(201);
   const lojaKey = issued.body.key as string;
-  const submit = async (tenant: string, input: string): Promise<string> => {
-    const r = await call('POST', `/v1/tenants/${tenant}/jobs`, { body: { input }, ...(tenant === LOJA ? { key: lojaKey } : {}) });
+  const submit = async (tenant: string, input: string, extra: Record<string, unknown> = {}): Promise<string> => {
+    const r = await call('POST', `/v1/tenants/${tenant}/jobs`, { body: { input, ...extra }, ...(tenant === LOJA ? { key: lojaKey } : {}) });
     expect(r.status).toBe(202);
     return r.body.id as string;
   };
@@ -182,7 +200,7 @@ test('a job that kills its worker each run fails for good after the third stall;
   const crashRow = () => tdb.db.selectFrom('jobs').select(['status', 'attempts']).where('id', '=', crashId).executeTakeFirstOrThrow();
 
   let holder = spawnWorker();
-  const crashId = await submit(LOJA, CRASH_INPUT);
+  const crashId = await submit(LOJA, CRASH_INPUT, { callback_url: receiverUrl });
 
   for (let run = 1; run <= 3; run++) {
     // The job is running in `holder` (the only worker alive), held mid-loop at its model call.
@@ -249,6 +267,12 @@ test('a job that kills its worker each run fails for good after the third stall;
   expect(model.crashTurns).toHaveLength(6);
   expect(await crashRow()).toEqual({ status: 'failed', attempts: 3 });
   expect(alive(holder)).toBe(true);
+
+  // The tenant was told once, by a job.failed callback carrying the same job.
+  const told = await waitFor(() => callbacks.find((c) => c.data?.id === crashId), { what: 'the job.failed callback' });
+  expect(told.type).toBe('job.failed');
+  expect(told.data).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'internal' } });
+  expect(callbacks.filter((c) => c.data?.id === crashId)).toHaveLength(1);
 
   // Metering: one usage row per executed tool call and per answered model turn, never two.
   const usage = await tdb.db.selectFrom('usage_events').select(['job_id', 'kind', 'idempotency_key']).execute();
