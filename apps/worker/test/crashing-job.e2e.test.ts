@@ -49,6 +49,7 @@ interface CrashModel {
   crashTurns: Array<{ turn: number; held: boolean }>;
   /** Requests of the crashing job being held open right now. */
   holding(): number;
+  /** Requests held so far: the runs that got as far as their held turn. */
   held(): number;
 }
 
