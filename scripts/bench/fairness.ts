@@ -3,9 +3,9 @@
  *
  * Real Redis and Postgres (a throwaway database and Redis prefix), the real API (apps/api/src/main.ts),
  * N workers (apps/worker/src/main.ts) and the sandbox with a fixed per-call latency, so every job (a
- * one-step workflow: one MCP tool call) has a known duration, each in its own *child process*: this
- * script's event loop runs only the load generator, so the heavy tenant's POSTs do not delay the
- * quiet tenants' submissions or their handling in the API. Scenarios:
+ * one-step workflow: one MCP tool call) has a known duration, each in its own *child process*; the
+ * heavy tenant's client too (packages/bench/src/submitter-main.ts), so this script's event loop runs
+ * only the quiet tenants' clients and its 2,000 POSTs do not delay their submissions. Scenarios:
  *   quiet-alone  9 quiet tenants submit 20 jobs each at a steady rate, nothing else (reference)
  *   flood        the heavy tenant dumps heavyJobs at t=0; the quiet tenants do the same as above during it
  *   alone        the heavy tenant alone (work conservation)
@@ -135,15 +135,43 @@ async function main() {
     await put(`/v1/tenants/${id}/credentials/asaas?environment=live`, { values: { api_key: `aact_${id}_bench` } });
   }
 
+  const jobBody = (scenario: string, label: string) => ({
+    type: 'workflow',
+    servers: ['asaas'],
+    metadata: { scenario, origin: label },
+    steps: [{ tool: 'asaas/create_customer', args: { name: `Customer of ${label}`, cpfCnpj: '52998224725' } }],
+  });
+  /**
+   * The heavy tenant's client runs in its own process (packages/bench/src/submitter-main.ts), as a
+   * different customer's would: its 2,000 POSTs do not hold up the quiet tenants' timers and
+   * requests in this process's event loop.
+   */
+  const submitInChild = (name: string, list: Submission[]) =>
+    new Promise<string[]>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'packages/bench/src/submitter-main.ts')], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', SUBMIT_TOKEN: OPERATOR_KEY, SUBMIT_SPEC: JSON.stringify({ url: apiUrl, path: `/v1/tenants/${list[0]!.queueTenant}/jobs`, count: list.length, inFlight: 32, body: jobBody(name, list[0]!.label) }) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`heavy submitter exited with ${code}`))));
+    });
+
   async function run(name: string, subs: Submission[]) {
     const t0 = Date.now();
     const ids: string[] = [];
     // Each tenant submits on its own schedule, independently of the others (a quiet tenant's
     // steady trickle is not held up behind the heavy tenant's 2,000 POSTs); submissions of one
-    // tenant due at the same moment go out 32 at a time.
+    // tenant due at the same moment go out 32 at a time. The heavy tenant's (all due at t=0)
+    // come from their own process.
     const streams = new Map<string, Submission[]>();
     for (const s of subs) streams.set(s.label, [...(streams.get(s.label) ?? []), s]);
     await Promise.all([...streams.values()].map(async (list) => {
+    if (list[0]!.label === 'heavy') {
+      ids.push(...(await submitInChild(name, list)));
+      return;
+    }
     list.sort((a, b) => a.at - b.at);
     let i = 0;
     while (i < list.length) {
@@ -151,16 +179,7 @@ async function main() {
       if (wait > 0) await sleep(wait);
       const batch: Submission[] = [];
       while (i < list.length && list[i]!.at <= Date.now() - t0 && batch.length < 32) batch.push(list[i++]!);
-      const made = await Promise.all(
-        batch.map((s) =>
-          post(`/v1/tenants/${s.queueTenant}/jobs`, {
-            type: 'workflow',
-            servers: ['asaas'],
-            metadata: { scenario: name, origin: s.label },
-            steps: [{ tool: 'asaas/create_customer', args: { name: `Customer of ${s.label}`, cpfCnpj: '52998224725' } }],
-          }),
-        ),
-      );
+      const made = await Promise.all(batch.map((s) => post(`/v1/tenants/${s.queueTenant}/jobs`, jobBody(name, s.label))));
       ids.push(...made.map((m) => m.id));
     }
     }));
