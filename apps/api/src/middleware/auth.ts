@@ -22,11 +22,13 @@ export function secretEquals(a: string, b: string): boolean {
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
 
 export function authenticate(operatorKey: string, tenantKeys: TenantKeyResolver | undefined) {
+  // Hashed once: each request then hashes only the key it presents (secretEquals would hash both).
+  const operatorDigest = sha256(operatorKey);
   return async (req: Request, res: Response, next: NextFunction) => {
-    const m = BEARER.exec(req.get('authorization') ?? '');
+    const m = BEARER.exec(req.headers.authorization ?? '');
     if (!m) throw new ApiError('unauthorized', 'Missing or malformed Authorization header; expected "Bearer <key>".');
     const key = m[1]!;
-    if (secretEquals(key, operatorKey)) {
+    if (timingSafeEqual(sha256(key), operatorDigest)) {
       res.locals.principal = { kind: 'operator' } satisfies Principal;
       return next();
     }

@@ -46,21 +46,15 @@ function visibleEnvironment(res: Response): Environment | undefined {
   return p.kind === 'tenant' ? p.environment : undefined;
 }
 
-export function jobRoutes(deps: JobRoutesDeps): Router {
-  const r = Router({ mergeParams: true });
+/**
+ * POST /v1/tenants/{tid}/jobs after the admission checks (key, path tenant, body, rate limit,
+ * quota): validates the body, writes the job row and enqueues it, batched with concurrent
+ * submissions, and answers 202 with the job. The app mounts it on its own route (the hot path).
+ */
+export function createJobHandler(deps: JobRoutesDeps) {
   const { db } = deps;
   const intake = createJobIntake({ db, producer: deps.producer, logger: deps.logger });
-
-  async function findVisibleJob(req: Request, res: Response, tenant: Tenant): Promise<Job> {
-    const id = jobId.safeParse(req.params.job_id);
-    if (!id.success) throw new ApiError('not_found', 'No such job.');
-    const job = await getJob(db, tenant.id, id.data);
-    const env = visibleEnvironment(res);
-    if (!job || (env && job.environment !== env)) throw new ApiError('not_found', 'No such job.');
-    return job;
-  }
-
-  r.post('/', async (req, res) => {
+  return async (req: Request, res: Response) => {
     const tenant = await deps.tenantOf(req, res);
     const body = parseOrThrow(createJobBody, req.body ?? {}, 'body');
     const principal = principalOf(res);
@@ -114,7 +108,24 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     // means nothing was written).
     const view = result.kind === 'created' ? presentJob(row, [], { tool_calls: 0, input_tokens: 0, output_tokens: 0 }) : await loadJobView(db, row);
     res.status(202).location(`/v1/tenants/${tenant.id}/jobs/${row.id}`).json(view);
-  });
+  };
+}
+
+/** /v1/tenants/{tid}/jobs: list, get, cancel, and `POST /` answered by `submit` (createJobHandler's). */
+export function jobRoutes(deps: JobRoutesDeps, submit: (req: Request, res: Response) => Promise<void>): Router {
+  const r = Router({ mergeParams: true });
+  const { db } = deps;
+
+  async function findVisibleJob(req: Request, res: Response, tenant: Tenant): Promise<Job> {
+    const id = jobId.safeParse(req.params.job_id);
+    if (!id.success) throw new ApiError('not_found', 'No such job.');
+    const job = await getJob(db, tenant.id, id.data);
+    const env = visibleEnvironment(res);
+    if (!job || (env && job.environment !== env)) throw new ApiError('not_found', 'No such job.');
+    return job;
+  }
+
+  r.post('/', submit);
 
   r.get('/', async (req, res) => {
     const tenant = await deps.tenantOf(req, res);
