@@ -43,6 +43,13 @@ export interface ApiDeps {
   catalog: Catalog;
   credentials: CredentialStore;
   checkCallbackUrl(url: string): Promise<void>;
+  /**
+   * Connection of the per-request admission checks (rate limit; the quota is built on it too).
+   * Defaults to `redis`. Its own connection because BullMQ defines its ~45 scripts on `redis`, and
+   * an ioredis pipeline copies every script command of its connection when it is made: on the
+   * shared connection each admission batch's pipeline cost more than its commands.
+   */
+  admissionRedis?: Redis;
   /** Namespace of our Redis keys (the per-tenant rate-limit counters live under it). */
   redisPrefix: string;
   /** Monthly tool-call quota, checked when a job is submitted. */
@@ -94,7 +101,7 @@ export function createApp(deps: ApiDeps): express.Express {
     const m = deps.ops?.metrics;
     m?.refusals.inc({ tenant: m.tenant(tid), reason });
   };
-  const rateLimited = rateLimit({ redis: deps.redis, redisPrefix: deps.redisPrefix, tenantOf, onRefusal });
+  const rateLimited = rateLimit({ redis: deps.admissionRedis ?? deps.redis, redisPrefix: deps.redisPrefix, tenantOf, onRefusal });
   const jobDeps = { db: deps.db, producer: deps.producer, logger: deps.logger, tenantOf, checkCallbackUrl: deps.checkCallbackUrl, metrics: deps.ops?.metrics };
   const security = securityHeaders();
 
