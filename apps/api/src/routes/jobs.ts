@@ -11,6 +11,7 @@ import { principalOf } from '../middleware/auth';
 import { createJobBody, idempotencyKey, jobId, listQuery } from '../schemas';
 import { parseOrThrow } from '../validation';
 import { createJobIntake } from './job-intake';
+import { canonicalJson } from '../canonical-json';
 
 export interface JobRoutesDeps {
   db: Db;
@@ -21,17 +22,6 @@ export interface JobRoutesDeps {
   /** Refuses callback URLs the deployment does not allow (SSRF); resolves when acceptable. */
   checkCallbackUrl(url: string): Promise<void>;
   metrics?: Metrics;
-}
-
-/** Canonical JSON (sorted keys) so the same body always hashes the same for Idempotency-Key. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object')
-    return `{${Object.keys(v as object)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(v);
 }
 
 /**
@@ -94,7 +84,7 @@ export function createJobHandler(deps: JobRoutesDeps) {
       max_iterations: body.max_iterations ?? null,
       model: body.model ?? null,
       idempotency_key: idem,
-      request_hash: idem ? createHash('sha256').update(canonical({ ...body, environment })).digest('hex') : null,
+      request_hash: idem ? createHash('sha256').update(canonicalJson({ ...body, environment })).digest('hex') : null,
     };
     // Batched with concurrent submissions (one INSERT, one enqueue, one markEnqueued per batch).
     const result = await intake.submit(job);
