@@ -9,7 +9,7 @@ import { ApiError } from './errors';
 import { authenticate, principalOf, requireOperator } from './middleware/auth';
 import { jsonBody } from './middleware/json-body';
 import { rateLimit } from './middleware/rate-limit';
-import { quotaGuard } from './middleware/quota';
+import { jobAdmission } from './middleware/quota';
 import { errorHandler, notFound } from './middleware/errors';
 import { healthRoutes } from './routes/health';
 import { createJobHandler, jobRoutes } from './routes/jobs';
@@ -111,13 +111,14 @@ export function createApp(deps: ApiDeps): express.Express {
   if (deps.ops) mountOpsRoutes(app, { ...deps.ops, operatorApiKey: deps.operatorApiKey });
   app.use(security);
   /**
-   * Job submission, the API's hot path, as one route: exactly the middleware sequence the /v1
-   * router below runs for it (the same instances: key, path tenant, body, rate limit, quota, then
-   * the handler) without entering the health, docs and /v1 routers and their path-prefix layers
+   * Job submission, the API's hot path, as one route: the middleware sequence the /v1 router
+   * below runs for it (the same instances: key, path tenant, body, rate limit and quota — read at
+   * once, answered in that order — then the handler) without entering the health, docs and /v1 routers and their path-prefix layers
    * on the way, which cost about as much as the checks themselves. No route after it and before
    * /v1 matches its path (health, docs and hooks live elsewhere).
    */
-  app.post('/v1/tenants/:tid/jobs', authenticated, tenantPathAllowed, body, rateLimited, quotaGuard({ quota: deps.quota, tenantOf, onRefusal }), submitJob);
+  const admitted = jobAdmission({ quota: deps.quota, tenantOf, onRefusal, rateCheck: rateLimited.check });
+  app.post('/v1/tenants/:tid/jobs', authenticated, tenantPathAllowed, body, admitted, submitJob);
 
   app.use(healthRoutes({ db: deps.db, redis: deps.redis }));
   app.use(docsRoutes());
