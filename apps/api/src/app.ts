@@ -1,6 +1,5 @@
 import express from 'express';
-import type { Request, Response } from 'express';
-import helmet from 'helmet';
+import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { CredentialStore, Db, Tenant, TenantCache, WebhookSecretStore } from '@agents/db';
 import type { Catalog } from '@agents/runtime';
@@ -10,10 +9,10 @@ import { ApiError } from './errors';
 import { authenticate, principalOf, requireOperator } from './middleware/auth';
 import { jsonBody } from './middleware/json-body';
 import { rateLimit } from './middleware/rate-limit';
-import { quotaGuard } from './middleware/quota';
+import { jobAdmission } from './middleware/quota';
 import { errorHandler, notFound } from './middleware/errors';
 import { healthRoutes } from './routes/health';
-import { jobRoutes } from './routes/jobs';
+import { createJobHandler, jobRoutes } from './routes/jobs';
 import { adminTenantRoutes } from './routes/admin-tenants';
 import { credentialRoutes } from './routes/credentials';
 import { serverRoutes } from './routes/servers';
@@ -23,7 +22,8 @@ import { adminInvoiceRoutes, tenantInvoiceRoutes } from './routes/invoices';
 import { docsRoutes } from './routes/docs';
 import type { TenantKeys } from './tenant-keys';
 import { requestContext } from './middleware/request-context';
-import { opsRoutes } from './admin/ops-routes';
+import { securityHeaders } from './middleware/security-headers';
+import { mountOpsRoutes } from './admin/ops-routes';
 import type { OpsDeps } from './admin/ops-routes';
 import { tenantId as tenantIdSchema } from './schemas';
 import { hookRoutes } from './routes/hooks';
@@ -43,6 +43,13 @@ export interface ApiDeps {
   catalog: Catalog;
   credentials: CredentialStore;
   checkCallbackUrl(url: string): Promise<void>;
+  /**
+   * Connection of the per-request admission checks (rate limit; the quota is built on it too).
+   * Defaults to `redis`. Its own connection because BullMQ defines its ~45 scripts on `redis`, and
+   * an ioredis pipeline copies every script command of its connection when it is made: on the
+   * shared connection each admission batch's pipeline cost more than its commands.
+   */
+  admissionRedis?: Redis;
   /** Namespace of our Redis keys (the per-tenant rate-limit counters live under it). */
   redisPrefix: string;
   /** Monthly tool-call quota, checked when a job is submitted. */
@@ -68,16 +75,6 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.use(requestContext(deps.logger));
-  if (deps.ops) app.use(opsRoutes({ ...deps.ops, operatorApiKey: deps.operatorApiKey }));
-  app.use(helmet());
-
-  app.use(healthRoutes({ db: deps.db, redis: deps.redis }));
-  app.use(docsRoutes());
-  // Provider webhooks: outside /v1 (no bearer key) and before any JSON parser — the route reads the
-  // raw bytes its signature covers.
-  app.use('/hooks', hookRoutes({ db: deps.db, producer: deps.producer, tenants: deps.tenants, credentials: deps.credentials, logger: deps.logger }));
-
   /**
    * Resolves the `{tid}` of a tenant route for this caller. Unknown, disabled and other tenants'
    * ids all answer the same 404 so a key can never learn that another tenant exists.
@@ -96,11 +93,43 @@ export function createApp(deps: ApiDeps): express.Express {
     return tenant;
   }
 
-  const v1 = express.Router();
-  v1.use(authenticate(deps.operatorApiKey, deps.tenantKeys));
+  const authenticated = authenticate(deps.operatorApiKey, deps.tenantKeys);
   // A tenant path this caller can never use (malformed id, another tenant's) is refused before its body is read.
-  v1.use('/tenants/:tid', (req, res, next) => (pathTenantId(req, res), next()));
-  v1.use(jsonBody());
+  const tenantPathAllowed = (req: Request, res: Response, next: NextFunction) => (pathTenantId(req, res), next());
+  const body = jsonBody();
+  const onRefusal = (tid: string, reason: 'rate_limited' | 'quota_exceeded') => {
+    const m = deps.ops?.metrics;
+    m?.refusals.inc({ tenant: m.tenant(tid), reason });
+  };
+  const rateLimited = rateLimit({ redis: deps.admissionRedis ?? deps.redis, redisPrefix: deps.redisPrefix, tenantOf, onRefusal });
+  const jobDeps = { db: deps.db, producer: deps.producer, logger: deps.logger, tenantOf, checkCallbackUrl: deps.checkCallbackUrl, metrics: deps.ops?.metrics };
+  const security = securityHeaders();
+
+  const submitJob = createJobHandler(jobDeps);
+
+  app.use(requestContext(deps.logger));
+  if (deps.ops) mountOpsRoutes(app, { ...deps.ops, operatorApiKey: deps.operatorApiKey });
+  app.use(security);
+  /**
+   * Job submission, the API's hot path, as one route: the middleware sequence the /v1 router
+   * below runs for it (the same instances: key, path tenant, body, rate limit and quota — read at
+   * once, answered in that order — then the handler) without entering the health, docs and /v1 routers and their path-prefix layers
+   * on the way, which cost about as much as the checks themselves. No route after it and before
+   * /v1 matches its path (health, docs and hooks live elsewhere).
+   */
+  const admitted = jobAdmission({ quota: deps.quota, tenantOf, onRefusal, rateCheck: rateLimited.check });
+  app.post('/v1/tenants/:tid/jobs', authenticated, tenantPathAllowed, body, admitted, submitJob);
+
+  app.use(healthRoutes({ db: deps.db, redis: deps.redis }));
+  app.use(docsRoutes());
+  // Provider webhooks: outside /v1 (no bearer key) and before any JSON parser — the route reads the
+  // raw bytes its signature covers.
+  app.use('/hooks', hookRoutes({ db: deps.db, producer: deps.producer, tenants: deps.tenants, credentials: deps.credentials, logger: deps.logger }));
+
+  const v1 = express.Router();
+  v1.use(authenticated);
+  v1.use('/tenants/:tid', tenantPathAllowed);
+  v1.use(body);
   v1.use(
     '/admin/tenants',
     requireOperator,
@@ -117,16 +146,10 @@ export function createApp(deps: ApiDeps): express.Express {
       validateAutomations: (list, servers) => validateAutomations({ catalog: deps.catalog }, list, servers),
     }),
   );
-  const onRefusal = (tid: string, reason: 'rate_limited' | 'quota_exceeded') => {
-    const m = deps.ops?.metrics;
-    m?.refusals.inc({ tenant: m.tenant(tid), reason });
-  };
-  v1.use('/tenants/:tid', rateLimit({ redis: deps.redis, redisPrefix: deps.redisPrefix, tenantOf, onRefusal }));
-  v1.post('/tenants/:tid/jobs', quotaGuard({ quota: deps.quota, tenantOf, onRefusal }));
-  v1.use(
-    '/tenants/:tid/jobs',
-    jobRoutes({ db: deps.db, producer: deps.producer, logger: deps.logger, tenantOf, checkCallbackUrl: deps.checkCallbackUrl, metrics: deps.ops?.metrics }),
-  );
+  v1.use('/tenants/:tid', rateLimited);
+  // POST /tenants/:tid/jobs is answered by the app's route above before it gets here; the jobs
+  // router still declares it, so its automatic OPTIONS answer (Allow) lists POST as before.
+  v1.use('/tenants/:tid/jobs', jobRoutes(jobDeps, submitJob));
   v1.use('/tenants/:tid/credentials', credentialRoutes({ credentials: deps.credentials, catalog: deps.catalog, tenantOf }));
   v1.use('/tenants/:tid/automations', automationRoutes({ db: deps.db, catalog: deps.catalog, tenants: deps.tenants, tenantOf }));
   v1.use('/tenants/:tid/webhook-deliveries', webhookDeliveryRoutes({ db: deps.db, tenantOf }));

@@ -32,6 +32,8 @@ export async function startApi(
   const db = createDb({ url: config.databaseUrl, max: config.databasePoolMax });
   // Fail fast (1 s) while Redis is down: requests get 503 service_unavailable, never hang.
   const redis = createRedis(config.redisUrl, logger, 'api', { failFastMs: 1_000 });
+  // Rate limit and quota reads: a connection without BullMQ's scripts (see ApiDeps.admissionRedis).
+  const admissionRedis = createRedis(config.redisUrl, logger, 'api-admission', { failFastMs: 1_000 });
   const producer = createProducer({ redis, redisPrefix: config.redisPrefix, attempts: config.jobAttempts });
   const catalog = createCatalog({ sandboxUrl: config.sandboxUrl });
   // Own connection: a subscribed Redis client can run no other command.
@@ -50,12 +52,13 @@ export async function startApi(
     },
     db,
     redis,
+    admissionRedis,
     producer,
     logger,
     operatorApiKey: config.operatorApiKey,
     redisPrefix: config.redisPrefix,
     quota: createToolCallQuota({
-      redis,
+      redis: admissionRedis,
       redisPrefix: config.redisPrefix,
       countExecuted: (tid, env, from, to) => countExecutedToolCalls(db, tid, env, from, to),
     }),
@@ -97,6 +100,7 @@ export async function startApi(
       await producer.close();
       await bus.close();
       subscriber.disconnect();
+      admissionRedis.disconnect();
       redis.disconnect();
       await db.destroy();
     },

@@ -1,8 +1,7 @@
-import { createHash, randomInt } from 'node:crypto';
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { createSharedCache, findApiKeyByHash, touchApiKey } from '@agents/db';
 import type { Db, Environment, InvalidationBus } from '@agents/db';
 import type { Logger } from '@agents/observability';
-import { secretEquals } from './middleware/auth';
 import type { TenantKeyResolver } from './middleware/auth';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -19,6 +18,11 @@ export interface IssuedApiKey {
   key: string;
   prefix: string;
   hash: string;
+}
+
+/** Constant-time equality of two hex digests; different lengths are unequal (no secret in a length). */
+function hexDigestEquals(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
 }
 
 export function hashApiKey(key: string): string {
@@ -76,11 +80,12 @@ export function createTenantKeys(deps: { db: Db; bus: InvalidationBus; logger: L
   }
 
   return {
-    async resolve(key) {
-      const hash = hashApiKey(key);
+    async resolve(key, digest) {
+      const hash = digest ? digest.toString('hex') : hashApiKey(key);
       const found = await cache.get(hash);
-      // The lookup is by hash already; the constant-time compare keeps it so should the lookup ever change.
-      if (!found || found.revoked || !secretEquals(found.hash, hash)) return undefined;
+      // The lookup is by hash already; the constant-time compare keeps it so should the lookup ever
+      // change. Both are hex SHA-256 digests (64 chars), so they are compared as they are.
+      if (!found || found.revoked || !hexDigestEquals(found.hash, hash)) return undefined;
       if (!key.startsWith(`ak_${found.environment}_`)) return undefined;
       touch(found.keyId);
       return { tenantId: found.tenantId, environment: found.environment, keyId: found.keyId };

@@ -23,8 +23,8 @@ beforeAll(async () => {
   apiB = await startApi(config, silentLogger(), { port: 0 });
   callA = apiClient(apiA.url);
   callB = apiClient(apiB.url);
-  for (const [id, rpm] of [['tenant_slow', 3], ['tenant_other', 100], ['tenant_burst', 4]] as const) {
-    const r = await callA('POST', '/v1/admin/tenants', { body: { id, servers: ['asaas'], limits: { requests_per_minute: rpm } } });
+  for (const [id, rpm, quota] of [['tenant_slow', 3, 1000], ['tenant_other', 100, 1000], ['tenant_burst', 4, 1000], ['tenant_spent', 2, 0]] as const) {
+    const r = await callA('POST', '/v1/admin/tenants', { body: { id, servers: ['asaas'], limits: { requests_per_minute: rpm, monthly_tool_calls: quota } } });
     expect(r.status).toBe(201);
   }
 });
@@ -97,4 +97,32 @@ test('a burst of concurrent requests, counted together, admits exactly the limit
     expect(r.body.error.code).toBe('rate_limited');
     expect(r.headers.get('ratelimit-remaining')).toBe('0');
   }
+});
+
+test('a submission is refused for its rate first, then for its quota: the quota is read alongside, but a rate-limited request is answered and counted as rate_limited only', async () => {
+  const refusals = async () => {
+    const text = (await callA('GET', '/metrics')).text;
+    const count = (reason: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('agents_refusals_total{') && l.includes('"tenant_spent"') && l.includes(`reason="${reason}"`))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    return { rate: count('rate_limited'), quota: count('quota_exceeded') };
+  };
+  const before = await refusals();
+  const submit = () => callA('POST', '/v1/tenants/tenant_spent/jobs', { body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers', args: {} }] } });
+  const first = await submit();
+  const second = await submit();
+  for (const [r, remaining] of [[first, '1'], [second, '0']] as const) {
+    expect(r.status).toBe(429);
+    expect(r.body.error.code).toBe('quota_exceeded');
+    expect(r.body.error.message).toBe("The monthly tool-call quota (0) of this tenant's live environment is spent.");
+    expect(r.headers.get('ratelimit-remaining')).toBe(remaining);
+  }
+  const third = await submit();
+  expect(third.status).toBe(429);
+  expect(third.body.error.code).toBe('rate_limited');
+  expect(third.headers.get('retry-after')).not.toBeNull();
+  expect(await refusals()).toEqual({ rate: before.rate + 1, quota: before.quota + 2 });
+  expect(await tdb.db.selectFrom('jobs').select('id').where('tenant_id', '=', 'tenant_spent').execute()).toHaveLength(0);
 });

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import helmet from 'helmet';
 import { createMetricsEndpoint } from '@agents/observability';
 import type { Metrics } from '@agents/observability';
@@ -17,10 +17,11 @@ export interface OpsDeps {
 /**
  * The operator surfaces outside /v1 (API.md "Operations"): Bull Board behind HTTP Basic and
  * /metrics behind a bearer token. Mounted before the API's strict CSP: the board's page needs its
- * own inline bootstrap script.
+ * own inline bootstrap script. Added to `r` (the app) at their own paths rather than as a router
+ * mounted at `/`, so that every other request passes them with two path tests instead of entering
+ * a router.
  */
-export function opsRoutes(deps: OpsDeps & { operatorApiKey: string }): Router {
-  const r = Router();
+export function mountOpsRoutes(r: Router, deps: OpsDeps & { operatorApiKey: string }): void {
   if (deps.board) {
     r.use(BULL_BOARD_PATH, helmet({ contentSecurityPolicy: false }), operatorBasicAuth(deps.operatorApiKey), deps.board.router);
   }
@@ -30,5 +31,4 @@ export function opsRoutes(deps: OpsDeps & { operatorApiKey: string }): Router {
       await endpoint(req, res);
     });
   }
-  return r;
 }

@@ -8,8 +8,11 @@ export type Principal =
   | { kind: 'tenant'; tenantId: string; environment: Environment; keyId: string };
 
 export interface TenantKeyResolver {
-  /** Looks a presented tenant key up by its hash; undefined when unknown or revoked. */
-  resolve(key: string): Promise<{ tenantId: string; environment: Environment; keyId: string } | undefined>;
+  /**
+   * Looks a presented tenant key up by its hash; undefined when unknown or revoked. `digest`: the
+   * key's SHA-256 when the caller has it already (authentication hashes every presented key once).
+   */
+  resolve(key: string, digest?: Buffer): Promise<{ tenantId: string; environment: Environment; keyId: string } | undefined>;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
@@ -22,15 +25,18 @@ export function secretEquals(a: string, b: string): boolean {
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
 
 export function authenticate(operatorKey: string, tenantKeys: TenantKeyResolver | undefined) {
+  // Hashed once: each request then hashes only the key it presents (secretEquals would hash both).
+  const operatorDigest = sha256(operatorKey);
   return async (req: Request, res: Response, next: NextFunction) => {
-    const m = BEARER.exec(req.get('authorization') ?? '');
+    const m = BEARER.exec(req.headers.authorization ?? '');
     if (!m) throw new ApiError('unauthorized', 'Missing or malformed Authorization header; expected "Bearer <key>".');
     const key = m[1]!;
-    if (secretEquals(key, operatorKey)) {
+    const digest = sha256(key);
+    if (timingSafeEqual(digest, operatorDigest)) {
       res.locals.principal = { kind: 'operator' } satisfies Principal;
       return next();
     }
-    const found = /^ak_(test|live)_[A-Za-z0-9]{32,}$/.test(key) && tenantKeys ? await tenantKeys.resolve(key) : undefined;
+    const found = /^ak_(test|live)_[A-Za-z0-9]{32,}$/.test(key) && tenantKeys ? await tenantKeys.resolve(key, digest) : undefined;
     if (!found) throw new ApiError('unauthorized', 'The API key is unknown or revoked.');
     res.locals.principal = { kind: 'tenant', ...found } satisfies Principal;
     next();

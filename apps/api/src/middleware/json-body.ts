@@ -77,6 +77,67 @@ function afterDraining(req: Request, answer: () => void): void {
   req.resume();
 }
 
+/** Content-Type values read directly as UTF-8 JSON (what clients send); any other form goes through body-parser. */
+const PLAIN_JSON_TYPE = /^application\/json(?:;[ \t]*charset="?utf-8"?)?$/i;
+
+/** Strict JSON as body-parser parses it (strict: true): empty → {}, else it must open with { or [ after whitespace. */
+function parseStrict(text: string): unknown {
+  if (text.length === 0) return {};
+  const first = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/.exec(text)![1];
+  if (first !== '{' && first !== '[') throw new SyntaxError('body is not a JSON object or array');
+  return JSON.parse(text);
+}
+
+/**
+ * The common request, read without body-parser: identity encoding, a Content-Length within the
+ * limit (Node's parser delivers exactly that many bytes or the request aborts, so no limit check
+ * while reading), `application/json` as UTF-8. Same outcomes as body-parser's path for it: depth
+ * scan of the raw bytes, UTF-8 decoded as iconv does (invalid sequences → U+FFFD, a leading BOM
+ * dropped), strict parse, 400 invalid_json on bad JSON; a stream error or an aborted request
+ * reaches the error handler with status 400 as body-parser passes it on. It skips body-parser's
+ * type, charset and encoding negotiation, its decoder and the parsed-depth walk (the byte scan is
+ * exact for valid UTF-8 JSON).
+ */
+function readPlainJson(req: Request, next: NextFunction): void {
+  const chunks: Buffer[] = [];
+  let ended = false;
+  const onData = (chunk: Buffer) => void chunks.push(chunk);
+  const onEnd = () => {
+    ended = true;
+    cleanup();
+    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    if (nestsDeeperThan(buf, MAX_JSON_DEPTH)) return next(tooDeep());
+    let text = buf.toString('utf8');
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    try {
+      req.body = parseStrict(text);
+    } catch {
+      return next(new ApiError('invalid_json', 'The body is not valid JSON.'));
+    }
+    next();
+  };
+  const onError = (err: Error & { status?: number; statusCode?: number }) => {
+    cleanup();
+    err.status = err.statusCode = 400;
+    next(err);
+  };
+  const onClose = () => {
+    if (ended) return;
+    cleanup();
+    next(Object.assign(new Error('request aborted'), { code: 'ECONNABORTED', status: 400, statusCode: 400, type: 'request.aborted' }));
+  };
+  function cleanup() {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onError);
+    req.off('close', onClose);
+  }
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
+  req.on('close', onClose);
+}
+
 /**
  * JSON bodies only: a body-bearing request without application/json is 415; bad JSON is 400
  * invalid_json; nesting deeper than MAX_JSON_DEPTH is 400 validation_failed, found by a scan of the
@@ -95,12 +156,16 @@ export function jsonBody() {
     },
   });
   return (req: Request, res: Response, next: NextFunction) => {
-    const length = Number(req.get('content-length') ?? 0);
-    const hasBody = length > 0 || req.get('transfer-encoding') !== undefined;
-    if (!hasBody) {
+    const { headers } = req;
+    const length = Number(headers['content-length'] ?? 0);
+    const chunked = headers['transfer-encoding'] !== undefined;
+    if (!(length > 0 || chunked)) {
       req.body = undefined;
       return next();
     }
+    const type = headers['content-type'];
+    const identity = headers['content-encoding'] === undefined || headers['content-encoding'].toLowerCase() === 'identity';
+    if (!chunked && identity && length <= BODY_LIMIT_BYTES && type !== undefined && PLAIN_JSON_TYPE.test(type)) return readPlainJson(req, next);
     if (!req.is('application/json')) {
       return next(new ApiError('unsupported_media_type', 'Send the body as application/json.'));
     }

@@ -85,7 +85,8 @@ export function rateLimit(deps: RateLimitDeps) {
     windowMs: 2,
   });
 
-  return async (req: Request, res: Response, next: NextFunction) => {
+  /** Counts this request; sets the RateLimit headers; throws 429 rate_limited past the limit. */
+  async function check(req: Request, res: Response): Promise<void> {
     const tenant = await deps.tenantOf(req, res);
     const limit = tenant.limits.requests_per_minute;
     const c = await count({ tenantId: tenant.id, limit });
@@ -99,6 +100,13 @@ export function rateLimit(deps: RateLimitDeps) {
         'Retry-After': String(resetS),
       });
     }
-    next();
-  };
+  }
+
+  return Object.assign(
+    async (req: Request, res: Response, next: NextFunction) => {
+      await check(req, res);
+      next();
+    },
+    { check },
+  );
 }
