@@ -1,5 +1,6 @@
 import type { Db } from '../connection';
 import type { Job, UsageEvent } from '../schema';
+import { param, prepare } from '../prepared';
 
 /** The public job object of API.md, shared by the API responses and the job.* webhook events. */
 export interface JobView {
@@ -67,8 +68,10 @@ export function presentJob(job: Job, toolCalls: UsageEvent[], usage: JobView['us
 }
 
 /** The job's view from one read of its usage rows (tool calls listed, tokens summed over all kinds). */
+const usageOfJob = prepare<{ job_id: string }, UsageEvent>('usage_of_job', (db) => db.selectFrom('usage_events').selectAll().where('job_id', '=', param('job_id')).orderBy('seq'));
+
 export async function loadJobView(db: Db, job: Job): Promise<JobView> {
-  const rows = await db.selectFrom('usage_events').selectAll().where('job_id', '=', job.id).orderBy('seq').execute();
+  const rows = await usageOfJob.execute(db, { job_id: job.id });
   const calls = rows.filter((r) => r.kind === 'tool_call');
   const usage = { tool_calls: calls.length, input_tokens: 0, output_tokens: 0 };
   for (const r of rows) {
