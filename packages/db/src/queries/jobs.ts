@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import type { Db } from '../connection';
 import type { Environment, Job, JobError, JobStatus, NewJob } from '../schema';
 import { writeJobEvent } from './webhook-outbox';
+import { USAGE_VIEW_ROWS_SQL } from './job-view';
+import type { UsageViewRow } from './job-view';
 import { newestFirstPage } from './page';
 import { param, prepare } from '../prepared';
 
@@ -124,7 +126,7 @@ export interface FinishJob {
  * In the same transaction it writes the job's webhook event and pending delivery (the outbox, see
  * writeJobEvent), so no crash can separate "job finished" from "callback owed".
  */
-const finishJobQuery = prepare<{ id: string; status: FinishJob['status']; output: string | null; error: string | null }, Job & { tenant_webhook_url: string | null }>(
+const finishJobQuery = prepare<{ id: string; status: FinishJob['status']; output: string | null; error: string | null }, Job & { tenant_webhook_url: string | null; usage_rows: UsageViewRow[] }>(
   'finish_job',
   (db) =>
     db
@@ -139,7 +141,10 @@ const finishJobQuery = prepare<{ id: string; status: FinishJob['status']; output
       .where('status', 'in', ['queued', 'running'])
       .returningAll()
       // The outbox's fallback URL, read by the same statement instead of one more round trip.
-      .returning((eb) => eb.selectFrom('tenants').select('webhook_url').whereRef('tenants.id', '=', 'jobs.tenant_id').as('tenant_webhook_url')),
+      .returning((eb) => eb.selectFrom('tenants').select('webhook_url').whereRef('tenants.id', '=', 'jobs.tenant_id').as('tenant_webhook_url'))
+      // And the usage rows of the event's job view (a checkpoint written earlier in this
+      // transaction is visible to it), instead of a read of their own.
+      .returning(sql<UsageViewRow[]>`${sql.raw(USAGE_VIEW_ROWS_SQL)}`.as('usage_rows')),
 );
 
 export async function finishJob(db: Db, id: string, f: FinishJob): Promise<Job | undefined> {
@@ -151,8 +156,8 @@ export async function finishJob(db: Db, id: string, f: FinishJob): Promise<Job |
       error: f.error ? JSON.stringify(f.error) : null,
     });
     if (!row) return undefined;
-    const { tenant_webhook_url, ...job } = row;
-    await writeJobEvent(trx, job, tenant_webhook_url ?? null);
+    const { tenant_webhook_url, usage_rows, ...job } = row;
+    await writeJobEvent(trx, job, tenant_webhook_url ?? null, usage_rows);
     return job;
   };
   // A caller already inside a transaction (e.g. writing its last checkpoint) gets the outbox in it.
