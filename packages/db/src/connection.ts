@@ -17,15 +17,21 @@ export interface DbOptions {
   connectionTimeoutMs?: number;
 }
 
-/** Postgres: "cached plan must not change result type" (a prepared statement's table changed shape). */
-const PLAN_RESULT_CHANGED = '0A000';
+/**
+ * Postgres errors after which a connection prepares a named statement afresh under a new name:
+ * 0A000 "cached plan must not change result type" (its table changed shape), 26000 "prepared
+ * statement does not exist" (dropped behind the client's back: DEALLOCATE, a pooler).
+ */
+const REPREPARE_CODES = new Set(['0A000', '26000']);
 
 /**
  * A pg client that runs the SQL of prepared queries (prepared.ts) as named statements: Postgres
  * parses and plans each once per connection instead of once per execution, and the client sends
  * Bind/Execute only. All other SQL goes through unchanged (unnamed, parsed every time).
  * A named statement whose table changed shape under it (a migration adding a column while this
- * process runs) fails once with 0A000; that connection then prepares it afresh under a new name.
+ * process runs) fails once with 0A000, one dropped behind our back once with 26000; that
+ * connection then prepares it afresh under a new name. (A transaction-mode pooler in front of
+ * Postgres must support protocol-level prepared statements, e.g. PgBouncer >= 1.21.)
  */
 class NamedStatementClient extends Client {
   /** Per statement name: how many times this connection had to prepare it afresh. */
@@ -39,7 +45,7 @@ NamedStatementClient.prototype.query = function (this: NamedStatementClient, con
   const named: QueryConfig = { name: generation ? `${base}_${generation}` : base, text: config as string, values: values as unknown[] };
   const result = (plainQuery as (q: QueryConfig) => Promise<unknown>).call(this, named);
   return result.catch((err: { code?: string }) => {
-    if (err?.code === PLAN_RESULT_CHANGED) this.renamed.set(base, generation + 1);
+    if (REPREPARE_CODES.has(err?.code ?? '')) this.renamed.set(base, generation + 1);
     throw err;
   });
 } as typeof Client.prototype.query;

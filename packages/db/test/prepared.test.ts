@@ -64,3 +64,11 @@ test('a table changing shape under a named statement fails one execution, then t
   expect(await all.first(one, { id: 'a' })).toEqual({ id: 'a', kind: 'x', n: 1, note: null });
   expect(await all.first(one, { id: 'b' })).toEqual({ id: 'b', kind: 'x', n: 2, note: null });
 });
+
+test('a named statement dropped behind the client (DEALLOCATE) fails one execution, then is prepared afresh', async () => {
+  const byId = prepare<{ id: string }, { kind: string }>('test_dealloc', (db) => (db as unknown as Loose).selectFrom('things').select('kind').where('id', '=', param('id')));
+  expect(await byId.first(one, { id: 'c' })).toEqual({ kind: 'y' });
+  await sql`DEALLOCATE ALL`.execute(one);
+  await expect(byId.first(one, { id: 'c' })).rejects.toMatchObject({ code: '26000' });
+  expect(await byId.first(one, { id: 'c' })).toEqual({ kind: 'y' });
+});
