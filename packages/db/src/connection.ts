@@ -1,6 +1,8 @@
 import { Kysely, PostgresDialect } from 'kysely';
-import { Pool, types } from 'pg';
+import { Client, Pool, types } from 'pg';
+import type { QueryConfig } from 'pg';
 import type { Database } from './schema';
+import { statementNameOf } from './prepared';
 
 // int8 (bigserial seq, count(*)) arrives as string by default; our counts fit in a double.
 types.setTypeParser(20, (v) => Number(v));
@@ -15,8 +17,42 @@ export interface DbOptions {
   connectionTimeoutMs?: number;
 }
 
+/**
+ * Postgres errors after which a connection prepares a named statement afresh under a new name:
+ * 0A000 "cached plan must not change result type" (its table changed shape), 26000 "prepared
+ * statement does not exist" (dropped behind the client's back: DEALLOCATE, a pooler).
+ */
+const REPREPARE_CODES = new Set(['0A000', '26000']);
+
+/**
+ * A pg client that runs the SQL of prepared queries (prepared.ts) as named statements: Postgres
+ * parses and plans each once per connection instead of once per execution, and the client sends
+ * Bind/Execute only. All other SQL goes through unchanged (unnamed, parsed every time).
+ * A named statement whose table changed shape under it (a migration adding a column while this
+ * process runs) fails once with 0A000, one dropped behind our back once with 26000; that
+ * connection then prepares it afresh under a new name. (A transaction-mode pooler in front of
+ * Postgres must support protocol-level prepared statements, e.g. PgBouncer >= 1.21.)
+ */
+class NamedStatementClient extends Client {
+  /** Per statement name: how many times this connection had to prepare it afresh. */
+  readonly renamed = new Map<string, number>();
+}
+const plainQuery = Client.prototype.query;
+NamedStatementClient.prototype.query = function (this: NamedStatementClient, config: unknown, values?: unknown, callback?: unknown) {
+  const base = typeof config === 'string' && typeof values !== 'function' && callback === undefined ? statementNameOf(config) : undefined;
+  if (!base) return (plainQuery as (...a: unknown[]) => unknown).call(this, config, values, callback);
+  const generation = this.renamed.get(base) ?? 0;
+  const named: QueryConfig = { name: generation ? `${base}_${generation}` : base, text: config as string, values: values as unknown[] };
+  const result = (plainQuery as (q: QueryConfig) => Promise<unknown>).call(this, named);
+  return result.catch((err: { code?: string }) => {
+    if (REPREPARE_CODES.has(err?.code ?? '')) this.renamed.set(base, generation + 1);
+    throw err;
+  });
+} as typeof Client.prototype.query;
+
 export function createDb(opts: DbOptions): Db {
   const pool = new Pool({
+    Client: NamedStatementClient,
     connectionString: opts.url,
     max: opts.max ?? 10,
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5_000,

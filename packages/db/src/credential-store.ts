@@ -4,7 +4,9 @@ import { decryptSecret, encryptSecret, rewrapDataKey, unwrapDataKey } from '@age
 import { tenantDataKey } from './tenant-data-key';
 import type { MasterKeyring } from '@agents/vault';
 import type { Db } from './connection';
-import type { Environment } from './schema';
+import type { CredentialsTable, Environment } from './schema';
+import { param, prepare } from './prepared';
+import type { Selectable } from 'kysely';
 
 export interface CredentialSummary {
   server: string;
@@ -26,6 +28,19 @@ export interface CredentialStore {
 }
 
 /** Postgres-backed credential storage with per-tenant envelope encryption (packages/vault). */
+/** The sealed values and the tenant's wrapped data key in one read (once per job and server). */
+const sealedCredential = prepare<{ tenant_id: string; server: string; environment: Environment }, Pick<Selectable<CredentialsTable>, 'sealed' | 'version'> & { kid: string | null; wrapped: string | null }>(
+  'sealed_credential',
+  (db) =>
+    db
+      .selectFrom('credentials')
+      .leftJoin('tenant_data_keys', 'tenant_data_keys.tenant_id', 'credentials.tenant_id')
+      .select(['credentials.sealed', 'credentials.version', 'tenant_data_keys.kid', 'tenant_data_keys.wrapped'])
+      .where('credentials.tenant_id', '=', param('tenant_id'))
+      .where('credentials.server', '=', param('server'))
+      .where('credentials.environment', '=', param('environment')),
+);
+
 export function createCredentialStore(db: Db, ring: MasterKeyring): CredentialStore {
   const dataKey = (tenantId: string, create: boolean) => tenantDataKey(db, ring, tenantId, create);
 
@@ -49,14 +64,7 @@ export function createCredentialStore(db: Db, ring: MasterKeyring): CredentialSt
     },
     async get(tenantId, server, environment) {
       // One read for the sealed values and the tenant's wrapped data key (once per job and server).
-      const row = await db
-        .selectFrom('credentials')
-        .leftJoin('tenant_data_keys', 'tenant_data_keys.tenant_id', 'credentials.tenant_id')
-        .select(['credentials.sealed', 'credentials.version', 'tenant_data_keys.kid', 'tenant_data_keys.wrapped'])
-        .where('credentials.tenant_id', '=', tenantId)
-        .where('credentials.server', '=', server)
-        .where('credentials.environment', '=', environment)
-        .executeTakeFirst();
+      const row = await sealedCredential.first(db, { tenant_id: tenantId, server, environment });
       if (!row || row.kid === null || row.wrapped === null) return null;
       const dek = unwrapDataKey(ring, tenantId, { kid: row.kid, wrapped: row.wrapped });
       return { values: decryptSecret(dek, row.sealed, { tenantId, server, environment }), version: row.version };

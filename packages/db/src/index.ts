@@ -60,3 +60,5 @@ export type { WebhookDelivery, WebhookAttempt, DeliveryToSend, ListDeliveriesQue
 export { tenantDataKey } from './tenant-data-key';
 export { recordProviderEvent, listProviderEvents } from './queries/provider-events';
 export type { ProviderEventInput, RecordProviderEventResult, ProviderEventRow } from './queries/provider-events';
+export { prepare, param } from './prepared';
+export type { PreparedQuery } from './prepared';

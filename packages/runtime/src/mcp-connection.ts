@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { StdioClientTransport, DEFAULT_INHERITED_ENV_VARS } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { RuntimeError } from './errors';
+import { createHttpFetch } from './http-fetch';
 import { scrubSecrets } from './template';
 import type { FilledTransport } from './template';
 
@@ -106,12 +107,15 @@ export async function signalIsolatingFetch(input: string | URL, init?: RequestIn
   return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
+/** The MCP HTTP transport's fetch: node:http keep-alive (see http-fetch.ts); anything else through fetch. */
+export const mcpHttpFetch = createHttpFetch(signalIsolatingFetch);
+
 function buildTransport(t: FilledTransport, onStderr: (chunk: string) => void): Transport {
   if (t.type === 'http') {
     // Credentials ride only in these request headers; the URL carries none.
     return new StreamableHTTPClientTransport(new URL(t.url), {
       requestInit: { headers: t.headers },
-      fetch: signalIsolatingFetch,
+      fetch: mcpHttpFetch,
     });
   }
   // The SDK always merges its "safe" inherited variables (HOME, USER, SHELL…) into the child env;

@@ -103,6 +103,11 @@ export async function runPipelineProfile(o: PipelineProfileOptions): Promise<voi
 
     await pc.query('SELECT pg_stat_statements_reset()');
     const x0 = Number((await pc.query(`SELECT xact_commit::float8 AS n FROM pg_stat_database WHERE datname = current_database()`)).rows[0].n);
+    // Row writes per table (HOT share of the updates, autovacuum runs), as deltas over the window.
+    const tableStats = async () =>
+      (await pc.query(`SELECT relname, n_tup_ins::float8 AS ins, n_tup_upd::float8 AS upd, n_tup_hot_upd::float8 AS hot, (autovacuum_count + autoanalyze_count)::float8 AS av
+                         FROM pg_stat_user_tables WHERE relname IN ('jobs', 'job_steps', 'usage_events', 'webhook_events', 'webhook_deliveries') ORDER BY relname`)).rows as Array<{ relname: string; ins: number; upd: number; hot: number; av: number }>;
+    const t0 = await tableStats();
     const workerCpu = () => stack.workers.reduce((sum, w) => sum + cpuTree(w.pid), 0);
     const k0 = workerCpu();
     const w0 = Date.now();
@@ -112,6 +117,8 @@ export async function runPipelineProfile(o: PipelineProfileOptions): Promise<voi
     const n = load.accepted.size;
     const cpuMsPerJob = ((workerCpu() - k0) * 1000) / n;
     const x1 = Number((await pc.query(`SELECT xact_commit::float8 AS n FROM pg_stat_database WHERE datname = current_database()`)).rows[0].n);
+    await new Promise((r) => setTimeout(r, 1_500)); // backends flush their table counters within ~1 s
+    const t1 = await tableStats();
     const stmts = await pc.query(
       `SELECT calls::float8 AS calls, total_exec_time AS ms, rows::float8 AS rows, query
          FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -134,6 +141,14 @@ export async function runPipelineProfile(o: PipelineProfileOptions): Promise<voi
       if (r.calls / n < 0.01) continue;
       const q = r.query.replace(/\s+/g, ' ').slice(0, 160).replace(/\|/g, '\\|');
       console.log(`| ${(r.calls / n).toFixed(2)} | ${(r.ms / n).toFixed(3)} | ${(r.rows / r.calls).toFixed(2)} | \`${q}\` |`);
+    }
+
+    console.log('\nRow writes per job by table (pg_stat_user_tables; HOT = updates that touched no index):');
+    console.log('\n| table | inserts per job | updates per job | HOT share of updates | autovacuum/analyze runs |\n|---|---|---|---|---|');
+    for (const b of t1) {
+      const a = t0.find((r) => r.relname === b.relname) ?? { ins: 0, upd: 0, hot: 0, av: 0 };
+      const upd = b.upd - a.upd;
+      console.log(`| ${b.relname} | ${((b.ins - a.ins) / n).toFixed(2)} | ${(upd / n).toFixed(2)} | ${upd ? `${((100 * (b.hot - a.hot)) / upd).toFixed(0)} %` : '-'} | ${b.av - a.av} |`);
     }
 
     const fns = new Map<string, number>();

@@ -1,5 +1,6 @@
 import type { Db } from '../connection';
 import type { Job, UsageEvent } from '../schema';
+import { param, prepare } from '../prepared';
 
 /** The public job object of API.md, shared by the API responses and the job.* webhook events. */
 export interface JobView {
@@ -32,7 +33,16 @@ export interface JobView {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function toolCallView(e: UsageEvent): JobView['tool_calls'][number] {
+/** The columns of a usage row the job view reads. */
+export type UsageViewRow = Pick<UsageEvent, 'id' | 'kind' | 'server' | 'tool' | 'success' | 'duration_ms' | 'error_code' | 'input_tokens' | 'output_tokens'>;
+
+/**
+ * SQL for a job's usage rows as one JSON array of UsageViewRow, oldest first, for a statement on
+ * `jobs` that wants the view's data without a read of its own (finishJob's RETURNING).
+ */
+export const USAGE_VIEW_ROWS_SQL = `(SELECT coalesce(json_agg(json_build_object('id', u.id, 'kind', u.kind, 'server', u.server, 'tool', u.tool, 'success', u.success, 'duration_ms', u.duration_ms, 'error_code', u.error_code, 'input_tokens', u.input_tokens, 'output_tokens', u.output_tokens) ORDER BY u.seq), '[]'::json) FROM usage_events u WHERE u.job_id = "jobs"."id")`;
+
+export function toolCallView(e: Pick<UsageEvent, 'id' | 'server' | 'tool' | 'success' | 'duration_ms' | 'error_code'>): JobView['tool_calls'][number] {
   return {
     id: e.id,
     server: e.server,
@@ -43,7 +53,7 @@ export function toolCallView(e: UsageEvent): JobView['tool_calls'][number] {
   };
 }
 
-export function presentJob(job: Job, toolCalls: UsageEvent[], usage: JobView['usage']): JobView {
+export function presentJob(job: Job, toolCalls: Pick<UsageEvent, 'id' | 'server' | 'tool' | 'success' | 'duration_ms' | 'error_code'>[], usage: JobView['usage']): JobView {
   return {
     id: job.id,
     tenant_id: job.tenant_id,
@@ -66,9 +76,14 @@ export function presentJob(job: Job, toolCalls: UsageEvent[], usage: JobView['us
   };
 }
 
-/** The job's view from one read of its usage rows (tool calls listed, tokens summed over all kinds). */
-export async function loadJobView(db: Db, job: Job): Promise<JobView> {
-  const rows = await db.selectFrom('usage_events').selectAll().where('job_id', '=', job.id).orderBy('seq').execute();
+const usageOfJob = prepare<{ job_id: string }, UsageEvent>('usage_of_job', (db) => db.selectFrom('usage_events').selectAll().where('job_id', '=', param('job_id')).orderBy('seq'));
+
+/**
+ * The job's view from one read of its usage rows (tool calls listed, tokens summed over all kinds),
+ * or from `rows` when the caller already has them (read by its own statement, USAGE_VIEW_ROWS_SQL).
+ */
+export async function loadJobView(db: Db, job: Job, rows?: UsageViewRow[]): Promise<JobView> {
+  rows ??= await usageOfJob.execute(db, { job_id: job.id });
   const calls = rows.filter((r) => r.kind === 'tool_call');
   const usage = { tool_calls: calls.length, input_tokens: 0, output_tokens: 0 };
   for (const r of rows) {

@@ -2,7 +2,10 @@ import { sql } from 'kysely';
 import type { Db } from '../connection';
 import type { Environment, Job, JobError, JobStatus, NewJob } from '../schema';
 import { writeJobEvent } from './webhook-outbox';
+import { USAGE_VIEW_ROWS_SQL } from './job-view';
+import type { UsageViewRow } from './job-view';
 import { newestFirstPage } from './page';
+import { param, prepare } from '../prepared';
 
 /** How long an Idempotency-Key binds a request to its job (API.md: 24 h). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -50,8 +53,10 @@ export async function getJob(db: Db, tenantId: string, id: string): Promise<Job 
   return db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
 }
 
+const jobById = prepare<{ id: string }, Job>('job_by_id', (db) => db.selectFrom('jobs').selectAll().where('id', '=', param('id')));
+
 export async function getJobById(db: Db, id: string): Promise<Job | undefined> {
-  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  return jobById.first(db, { id });
 }
 
 export interface ListJobsQuery {
@@ -92,8 +97,8 @@ export async function listUnqueuedJobs(db: Db, olderThanMs: number, limit: numbe
  * Moves a job into `running` for one more attempt. Returns undefined when the job is already
  * terminal (cancelled while queued, or finished by an earlier attempt): the caller drops it.
  */
-export async function startAttempt(db: Db, id: string): Promise<Job | undefined> {
-  return db
+const startAttemptQuery = prepare<{ id: string }, Job>('start_attempt', (db) =>
+  db
     .updateTable('jobs')
     .set({
       status: 'running',
@@ -101,10 +106,13 @@ export async function startAttempt(db: Db, id: string): Promise<Job | undefined>
       started_at: sql<Date>`coalesce(started_at, now())`,
       enqueued_at: sql<Date>`coalesce(enqueued_at, now())`,
     })
-    .where('id', '=', id)
+    .where('id', '=', param('id'))
     .where('status', 'in', ['queued', 'running'])
-    .returningAll()
-    .executeTakeFirst();
+    .returningAll(),
+);
+
+export async function startAttempt(db: Db, id: string): Promise<Job | undefined> {
+  return startAttemptQuery.first(db, { id });
 }
 
 export interface FinishJob {
@@ -118,25 +126,38 @@ export interface FinishJob {
  * In the same transaction it writes the job's webhook event and pending delivery (the outbox, see
  * writeJobEvent), so no crash can separate "job finished" from "callback owed".
  */
-export async function finishJob(db: Db, id: string, f: FinishJob): Promise<Job | undefined> {
-  const run = async (trx: Db) => {
-    const row = await trx
+const finishJobQuery = prepare<{ id: string; status: FinishJob['status']; output: string | null; error: string | null }, Job & { tenant_webhook_url: string | null; usage_rows: UsageViewRow[] }>(
+  'finish_job',
+  (db) =>
+    db
       .updateTable('jobs')
       .set({
-        status: f.status,
-        output: f.output === undefined ? null : JSON.stringify(f.output),
-        error: f.error ? JSON.stringify(f.error) : null,
+        status: param('status'),
+        output: param('output'),
+        error: param('error'),
         finished_at: sql<Date>`now()`,
       })
-      .where('id', '=', id)
+      .where('id', '=', param('id'))
       .where('status', 'in', ['queued', 'running'])
       .returningAll()
       // The outbox's fallback URL, read by the same statement instead of one more round trip.
       .returning((eb) => eb.selectFrom('tenants').select('webhook_url').whereRef('tenants.id', '=', 'jobs.tenant_id').as('tenant_webhook_url'))
-      .executeTakeFirst();
+      // And the usage rows of the event's job view (a checkpoint written earlier in this
+      // transaction is visible to it), instead of a read of their own.
+      .returning(sql<UsageViewRow[]>`${sql.raw(USAGE_VIEW_ROWS_SQL)}`.as('usage_rows')),
+);
+
+export async function finishJob(db: Db, id: string, f: FinishJob): Promise<Job | undefined> {
+  const run = async (trx: Db) => {
+    const row = await finishJobQuery.first(trx, {
+      id,
+      status: f.status,
+      output: f.output === undefined ? null : JSON.stringify(f.output),
+      error: f.error ? JSON.stringify(f.error) : null,
+    });
     if (!row) return undefined;
-    const { tenant_webhook_url, ...job } = row;
-    await writeJobEvent(trx, job, tenant_webhook_url ?? null);
+    const { tenant_webhook_url, usage_rows, ...job } = row;
+    await writeJobEvent(trx, job, tenant_webhook_url ?? null, usage_rows);
     return job;
   };
   // A caller already inside a transaction (e.g. writing its last checkpoint) gets the outbox in it.

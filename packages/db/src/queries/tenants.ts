@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../connection';
 import type { Automation, Tenant, TenantLimits, TenantPlan } from '../schema';
+import { param, prepare } from '../prepared';
 
 export interface NewTenantInput {
   id: string;
@@ -31,8 +32,10 @@ export async function insertTenant(db: Db, t: NewTenantInput): Promise<Tenant | 
     .executeTakeFirst();
 }
 
+const tenantById = prepare<{ id: string }, Tenant>('tenant_by_id', (db) => db.selectFrom('tenants').selectAll().where('id', '=', param('id')));
+
 export async function getTenant(db: Db, id: string): Promise<Tenant | undefined> {
-  return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+  return tenantById.first(db, { id });
 }
 
 export async function listTenants(db: Db): Promise<Tenant[]> {
