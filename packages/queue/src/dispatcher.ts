@@ -158,10 +158,12 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   // Round-robin ring of tenants that may have waiting jobs.
   const ring: string[] = [];
   const inRing = new Set<string>();
-  // How many times each ring tenant was activated: an empty fetch drops the tenant from the ring
-  // only if it was not activated again since the fetch began (its new job may have been added
-  // after the fetch looked).
+  // Each ring tenant's latest activation, numbered from one process-wide sequence: an empty fetch
+  // drops the tenant from the ring only if it was not activated again since the fetch began (its
+  // new job may have been added after the fetch looked). A process-wide sequence, so that a tenant
+  // dropped and activated again never shows the number an older fetch saw.
   const activations = new Map<string, number>();
+  let activationSeq = 0;
   let cursor = 0;
   // When each tenant was last announced on the activation channel (any process's enqueue or job end).
   // Entries older than the reserve window are dropped as they are met, and by every rescan.
@@ -215,7 +217,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       inRing.add(tenantId);
       ring.push(tenantId);
     }
-    activations.set(tenantId, (activations.get(tenantId) ?? 0) + 1);
+    activations.set(tenantId, ++activationSeq);
     pump();
   }
 
