@@ -4,9 +4,6 @@
  * resumes from its checkpoints and finishes it. Each side effect happens once at the provider and
  * is metered once.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
@@ -15,10 +12,10 @@ import { apiClient, configEnv, createTestDatabase, flushPrefix, testConfig, test
 import type { TestDatabase } from '@agents/testkit';
 import { CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, seedTenants, startTestModel, terminalJob } from './agent-helpers';
 import type { TestModel } from './agent-helpers';
+import { stopProcess, workerProcesses } from './worker-processes';
 
 jest.setTimeout(90_000);
 
-const ROOT = path.resolve(__dirname, '../../..');
 const MODEL_KEY = 'sk-test-dummy-key-for-the-model-sandbox';
 
 let tdb: TestDatabase;
@@ -27,32 +24,7 @@ let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
 let model: TestModel;
 let api: ApiServer;
 let env: Record<string, string>;
-const children: ChildProcess[] = [];
-
-/**
- * A worker as `npm start` runs it: its own process, configured by the environment only. Node itself
- * with tsx as a loader (not the tsx CLI, which runs the script in a grandchild that a SIGKILL of the
- * CLI would leave running).
- */
-function spawnWorker(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  child.on('exit', (code, signal) => {
-    if (code && code !== 0) console.error(`worker ${child.pid} exited with ${code ?? signal}: ${stderr}`);
-  });
-  children.push(child);
-  return child;
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  await exited;
-}
+const workers = workerProcesses();
 
 beforeAll(async () => {
   tdb = await createTestDatabase('crash');
@@ -83,7 +55,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) await stop(c, 'SIGKILL');
+  await workers.killAll();
   await api?.close();
   await model?.server.close();
   await sandbox?.close();
@@ -93,7 +65,7 @@ afterAll(async () => {
 
 test('a worker killed mid-job is replaced; the job resumes from its checkpoint and each side effect happens once', async () => {
   const call = apiClient(api.url);
-  const first = spawnWorker();
+  const first = workers.spawn(env);
   const r = await call('POST', `/v1/tenants/${LOJA}/jobs`, { body: { input: LOJA_PIX_INPUT, metadata: { order_id: 'CRASH-1' } } });
   expect(r.status).toBe(202);
   const id = r.body.id as string;
@@ -101,11 +73,11 @@ test('a worker killed mid-job is replaced; the job resumes from its checkpoint a
     tdb.db.selectFrom('job_steps').select('seq').where('job_id', '=', id).where('kind', '=', 'tool_call').execute();
 
   await waitFor(async () => (await toolSteps()).length >= 1, { what: 'a first checkpointed tool call', timeoutMs: 30_000 });
-  await stop(first, 'SIGKILL');
+  await stopProcess(first, 'SIGKILL');
   const before = (await toolSteps()).length;
   expect(before).toBeLessThan(4); // killed mid-job, not after it
 
-  const second = spawnWorker();
+  const second = workers.spawn(env);
   const job = await terminalJob(call, waitFor)(LOJA, id, 60_000);
   expect(job.status).toBe('succeeded');
   expect(job.attempts).toBe(2);
@@ -131,5 +103,5 @@ test('a worker killed mid-job is replaced; the job resumes from its checkpoint a
   const steps = await tdb.db.selectFrom('job_steps').select(['seq', 'kind']).where('job_id', '=', id).orderBy('seq').execute();
   expect(steps.map((s) => s.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
 
-  await stop(second, 'SIGTERM');
+  await stopProcess(second, 'SIGTERM');
 });

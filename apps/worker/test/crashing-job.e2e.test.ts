@@ -10,12 +10,9 @@
  * model boundary, which holds the job's model call open (so the job is provably running, mid-loop,
  * with a tool call completed in this run) until the test has killed the worker.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { Queue } from 'bullmq';
 import { createAbortError, createScriptedModel, loadScenarios } from '@agents/agent';
 import type { ModelProvider } from '@agents/agent';
@@ -29,10 +26,10 @@ import { createSandboxServer } from '@agents/sandbox';
 import { apiClient, configEnv, createTestDatabase, flushPrefix, TEST_REDIS_URL, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { ACME, ACME_CARD_INPUT, CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, seedTenants, terminalJob } from './agent-helpers';
+import { alive, stopProcess, workerProcesses } from './worker-processes';
 
 jest.setTimeout(120_000);
 
-const ROOT = path.resolve(__dirname, '../../..');
 /** Still matches the Pix scenario; lets the model double tell the crashing job from the others. */
 const CRASH_INPUT = `${LOJA_PIX_INPUT} (order CRASH-LOOP)`;
 const CRASH_MARK = 'CRASH-LOOP';
@@ -101,33 +98,7 @@ let receiver: Server;
 let receiverUrl: string;
 const callbacks: Array<{ type: string; data: any }> = [];
 let env: Record<string, string>;
-const children: ChildProcess[] = [];
-const outputs = new Map<ChildProcess, string>();
-
-/** A worker as `npm start` runs it (see crash.test.ts): node with tsx as a loader, so SIGKILL hits the worker itself. */
-function spawnWorker(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  outputs.set(child, '');
-  const keep = (d: Buffer) => outputs.set(child, (outputs.get(child)! + d.toString()).slice(-4000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  child.on('exit', (code) => {
-    if (code) console.error(`worker ${child.pid} exited with ${code}: ${outputs.get(child)}`);
-  });
-  children.push(child);
-  return child;
-}
-
-function alive(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (!alive(child)) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  await exited;
-}
+const workers = workerProcesses();
 
 beforeAll(async () => {
   tdb = await createTestDatabase('crashjob');
@@ -169,7 +140,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) await stop(c, 'SIGKILL');
+  await workers.killAll();
   await queue?.close();
   if (receiver) await new Promise((resolve) => receiver.close(resolve));
   await api?.close();
@@ -200,20 +171,20 @@ test('a job that kills its worker each run fails for good after the third stall;
   };
   const crashRow = () => tdb.db.selectFrom('jobs').select(['status', 'attempts']).where('id', '=', crashId).executeTakeFirstOrThrow();
 
-  let holder = spawnWorker();
+  let holder = workers.spawn(env);
   const crashId = await submit(LOJA, CRASH_INPUT, { callback_url: receiverUrl });
 
   for (let run = 1; run <= 3; run++) {
     // The job is running in `holder` (the only worker alive), held mid-loop at its model call.
     await waitFor(() => model.held() === run && model.holding() === 1, { what: `run ${run} of the crashing job to be mid-loop`, timeoutMs: 45_000 });
-    expect(children.filter(alive)).toEqual([holder]);
+    expect(workers.all.filter(alive)).toEqual([holder]);
     expect(await crashRow()).toEqual({ status: 'running', attempts: run });
     // Work submitted while it runs: a replacement worker starts, and both tenants' jobs finish
     // before the kill, so the only job the SIGKILL interrupts is the crashing one.
-    const replacement = spawnWorker();
+    const replacement = workers.spawn(env);
     await submitOthers();
     await allOthersSucceeded();
-    await stop(holder, 'SIGKILL');
+    await stopProcess(holder, 'SIGKILL');
     holder = replacement;
     // Accepted while the job waits for the stalled check: must not be lost or delayed for good.
     await submitOthers();
@@ -295,5 +266,5 @@ test('a job that kills its worker each run fails for good after the third stall;
   const zapi = await sandboxObjects(sandbox.url, 'z-api', CREDENTIALS[LOJA]!['z-api']!.instance_id!);
   expect(zapi.filter((o) => o.idempotency_key?.startsWith(`${crashId}:`))).toEqual([]);
 
-  await stop(holder, 'SIGTERM');
+  await stopProcess(holder, 'SIGTERM');
 });

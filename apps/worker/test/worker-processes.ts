@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+export function alive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** Sends `signal` and resolves once the process has exited (at once if it already had). */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (!alive(child)) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  await exited;
+}
+
+/**
+ * Worker processes as `npm start` runs them: each its own process, configured by the environment
+ * only; Node itself with tsx as a loader (not the tsx CLI, which runs the script in a grandchild that
+ * a SIGKILL of the CLI would leave running). A worker that exits with an error prints its last 4 kB
+ * of output.
+ */
+export function workerProcesses() {
+  const all: ChildProcess[] = [];
+  return {
+    all,
+    spawn(env: Record<string, string>): ChildProcess {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      const keep = (d: Buffer) => {
+        output = (output + d.toString()).slice(-4000);
+      };
+      child.stdout!.on('data', keep);
+      child.stderr!.on('data', keep);
+      child.on('exit', (code) => {
+        if (code) console.error(`worker ${child.pid} exited with ${code}: ${output}`);
+      });
+      all.push(child);
+      return child;
+    },
+    async killAll(): Promise<void> {
+      for (const c of all) await stopProcess(c, 'SIGKILL');
+    },
+  };
+}
