@@ -16,7 +16,7 @@ import type { NewJob } from '@agents/db';
 import { coordinationKeys, createProducer, createRedis, reconcileUnqueued, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import type { Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, TEST_OPERATOR_KEY, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import type { Redis } from 'ioredis';
 import { createJobIntake } from '../src/routes/job-intake';
@@ -223,4 +223,30 @@ test('when the enqueue fails the committed rows are answered and left for the re
     deadRedis.disconnect();
     await deadProducer.close().catch(() => undefined);
   }
+});
+
+test('a created job is answered 202 with Location, then Content-Type and Content-Length, and its JSON body (as res.json sent it)', async () => {
+  const http = await import('node:http');
+  const url = new URL(`${api.url}/v1/tenants/${A}/jobs`);
+  const payload = JSON.stringify(body('hdr'));
+  const answer = await new Promise<{ status: number; raw: string[]; text: string }>((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${TEST_OPERATOR_KEY}`, 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, raw: res.rawHeaders, text }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+  expect(answer.status).toBe(202);
+  const job = JSON.parse(answer.text);
+  const names = answer.raw.filter((_, i) => i % 2 === 0);
+  const value = (n: string) => answer.raw[answer.raw.indexOf(n) + 1];
+  expect(names.slice(names.indexOf('RateLimit-Reset') + 1, names.indexOf('RateLimit-Reset') + 4)).toEqual(['Location', 'Content-Type', 'Content-Length']);
+  expect(value('Location')).toBe(`/v1/tenants/${A}/jobs/${job.id}`);
+  expect(value('Content-Type')).toBe('application/json; charset=utf-8');
+  expect(Number(value('Content-Length'))).toBe(Buffer.byteLength(answer.text));
+  expect(answer.text).toBe(JSON.stringify(job));
+  expect(job).toMatchObject({ tenant_id: A, status: 'queued', type: 'workflow', metadata: { order_id: 'hdr', tenant_id: A } });
 });

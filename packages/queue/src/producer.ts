@@ -1,5 +1,5 @@
 import { Job, Queue } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from './names';
 import type { JobPayload } from './catalog';
 
@@ -15,7 +15,7 @@ export interface Producer {
   /** Adds the job to its tenant's queue with BullMQ jobId = our job id (so re-adding is a no-op) and announces the tenant. */
   enqueueRun(payload: JobPayload<'job.run'>): Promise<void>;
   /**
-   * The same for many jobs at once, in ONE pipeline on the shared connection: every job's BullMQ
+   * The same for many jobs at once, in ONE write on the shared connection: every job's BullMQ
    * add (whatever its tenant queue), then the activation (SADD of the tenants, a PUBLISH each).
    * Resolves with the ids that are in their queue and announced; a tenant with a failed add is
    * left out (the reconciler retries it); a failed activation rejects (nothing counts as announced).
@@ -28,9 +28,6 @@ export interface Producer {
   publishCancel(jobId: string): Promise<void>;
   close(): Promise<void>;
 }
-
-/** BullMQ's add scripts answer a negative number for a refused add (e.g. a missing parent); addJobs throws on it. */
-const isBullError = (reply: unknown) => typeof reply === 'number' && reply < 0;
 
 export function createProducer(opts: ProducerOptions): Producer {
   const queues = new Map<string, Queue>();
@@ -106,41 +103,40 @@ export function createProducer(opts: ProducerOptions): Producer {
       // scripts are defined once.
       await Promise.all(queues.map((q) => q.waitUntilReady()));
       // BullMQ's own add of each job (Job → its stored form → the addStandardJob script via
-      // `addJobToTransaction`, which BullMQ keeps public to batch adds across queues), queued on
-      // one pipeline: one write and one round trip for the batch instead of a pipeline per tenant
-      // queue plus a MULTI (an ioredis pipeline also copies every script command of the
-      // connection when it is made, which cost more than the adds themselves). BullMQ's client
-      // wraps opts.redis and its pipeline is an ioredis pipeline with `runCommand` added.
-      const transaction = (await queues[0]!.getBackend().client).pipeline();
-      const pipeline = transaction as unknown as ChainableCommander;
-      const spans: Array<{ tid: string; from: number; to: number }> = [];
-      let n = 0;
-      tenants.forEach((tid, i) => {
-        const q = queues[i]!;
-        const backend = q.getBackend();
-        const list = byTenant.get(tid)!;
-        spans.push({ tid, from: n, to: n + list.length });
-        for (const p of list) {
-          const job = new Job(q, 'job.run', p, jobOpts(p.job_id), p.job_id);
-          // Queues its command synchronously (the promise only reports a refusal, read from the replies below).
-          void backend.addJobToTransaction(transaction, job.asJSON(), p.job_id, { parentKey: undefined, parentDependenciesKey: '' }, q.keys).catch(() => undefined);
-          n++;
-        }
-      });
-      // Announced after the adds on the same connection, so a dispatcher that hears of a tenant
-      // finds its jobs (Redis runs a pipeline's commands in order). A tenant whose add failed is
-      // announced anyway: a dispatcher finds its queue empty and retires it, as for any stale wake-up.
-      pipeline.sadd(keys.activeTenants, ...tenants);
-      for (const t of tenants) pipeline.publish(keys.activationChannel, t);
-      const res = await pipeline.exec();
-      if (!res) throw new Error('enqueue pipeline aborted');
-      const failedActivation = res.slice(n).find(([err]) => err);
-      if (failedActivation) throw failedActivation[0];
-      const ids: string[] = [];
-      for (const sp of spans) {
-        if (res.slice(sp.from, sp.to).some(([err, reply]) => err || isBullError(reply))) continue;
-        for (const p of byTenant.get(sp.tid)!) ids.push(p.job_id);
+      // `addJobToTransaction`, which BullMQ keeps public to batch adds across queues), then the
+      // activation, all issued in this tick on the shared connection with its socket corked: one
+      // write for the batch instead of a pipeline per tenant queue plus a MULTI. No ioredis
+      // pipeline either: making one copies every script command of the connection (BullMQ's ~64),
+      // which cost more than the adds themselves.
+      const client = await queues[0]!.getBackend().client;
+      const socket = opts.redis.status === 'ready' ? opts.redis.stream : undefined;
+      socket?.cork();
+      const added: Promise<unknown>[] = [];
+      let activation: Promise<unknown>;
+      try {
+        tenants.forEach((tid, i) => {
+          const q = queues[i]!;
+          const backend = q.getBackend();
+          const adds = byTenant.get(tid)!.map((p) => {
+            const job = new Job(q, 'job.run', p, jobOpts(p.job_id), p.job_id);
+            // Sends its command synchronously; the promise settles with the reply (a refusal rejects).
+            return backend.addJobToTransaction(client, job.asJSON(), p.job_id, { parentKey: undefined, parentDependenciesKey: '' }, q.keys);
+          });
+          added.push(Promise.all(adds));
+        });
+        // Announced after the adds on the same connection, so a dispatcher that hears of a tenant
+        // finds its jobs (Redis runs one connection's commands in order). A tenant whose add failed
+        // is announced anyway: a dispatcher finds its queue empty and retires it, as for any stale wake-up.
+        activation = Promise.all([opts.redis.sadd(keys.activeTenants, ...tenants), ...tenants.map((t) => opts.redis.publish(keys.activationChannel, t))]);
+      } finally {
+        socket?.uncork();
       }
+      const [outcomes, announced] = await Promise.all([Promise.allSettled(added), activation.then(() => undefined, (err: unknown) => ({ err }))]);
+      if (announced) throw announced.err;
+      const ids: string[] = [];
+      outcomes.forEach((o, i) => {
+        if (o.status === 'fulfilled') for (const p of byTenant.get(tenants[i]!)!) ids.push(p.job_id);
+      });
       return ids;
     },
     async reannounce(tenantId) {

@@ -31,19 +31,21 @@ function queueOf(tenant: string): Queue {
   return q;
 }
 
-/** Counts the writes on the producer's connection while `fn` runs (each is one batch of commands sent). */
+/** Counts the socket writes (system calls' worth: `_write`/`_writev` of the socket) of the producer's connection while `fn` runs. */
 async function writesDuring<T>(fn: () => Promise<T>): Promise<{ result: T; writes: number }> {
-  const stream = (redis as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
-  const original = stream.write;
+  const socket = (redis as unknown as { stream: Record<'_write' | '_writev', (...args: unknown[]) => unknown> }).stream;
+  const originals = { _write: socket._write, _writev: socket._writev };
   let writes = 0;
-  stream.write = function (this: unknown, ...args: unknown[]) {
-    writes++;
-    return original.apply(this, args);
-  };
+  for (const name of ['_write', '_writev'] as const) {
+    socket[name] = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return originals[name].apply(this, args);
+    };
+  }
   try {
     return { result: await fn(), writes };
   } finally {
-    stream.write = original;
+    Object.assign(socket, originals);
   }
 }
 

@@ -15,6 +15,23 @@ const QUIET = /^\/(healthz|readyz|metrics)$|^\/admin\/queues\//;
  * path without the query string, status, duration. Never headers or bodies.
  */
 export function requestContext(logger: Logger) {
+  function onFinish(this: Response) {
+    const res = this;
+    const req = res.req;
+    const path = req.originalUrl.split('?')[0]!;
+    const level = res.statusCode >= 500 ? 'error' : QUIET.test(path) ? 'debug' : 'info';
+    if (!logger.isLevelEnabled(level)) return;
+    const principal = res.locals.principal ? principalOf(res) : undefined;
+    const line = {
+      method: req.method,
+      path,
+      status: res.statusCode,
+      duration_ms: Math.round(Number(process.hrtime.bigint() - (res.locals.startedAt as bigint)) / 1e5) / 10,
+      ...(principal?.kind === 'tenant' ? { tenant_id: principal.tenantId } : {}),
+    };
+    (res.locals.log as Logger)[level](line, level === 'error' ? 'request failed' : 'request');
+  }
+
   return (req: Request, res: Response, next: NextFunction) => {
     const given = req.get('x-request-id');
     const requestId = given && WELL_FORMED_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
@@ -25,21 +42,9 @@ export function requestContext(logger: Logger) {
     const logOf = () => (log ??= logger.child({ request_id: requestId }));
     res.locals.requestId = requestId;
     Object.defineProperty(res.locals, 'log', { get: logOf, enumerable: true, configurable: true });
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const path = req.originalUrl.split('?')[0]!;
-      const level = res.statusCode >= 500 ? 'error' : QUIET.test(path) ? 'debug' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      const principal = res.locals.principal ? principalOf(res) : undefined;
-      const line = {
-        method: req.method,
-        path,
-        status: res.statusCode,
-        duration_ms: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
-        ...(principal?.kind === 'tenant' ? { tenant_id: principal.tenantId } : {}),
-      };
-      logOf()[level](line, level === 'error' ? 'request failed' : 'request');
-    });
+    res.locals.startedAt = process.hrtime.bigint();
+    // One listener function for every response (no closure per request).
+    res.on('finish', onFinish);
     next();
   };
 }

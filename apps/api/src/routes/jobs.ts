@@ -97,7 +97,15 @@ export function createJobHandler(deps: JobRoutesDeps) {
     // so a database lost after the commit cannot turn a durable job into a 503 (API.md: a 503
     // means nothing was written).
     const view = result.kind === 'created' ? presentJob(row, [], { tool_calls: 0, input_tokens: 0, output_tokens: 0 }) : await loadJobView(db, row);
-    res.status(202).location(`/v1/tenants/${tenant.id}/jobs/${row.id}`).json(view);
+    // What `res.status(202).location(url).json(view)` sends (same headers, same order, same bytes;
+    // ids are URL-safe so Express's encodeurl leaves the Location as is), without Express's
+    // content-type negotiation on the hot path.
+    const json = JSON.stringify(view);
+    res.statusCode = 202;
+    res.setHeader('Location', `/v1/tenants/${tenant.id}/jobs/${row.id}`);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(json));
+    res.end(json);
   };
 }
 
