@@ -90,6 +90,27 @@ test('50,000-deep arrays and 20,000-deep objects are 400 validation_failed and w
   expect(await jobCount()).toBe(before);
 });
 
+test('a NUL character (U+0000) in any string is 400 validation_failed naming where, on both body paths, and writes nothing', async () => {
+  const before = await jobCount();
+  const job = (args: unknown, input?: string) => ({ type: 'workflow', input, steps: [{ tool: 'asaas/create_customer', args }] });
+  const cases: Array<[unknown, string]> = [
+    [job({}, 'Ana\u0000'), 'body.input'],
+    [job({ list: ['ok', { deep: 'x\u0000y' }] }), 'body.steps.0.args.list.1.deep'],
+    [job({ ['k\u0000']: 1 }), 'body.steps.0.args'],
+  ];
+  for (const [body, path] of cases) {
+    // The common form (read directly) and a charset spelling that goes through body-parser.
+    for (const type of ['application/json', 'application/json; charset=UTF-8; x=1']) {
+      const r = await op('POST', `/v1/tenants/${T}/jobs`, { rawBody: JSON.stringify(body), headers: { 'content-type': type } });
+      expect([r.status, r.body.error.code, r.body.error.details]).toEqual([400, 'validation_failed', [{ path, message: 'must not contain the NUL character (U+0000)' }]]);
+    }
+  }
+  // An escaped backslash followed by "u0000" is ordinary text, not a NUL.
+  const ok = await op('POST', `/v1/tenants/${T}/jobs`, { body: job({ name: 'C:\\u0000', cpfCnpj: '52998224725' }) });
+  expect(ok.status).toBe(202);
+  expect(await jobCount()).toBe(before + 1);
+});
+
 test('a declared Content-Length over the limit is 413, and the answer reaches a Connection: close client whose upload is still arriving', async () => {
   // The body is discarded unread before the answer: closing the socket with an upload still in
   // flight can reset the connection and lose the 413. That race is timing-dependent (the poison

@@ -20,6 +20,31 @@ export function jsonDepth(value: unknown): number {
   return max;
 }
 
+/**
+ * Where the first string (key or value) holding U+0000 is, as a body path (`body.input.name`), or
+ * undefined. Postgres cannot store that character in text or jsonb, so such a body is refused as
+ * invalid up front rather than failing its write. JSON can only carry it as the escape \u0000, so
+ * the walk runs only when the raw text has that escape. Iterative, like jsonDepth.
+ */
+export function nulPath(text: string, value: unknown): string | undefined {
+  if (!text.includes('\\u0000')) return undefined;
+  const stack: [unknown, string][] = [[value, 'body']];
+  while (stack.length) {
+    const [v, at] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return at;
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (k.includes('\0')) return at;
+        stack.push([child, `${at}.${k}`]);
+      }
+    }
+  }
+  return undefined;
+}
+
+const hasNul = (at: string) => new ApiError('validation_failed', 'The request body is invalid.', [{ path: at, message: 'must not contain the NUL character (U+0000)' }]);
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_ARRAY = 0x5b;
@@ -114,6 +139,8 @@ function readPlainJson(req: Request, next: NextFunction): void {
     } catch {
       return next(new ApiError('invalid_json', 'The body is not valid JSON.'));
     }
+    const nulAt = nulPath(text, req.body);
+    if (nulAt !== undefined) return next(hasNul(nulAt));
     next();
   };
   const onError = (err: Error & { status?: number; statusCode?: number }) => {
@@ -175,6 +202,9 @@ export function jsonBody() {
     parse(req, res, (err?: unknown) => {
       if (!err) {
         if (jsonDepth(req.body) > MAX_JSON_DEPTH) return next(tooDeep());
+        // The parsed value re-serialised: its escapes are what the check looks for.
+        const nulAt = nulPath(JSON.stringify(req.body), req.body);
+        if (nulAt !== undefined) return next(hasNul(nulAt));
         return next();
       }
       const type = (err as { type?: string }).type;
