@@ -13,8 +13,8 @@
  *   quiet-alone and flood, no headroom  both again after restarting the workers with
  *                WORKER_RESERVED_SLOTS=0 (what the headroom buys and costs: quiet p99, heavy makespan
  *                and share with and without it, same run)
- * The worker children take WORKER_RESERVED_SLOTS (default here: a quarter of the slots; the product
- * default is 0) and FAIR_RESERVE_WINDOW_MS (default 3 000 ms) from this script's environment.
+ * The first set of worker children runs with the product's headroom settings (WORKER_RESERVED_SLOTS:
+ * a quarter of the slots, FAIR_RESERVE_WINDOW_MS: 10 000 ms) unless this script's environment sets them.
  * Each fresh set of worker processes first runs a few unmeasured jobs per tenant (warm-up).
  * Queue wait = job started_at − created_at (Postgres). Prints per-tenant wait p50/p95/p99/max,
  * throughput share while contended, makespan, the issue's ratios, and the Redis client count per
@@ -202,9 +202,8 @@ async function main() {
   // process), so that the no-flood reference is not a cold start.
   const warmUp = () =>
     run('warm-up', ['heavy', 'fifo_shared', ...quietNames].flatMap((t) => Array.from({ length: 2 * WORKERS }, () => ({ at: 0, queueTenant: t, label: `warm_${t}` }))));
-  // The issue's scenarios run with headroom (WORKER_RESERVED_SLOTS from the environment, else a
-  // quarter of the slots; the product default is 0), the comparison below without.
-  const reservedSlots = await startWorkers({ WORKER_RESERVED_SLOTS: process.env.WORKER_RESERVED_SLOTS ?? String(Math.floor(SLOTS / 4)) });
+  // The issue's scenarios run with the product's headroom (or the environment's), the comparison below without.
+  const reservedSlots = await startWorkers();
   await warmUp();
   console.log(`fairness benchmark: ${WORKERS} worker processes × ${SLOTS} slots, job = one tool call with ${JOB_MS} ms latency, heavy = ${HEAVY_JOBS} jobs at t=0, ${QUIET} quiet tenants × ${QUIET_JOBS} jobs every ${QUIET_EVERY_MS} ms\n`);
   const quietAlone = await run('quiet-alone', quietSubs());

@@ -74,7 +74,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (prod) problems.push('VAULT_MASTER_KEY: required when NODE_ENV=production (base64 of 32 random bytes: `openssl rand -base64 32`)');
     else warnings.push('VAULT_MASTER_KEY is not set: using the fixed development key; credentials stored now are not protected');
   }
-  const workerReservedSlots = e.WORKER_RESERVED_SLOTS;
+  const workerReservedSlots = e.WORKER_RESERVED_SLOTS ?? Math.floor(e.WORKER_SLOTS / 4);
   if (workerReservedSlots >= e.WORKER_SLOTS) {
     problems.push(`WORKER_RESERVED_SLOTS: must be less than WORKER_SLOTS (${e.WORKER_SLOTS}); 0 turns the headroom off`);
   }

@@ -39,15 +39,15 @@ export const envSchema = z.object({
   WORKER_SLOTS: int(50, 1),
   WORKER_PROCESSES: int(1, 1),
   /**
-   * Headroom per worker process: free slots kept for other tenants announced (a job enqueued or
-   * finished) within FAIR_RESERVE_WINDOW_MS that hold no slot there, so their next job starts without
-   * waiting for a busy tenant's job to end; the tenant holding the most slots may not take them. 0
-   * (off) until the fairness benchmark shows it lowers the quiet tenants' p99 (docs/benchmarks.md);
-   * must be below WORKER_SLOTS.
+   * Headroom per worker process: free slots kept for other tenants announced (a job enqueued, or
+   * one ended with more waiting) within FAIR_RESERVE_WINDOW_MS that hold no slot there, so their
+   * next job starts without waiting for a busy tenant's job to end; the tenant holding the most
+   * slots may not take them. Unset: a quarter of WORKER_SLOTS (rounded down); 0 turns it off; must
+   * be below WORKER_SLOTS. The fairness benchmark measures what it buys and costs (docs/benchmarks.md).
    */
-  WORKER_RESERVED_SLOTS: int(0, 0),
+  WORKER_RESERVED_SLOTS: z.coerce.number().int().min(0).optional(),
   /** How long a tenant's announcement keeps headroom reserved for it (ms); a tenant alone uses every slot once this has passed. */
-  FAIR_RESERVE_WINDOW_MS: int(3_000, 100),
+  FAIR_RESERVE_WINDOW_MS: int(10_000, 100),
   /** BullMQ lock duration for a running job; renewed at half this period while the job runs. */
   JOB_LOCK_MS: int(30_000, 1000),
   /** How often a worker looks for jobs whose worker died (BullMQ stalled check). */

@@ -32,10 +32,13 @@ describe('loadConfig', () => {
     expect(c.warnings).toEqual([]);
   });
 
-  it('keeps no headroom by default, takes it when set, and refuses headroom that leaves no slot', () => {
-    expect(loadConfig({}).workerReservedSlots).toBe(0);
+  it('keeps a quarter of the slots as headroom by default, takes the setting when given, and refuses headroom that leaves no slot', () => {
+    // Unset: a quarter of the slots (50 by default), rounded down; 0 turns it off.
+    expect(loadConfig({}).workerReservedSlots).toBe(12);
+    expect(loadConfig({ WORKER_SLOTS: '3' }).workerReservedSlots).toBe(0);
+    expect(loadConfig({ WORKER_RESERVED_SLOTS: '0' }).workerReservedSlots).toBe(0);
+    expect(loadConfig({}).fairReserveWindowMs).toBe(10_000);
     expect(loadConfig({ WORKER_SLOTS: '8', WORKER_RESERVED_SLOTS: '2' }).workerReservedSlots).toBe(2);
-    expect(loadConfig({}).fairReserveWindowMs).toBe(3000);
     expect(() => loadConfig({ WORKER_SLOTS: '4', WORKER_RESERVED_SLOTS: '4' })).toThrow(/WORKER_RESERVED_SLOTS: must be less than WORKER_SLOTS \(4\)/);
     expect(() => loadConfig({ WORKER_RESERVED_SLOTS: '-1' })).toThrow(ConfigError);
   });
