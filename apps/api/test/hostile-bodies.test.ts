@@ -90,7 +90,7 @@ test('50,000-deep arrays and 20,000-deep objects are 400 validation_failed and w
   expect(await jobCount()).toBe(before);
 });
 
-test('a NUL character (U+0000) in any string is 400 validation_failed naming where, on both body paths, and writes nothing', async () => {
+test('a NUL character (U+0000) or an unpaired surrogate in any string is 400 validation_failed naming where, on both body paths, and writes nothing', async () => {
   const before = await jobCount();
   const job = (args: unknown, input?: string) => ({ type: 'workflow', input, steps: [{ tool: 'asaas/create_customer', args }] });
   const cases: Array<[unknown, string]> = [
@@ -105,10 +105,20 @@ test('a NUL character (U+0000) in any string is 400 validation_failed naming whe
       expect([r.status, r.body.error.code, r.body.error.details]).toEqual([400, 'validation_failed', [{ path, message: 'must not contain the NUL character (U+0000)' }]]);
     }
   }
+  // Postgres refuses unpaired surrogates too (a JSON escape can write one; it answered 500).
+  for (const raw of ['{"type":"workflow","steps":[{"tool":"asaas/create_customer","args":{"name":"x\\ud800"}}]}', '{"type":"workflow","input":"\\udc00","steps":[{"tool":"asaas/create_customer","args":{}}]}']) {
+    for (const type of ['application/json', 'application/json; charset=UTF-8; x=1']) {
+      const r = await op('POST', `/v1/tenants/${T}/jobs`, { rawBody: raw, headers: { 'content-type': type } });
+      expect([r.status, r.body.error.code, r.body.error.details?.[0]?.message]).toEqual([400, 'validation_failed', 'must not contain an unpaired UTF-16 surrogate']);
+    }
+  }
+  // A surrogate pair written as escapes is an ordinary character.
+  const emoji = await op('POST', `/v1/tenants/${T}/jobs`, { rawBody: '{"type":"workflow","steps":[{"tool":"asaas/create_customer","args":{"name":"Ana \\ud83d\\ude00","cpfCnpj":"52998224725"}}]}', headers: { 'content-type': 'application/json' } });
+  expect(emoji.status).toBe(202);
   // An escaped backslash followed by "u0000" is ordinary text, not a NUL.
   const ok = await op('POST', `/v1/tenants/${T}/jobs`, { body: job({ name: 'C:\\u0000', cpfCnpj: '52998224725' }) });
   expect(ok.status).toBe(202);
-  expect(await jobCount()).toBe(before + 1);
+  expect(await jobCount()).toBe(before + 2);
 });
 
 test('a declared Content-Length over the limit is 413, and the answer reaches a Connection: close client whose upload is still arriving', async () => {

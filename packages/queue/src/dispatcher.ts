@@ -347,7 +347,8 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       failed = true;
       log.warn({ err, tenant_id: tenantId }, 'fetching a job failed; retrying in a second');
       fetchPausedUntil = Date.now() + 1000;
-      setTimeout(pump, 1000).unref();
+      // A little past the pause: a timer may fire a millisecond before Date.now() reaches it.
+      setTimeout(pump, 1010).unref();
     }
     fetching--;
     release(tenantId);
@@ -420,9 +421,11 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
           entry.finishing = true;
         }
         end = 'completed';
-        askedNext = keepsItsSlot(tenantId);
+        const ask = keepsItsSlot(tenantId);
         seenActivations = activations.get(tenantId);
-        const reply = await job.moveToCompleted(result ?? null, token, askedNext);
+        const reply = await job.moveToCompleted(result ?? null, token, ask);
+        // Only a finish that went through asked: a failed one is handled as before (announced).
+        askedNext = ask;
         if (askedNext) {
           // Locked under our token by the finish script; if it cannot be read here, its lock
           // expires and the stalled check hands it to a run.
@@ -562,12 +565,14 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       if (reserveTimer) clearTimeout(reserveTimer);
       opts.subscriber.off('message', onMessage);
       await opts.subscriber.unsubscribe().catch(() => undefined);
-      await Promise.all(fetches);
-      const all = Promise.all([...running.values()].map((r) => r.done));
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), graceMs);
       });
+      // Fetches in flight end with a job handed back or launched (then awaited below); with Redis
+      // unreachable they may never answer, so they get no longer than the grace period.
+      await Promise.race([Promise.all(fetches), deadline]);
+      const all = Promise.all([...running.values()].map((r) => r.done));
       if ((await Promise.race([all.then(() => 'done' as const), deadline])) === 'timeout') {
         for (const r of running.values()) r.controller.abort(new ShutdownAbort('worker shutting down'));
         await all;

@@ -17,9 +17,12 @@ import zlib from 'node:zlib';
  * body (rejecting with the signal's reason) and its listener on that signal is removed as soon as
  * the body has been read, cancelled or failed, so one connection-wide signal shared by thousands
  * of requests holds no listeners; network errors reject with TypeError('fetch failed', { cause })
- * as fetch does, so callers reading `cause.code` still work; a request sent on a pooled keep-alive
- * socket the server had already closed is retried (at most 3 times), as fetch would have to be;
- * compressed answers are decoded. Anything the fast path does not do (a redirect to follow, a body
+ * as fetch does, so callers reading `cause.code` still work; compressed answers are decoded.
+ * A request that failed on a pooled keep-alive socket the server had closed is retried (at most 3
+ * times) only when its method is idempotent: a POST (an MCP tool call) may have reached the server
+ * before the reset, and sending it again could repeat a side effect, so it fails as fetch's does
+ * (the caller's retry carries the call's idempotency key). To keep that race rare, an idle pooled
+ * socket is closed after FREE_SOCKET_MS, before a Node server's default 5 s keep-alive ends it. Anything the fast path does not do (a redirect to follow, a body
  * other than text or bytes, a non-http(s) URL) goes to `fallback` unchanged.
  */
 
@@ -27,10 +30,13 @@ import zlib from 'node:zlib';
 const IDLE_TIMEOUT_MS = 300_000;
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 const MAX_STALE_RETRIES = 3;
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/** An idle pooled socket is closed by us after this long (undici's default keep-alive is 4 s too). */
+const FREE_SOCKET_MS = 4_000;
 
-// LIFO: the hottest sockets are reused and the rest idle out on the server's keep-alive timeout.
-const httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
-const httpsAgent = new https.Agent({ keepAlive: true, scheduling: 'lifo' });
+// LIFO: the hottest sockets are reused and the rest idle out.
+const httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: FREE_SOCKET_MS });
+const httpsAgent = new https.Agent({ keepAlive: true, scheduling: 'lifo', timeout: FREE_SOCKET_MS });
 
 type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
@@ -135,6 +141,8 @@ class NodeResponse {
     // Our own stream (not Readable.toWeb) so that cancel() releases the signal before it resolves.
     this.#body = new ReadableStream<Uint8Array>({
       start(controller) {
+        // Aborted (or lost) before the body was touched: 'close' has already fired.
+        if (node.destroyed && !node.readableEnded) return settle(() => controller.error(node.errored ?? new TypeError('terminated')));
         node.on('data', (c: Buffer) => {
           if (settled) return;
           controller.enqueue(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
@@ -173,6 +181,11 @@ class NodeResponse {
     if (this.#used || this.#body) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     this.#used = true;
     const s = this.stream;
+    // Aborted (or lost) between the answer's headers and this read: 'close' has already fired.
+    if (s.destroyed && !s.readableEnded) {
+      this.done();
+      return Promise.reject(s.errored ?? new TypeError('terminated'));
+    }
     return new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
       s.on('data', (c: Buffer) => chunks.push(c));
@@ -200,6 +213,10 @@ function decoded(res: IncomingMessage): Readable {
   const decoder = enc === 'gzip' || enc === 'x-gzip' ? zlib.createGunzip() : enc === 'deflate' ? zlib.createInflate() : enc === 'br' ? zlib.createBrotliDecompress() : null;
   if (!decoder) return res;
   res.on('error', (err) => decoder.destroy(err));
+  // A body nobody reads (an empty 202 that is only drained, an abort before the body is touched)
+  // must not turn a corrupt or cut-off stream into an uncaught error that ends the process; a
+  // reader attaches its own listener and gets the error.
+  decoder.on('error', () => undefined);
   return res.pipe(decoder);
 }
 
@@ -232,7 +249,7 @@ export function createHttpFetch(fallback: FetchLike): FetchLike {
         return await send(url, method, headers, payload, signal, init?.redirect === 'error');
       } catch (err) {
         const e = err as { code?: string; reusedSocket?: boolean };
-        if (attempt < MAX_STALE_RETRIES && e.reusedSocket && STALE_SOCKET_CODES.has(e.code ?? '') && !signal?.aborted) continue;
+        if (attempt < MAX_STALE_RETRIES && IDEMPOTENT_METHODS.has(method) && e.reusedSocket && STALE_SOCKET_CODES.has(e.code ?? '') && !signal?.aborted) continue;
         if (signal?.aborted) throw abortReason(signal);
         throw new TypeError('fetch failed', { cause: err });
       }

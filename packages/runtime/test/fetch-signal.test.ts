@@ -14,6 +14,7 @@ import { mcpHttpFetch, signalIsolatingFetch } from '../src/mcp-connection';
 let server: http.Server;
 let base: string;
 let sockets = 0;
+let resets = 0;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -37,6 +38,21 @@ beforeAll(async () => {
     } else if (req.url === '/empty') {
       res.statusCode = 202;
       res.end();
+    } else if (req.url === '/empty-gzip') {
+      // What a proxy may send for a 202: a compressed encoding on an empty body.
+      res.writeHead(202, { 'content-encoding': 'gzip', 'content-length': '0' });
+      res.end();
+    } else if (req.url === '/reset') {
+      // Reads the whole request, counts it, then drops the connection before answering (a server
+      // that crashed mid-call).
+      req.resume();
+      req.on('end', () => {
+        resets++;
+        req.socket.destroy();
+      });
+    } else if (req.url === '/headers-then-stall') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
     } else {
       // A slow event stream: one chunk every 50 ms until the client goes away.
       res.setHeader('content-type', 'text/event-stream');
@@ -113,15 +129,21 @@ describe.each([
   });
 });
 
-test('mcpHttpFetch keeps its sockets alive, and a socket the server closed while idle is retried, not failed', async () => {
+test('mcpHttpFetch keeps its sockets alive; a GET that meets a socket the server closed is retried, and a closed idle socket leaves the pool', async () => {
   // Warm one pooled socket, then have the server drop every idle connection.
   await (await mcpHttpFetch(`${base}/json`, { method: 'POST', redirect: 'manual' })).text();
   const before = sockets;
   for (let i = 0; i < 20; i++) await (await mcpHttpFetch(`${base}/json`, { method: 'POST', redirect: 'manual' })).text();
   expect(sockets).toBe(before);
+  // Sent in the same turn as the close, on the socket being closed: an idempotent request is retried.
   server.closeIdleConnections();
-  const res = await mcpHttpFetch(`${base}/json`, { method: 'POST', redirect: 'manual' });
+  const res = await mcpHttpFetch(`${base}/json`, { method: 'GET', redirect: 'manual' });
   expect(await res.json()).toEqual({ ok: true });
+  // Once the close has arrived, the pool no longer offers that socket: a POST gets a fresh one.
+  server.closeIdleConnections();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const post = await mcpHttpFetch(`${base}/json`, { method: 'POST', redirect: 'manual' });
+  expect(await post.json()).toEqual({ ok: true });
 });
 
 test('mcpHttpFetch hands what it does not do itself (following a redirect) to the global fetch', async () => {
@@ -130,4 +152,30 @@ test('mcpHttpFetch hands what it does not do itself (following a redirect) to th
   const fast = await mcpHttpFetch(`${base}/json`, { method: 'POST', redirect: 'manual' });
   expect(fast).not.toBeInstanceOf(Response);
   expect(await Promise.all([res.json(), fast.json()])).toEqual([{ ok: true }, { ok: true }]);
+});
+
+test('mcpHttpFetch never sends a POST twice: a connection reset after the server read it fails the call', async () => {
+  // A warm pooled socket, so that the reset happens on a reused one (the case a stale-socket retry covers).
+  await (await mcpHttpFetch(`${base}/json`, { method: 'POST', redirect: 'manual' })).text();
+  resets = 0;
+  const err = await mcpHttpFetch(`${base}/reset`, { method: 'POST', body: '{"tool":"charge"}', redirect: 'manual' }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TypeError);
+  expect((err as Error).message).toBe('fetch failed');
+  expect(resets).toBe(1);
+});
+
+test('mcpHttpFetch: an empty compressed 202 whose body is cancelled, and a body aborted before it is read, settle without an uncaught error', async () => {
+  const r = await mcpHttpFetch(`${base}/empty-gzip`, { method: 'POST', redirect: 'manual' });
+  expect(r.status).toBe(202);
+  await r.body?.cancel();
+  const controller = new AbortController();
+  const stalled = await mcpHttpFetch(`${base}/headers-then-stall`, { method: 'POST', redirect: 'manual', signal: controller.signal });
+  controller.abort(new Error('closed by the client'));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await expect(stalled.text()).rejects.toThrow('closed by the client');
+  // Anything uncaught from the two would have failed this file by now.
+  await new Promise((resolve) => setTimeout(resolve, 50));
 });

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../errors';
+import type { ErrorDetail } from '../errors';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 /** Deepest nesting of arrays/objects a body may have; deeper ones are 400 validation_failed (no API shape needs more than ~6). */
@@ -20,22 +21,31 @@ export function jsonDepth(value: unknown): number {
   return max;
 }
 
+/** A UTF-16 surrogate without its pair (JSON can write one as \\ud800; no text encoding can carry it). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** In raw JSON text, the escapes that can produce U+0000 or a surrogate. */
+const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+
 /**
- * Where the first string (key or value) holding U+0000 is, as a body path (`body.input.name`), or
- * undefined. Postgres cannot store that character in text or jsonb, so such a body is refused as
- * invalid up front rather than failing its write. JSON can only carry it as the escape \u0000, so
- * the walk runs only when the raw text has that escape. Iterative, like jsonDepth.
+ * Where the first string (key or value) Postgres cannot store is, as a body path
+ * (`body.input.name`) with the reason, or undefined. Text and jsonb refuse U+0000 and unpaired
+ * surrogates, so such a body is refused as invalid up front rather than failing its write (a 500,
+ * and its batch-mates' INSERT retried one by one). JSON can only carry either as an escape, so the
+ * walk runs only when the raw text has one. Iterative, like jsonDepth.
  */
-export function nulPath(text: string, value: unknown): string | undefined {
-  if (!text.includes('\\u0000')) return undefined;
+export function unstorablePath(text: string, value: unknown): ErrorDetail | undefined {
+  if (!SUSPECT_ESCAPE.test(text)) return undefined;
+  const why = (str: string) => (str.includes('\0') ? 'must not contain the NUL character (U+0000)' : LONE_SURROGATE.test(str) ? 'must not contain an unpaired UTF-16 surrogate' : undefined);
   const stack: [unknown, string][] = [[value, 'body']];
   while (stack.length) {
     const [v, at] = stack.pop()!;
     if (typeof v === 'string') {
-      if (v.includes('\0')) return at;
+      const message = why(v);
+      if (message) return { path: at, message };
     } else if (v !== null && typeof v === 'object') {
       for (const [k, child] of Object.entries(v)) {
-        if (k.includes('\0')) return at;
+        const message = why(k);
+        if (message) return { path: at, message };
         stack.push([child, `${at}.${k}`]);
       }
     }
@@ -43,7 +53,7 @@ export function nulPath(text: string, value: unknown): string | undefined {
   return undefined;
 }
 
-const hasNul = (at: string) => new ApiError('validation_failed', 'The request body is invalid.', [{ path: at, message: 'must not contain the NUL character (U+0000)' }]);
+const unstorable = (detail: ErrorDetail) => new ApiError('validation_failed', 'The request body is invalid.', [detail]);
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -139,8 +149,8 @@ function readPlainJson(req: Request, next: NextFunction): void {
     } catch {
       return next(new ApiError('invalid_json', 'The body is not valid JSON.'));
     }
-    const nulAt = nulPath(text, req.body);
-    if (nulAt !== undefined) return next(hasNul(nulAt));
+    const bad = unstorablePath(text, req.body);
+    if (bad) return next(unstorable(bad));
     next();
   };
   const onError = (err: Error & { status?: number; statusCode?: number }) => {
@@ -203,8 +213,8 @@ export function jsonBody() {
       if (!err) {
         if (jsonDepth(req.body) > MAX_JSON_DEPTH) return next(tooDeep());
         // The parsed value re-serialised: its escapes are what the check looks for.
-        const nulAt = nulPath(JSON.stringify(req.body), req.body);
-        if (nulAt !== undefined) return next(hasNul(nulAt));
+        const bad = unstorablePath(JSON.stringify(req.body), req.body);
+        if (bad) return next(unstorable(bad));
         return next();
       }
       const type = (err as { type?: string }).type;
