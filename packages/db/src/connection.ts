@@ -29,8 +29,9 @@ const REPREPARE_CODES = new Set(['0A000', '26000']);
  * parses and plans each once per connection instead of once per execution, and the client sends
  * Bind/Execute only. All other SQL goes through unchanged (unnamed, parsed every time).
  * A named statement whose table changed shape under it (a migration adding a column while this
- * process runs) fails once with 0A000, one dropped behind our back once with 26000; that
- * connection then prepares it afresh under a new name. (A transaction-mode pooler in front of
+ * process runs) fails with 0A000, one dropped behind our back with 26000; that connection then
+ * prepares it afresh under a new name, and runs it again at once when it was not inside a
+ * transaction (inside one, the caller gets the error: the transaction is aborted). (A transaction-mode pooler in front of
  * Postgres must support protocol-level prepared statements, e.g. PgBouncer >= 1.21.)
  */
 class NamedStatementClient extends Client {
@@ -45,8 +46,13 @@ NamedStatementClient.prototype.query = function (this: NamedStatementClient, con
   const named: QueryConfig = { name: generation ? `${base}_${generation}` : base, text: config as string, values: values as unknown[] };
   const result = (plainQuery as (q: QueryConfig) => Promise<unknown>).call(this, named);
   return result.catch((err: { code?: string }) => {
-    if (REPREPARE_CODES.has(err?.code ?? '')) this.renamed.set(base, generation + 1);
-    throw err;
+    if (!REPREPARE_CODES.has(err?.code ?? '')) throw err;
+    this.renamed.set(base, generation + 1);
+    // Outside a transaction the failed statement changed nothing: run it once more, prepared afresh.
+    // Inside one the transaction is now aborted, so the error goes to the caller (its retry runs anew).
+    const status = (this as unknown as { getTransactionStatus(): string | null }).getTransactionStatus();
+    if (status !== 'I') throw err;
+    return (plainQuery as (q: QueryConfig) => Promise<unknown>).call(this, { ...named, name: `${base}_${generation + 1}` });
   });
 } as typeof Client.prototype.query;
 

@@ -2,7 +2,8 @@
  * Prepared queries (compile once, execute many): the values bind where the placeholders were,
  * constants stay, each shape of a shape-dependent query gets its own statement, the SQL runs as a
  * named statement Postgres parsed once per connection, and a table that changes shape under a
- * named statement costs one failed execution, not a broken connection.
+ * named statement (or a statement dropped behind the client) is prepared afresh: at once outside
+ * a transaction, after one failed transaction inside one.
  */
 import { sql } from 'kysely';
 import { createDb, param, prepare } from '@agents/db';
@@ -56,19 +57,25 @@ test('a shape-dependent query compiles one statement per shape', async () => {
   expect(names).toHaveLength(2);
 });
 
-test('a table changing shape under a named statement fails one execution, then the statement is prepared afresh', async () => {
+test('a table changing shape under a named statement: outside a transaction it is prepared afresh and run at once; inside one the caller gets the error once', async () => {
   const all = prepare<{ id: string }, Record<string, unknown>>('test_all', (db) => (db as unknown as Loose).selectFrom('things').selectAll().where('id', '=', param('id')));
   expect(await all.first(one, { id: 'a' })).toEqual({ id: 'a', kind: 'x', n: 1 });
   await sql`ALTER TABLE things ADD COLUMN note text`.execute(one);
-  await expect(all.first(one, { id: 'a' })).rejects.toMatchObject({ code: '0A000' });
   expect(await all.first(one, { id: 'a' })).toEqual({ id: 'a', kind: 'x', n: 1, note: null });
   expect(await all.first(one, { id: 'b' })).toEqual({ id: 'b', kind: 'x', n: 2, note: null });
+  await sql`ALTER TABLE things ADD COLUMN extra text`.execute(one);
+  // In a transaction the failed statement aborted it: nothing can be retried inside; the caller's
+  // retry (a new transaction) runs the fresh statement.
+  await expect(one.transaction().execute((trx) => all.first(trx, { id: 'a' }))).rejects.toMatchObject({ code: '0A000' });
+  expect(await one.transaction().execute((trx) => all.first(trx, { id: 'a' }))).toEqual({ id: 'a', kind: 'x', n: 1, note: null, extra: null });
 });
 
-test('a named statement dropped behind the client (DEALLOCATE) fails one execution, then is prepared afresh', async () => {
+test('a named statement dropped behind the client (DEALLOCATE) is prepared afresh and run at once', async () => {
   const byId = prepare<{ id: string }, { kind: string }>('test_dealloc', (db) => (db as unknown as Loose).selectFrom('things').select('kind').where('id', '=', param('id')));
   expect(await byId.first(one, { id: 'c' })).toEqual({ kind: 'y' });
   await sql`DEALLOCATE ALL`.execute(one);
-  await expect(byId.first(one, { id: 'c' })).rejects.toMatchObject({ code: '26000' });
   expect(await byId.first(one, { id: 'c' })).toEqual({ kind: 'y' });
+  const names = (await sql<{ name: string }>`SELECT name FROM pg_prepared_statements`.execute(one)).rows.map((r) => r.name).filter((n) => n.includes('test_dealloc'));
+  expect(names).toHaveLength(1);
+  expect(names[0]).toMatch(/_1$/);
 });
