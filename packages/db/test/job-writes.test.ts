@@ -76,6 +76,22 @@ test('the reconciler lists committed, unmarked, still-queued jobs only, and thro
   expect(plan).toContain('jobs_unenqueued');
 });
 
+test('a job that ends before it reached its queue (cancelled) leaves the reconciler\'s index instead of staying in it for good', async () => {
+  await insertJob(tdb.db, job('job_cancelled_early'));
+  const inIndex = async () =>
+    Number((await sql<{ n: string }>`SELECT count(*) AS n FROM jobs WHERE enqueued_at IS NULL AND id = 'job_cancelled_early'`.execute(tdb.db)).rows[0]!.n);
+  expect(await inIndex()).toBe(1);
+  const done = await finishJob(tdb.db, 'job_cancelled_early', { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled before it started.' } });
+  expect(done?.status).toBe('cancelled');
+  expect(await inIndex()).toBe(0);
+  // An enqueued job's finish keeps its enqueued_at.
+  await insertJob(tdb.db, job('job_keeps'));
+  await markEnqueued(tdb.db, ['job_keeps']);
+  const marked = (await getJobById(tdb.db, 'job_keeps'))!.enqueued_at;
+  await finishJob(tdb.db, 'job_keeps', { status: 'cancelled', error: { code: 'cancelled', message: 'x' } });
+  expect((await getJobById(tdb.db, 'job_keeps'))!.enqueued_at).toEqual(marked);
+});
+
 test('steps, usage and events of a job that does not exist are still refused', async () => {
   const orphan = { jobId: 'job_nope', seq: 0, kind: 'workflow_step' as const, payload: {}, usage: [] };
   await expect(writeCheckpoint(tdb.db, orphan)).rejects.toMatchObject({ code: '23503' });

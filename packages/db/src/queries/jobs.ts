@@ -136,6 +136,10 @@ const finishJobQuery = prepare<{ id: string; status: FinishJob['status']; output
         output: param('output'),
         error: param('error'),
         finished_at: sql<Date>`now()`,
+        // A job ended before it reached its queue (cancelled while Redis was down) needs no
+        // enqueueing any more: out of the reconciler's work list (`jobs_unenqueued`), as startAttempt
+        // does for a started one. Unchanged otherwise, so the update stays HOT.
+        enqueued_at: sql<Date>`coalesce(enqueued_at, now())`,
       })
       .where('id', '=', param('id'))
       .where('status', 'in', ['queued', 'running'])
