@@ -11,12 +11,11 @@ import { Client } from 'pg';
 import { Queue } from 'bullmq';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
-import { newId } from '@agents/db';
 import type { NewJob } from '@agents/db';
 import { coordinationKeys, createProducer, createRedis, reconcileUnqueued, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import type { Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, TEST_OPERATOR_KEY, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, jobRow, testConfig, testRedisPrefix, TEST_OPERATOR_KEY, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import type { Redis } from 'ioredis';
 import { createJobIntake } from '../src/routes/job-intake';
@@ -58,24 +57,7 @@ function queueOf(tenant: string): Queue {
 }
 
 /** A job row as the route builds it. */
-function jobFor(tenant: string, key: string | null, hash: string | null): NewJob {
-  return {
-    id: newId('job'),
-    tenant_id: tenant,
-    environment: 'live',
-    type: 'workflow',
-    status: 'queued',
-    input: null,
-    steps: JSON.stringify([{ tool: 'asaas/list_customers', args: {} }]),
-    servers: ['asaas'],
-    metadata: JSON.stringify({ tenant_id: tenant }),
-    callback_url: null,
-    max_iterations: null,
-    model: null,
-    idempotency_key: key,
-    request_hash: hash,
-  };
-}
+const jobFor = (tenant: string, key: string | null, hash: string | null): NewJob => jobRow(tenant, { idempotency_key: key, request_hash: hash });
 
 const body = (order: string) => ({ type: 'workflow', metadata: { order_id: order }, steps: [{ tool: 'asaas/list_customers', args: {} }] });
 

@@ -8,15 +8,14 @@ import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import { silentLogger } from '@agents/observability';
-import { apiClient, configEnv, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, testRedisPrefix, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, seedTenants, startTestModel, terminalJob } from './agent-helpers';
 import type { TestModel } from './agent-helpers';
-import { stopProcess, workerProcesses } from './worker-processes';
+import { crashTestWorkerEnv, stopProcess, workerProcesses } from './worker-processes';
 
 jest.setTimeout(90_000);
 
-const MODEL_KEY = 'sk-test-dummy-key-for-the-model-sandbox';
 
 let tdb: TestDatabase;
 let prefix: string;
@@ -32,25 +31,9 @@ beforeAll(async () => {
   sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
   // 250 ms per model turn: the 5-turn job runs for over a second, long enough to be killed mid-way.
   model = await startTestModel({ latencyMs: 250 });
-  const config = testConfig({
-    DATABASE_URL: tdb.url,
-    REDIS_PREFIX: prefix,
-    SANDBOX_URL: sandbox.url,
-    // Short lock and stall check so the dead worker's job is recovered within seconds.
-    JOB_LOCK_MS: '2000',
-    STALLED_CHECK_MS: '1000',
-  });
-  env = {
-    PATH: process.env.PATH ?? '',
-    ...configEnv(config),
-    OPENAI_BASE_URL: model.server.url,
-    OPENAI_API_KEY: MODEL_KEY,
-    MODEL_LATENCY_MS: '0',
-    SHUTDOWN_GRACE_MS: '1000',
-    // No /metrics listener: parallel test files must not compete for its fixed default port.
-    WORKER_METRICS_PORT: '0',
-  };
-  api = await startApi(config, silentLogger(), { port: 0 });
+  const worker = crashTestWorkerEnv({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url }, model.server.url, { MODEL_LATENCY_MS: '0' });
+  env = worker.env;
+  api = await startApi(worker.config, silentLogger(), { port: 0 });
   await seedTenants(apiClient(api.url));
 });
 

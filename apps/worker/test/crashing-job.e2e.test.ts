@@ -23,10 +23,10 @@ import type { ApiServer } from '@agents/api';
 import { silentLogger } from '@agents/observability';
 import { tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { createSandboxServer } from '@agents/sandbox';
-import { apiClient, configEnv, createTestDatabase, flushPrefix, TEST_REDIS_URL, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, TEST_REDIS_URL, testRedisPrefix, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { ACME, ACME_CARD_INPUT, CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, seedTenants, terminalJob } from './agent-helpers';
-import { alive, stopProcess, workerProcesses } from './worker-processes';
+import { alive, crashTestWorkerEnv, stopProcess, workerProcesses } from './worker-processes';
 
 jest.setTimeout(120_000);
 
@@ -105,26 +105,9 @@ beforeAll(async () => {
   prefix = testRedisPrefix();
   sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
   model = await startCrashModel();
-  const config = testConfig({
-    DATABASE_URL: tdb.url,
-    REDIS_PREFIX: prefix,
-    SANDBOX_URL: sandbox.url,
-    // A dead worker's job is found within ~2-4 s (lock expiry, then two stalled-check passes), and a
-    // live worker that the loaded test machine starves has a full second of slack to renew its lock.
-    JOB_LOCK_MS: '2000',
-    STALLED_CHECK_MS: '1000',
-  });
-  env = {
-    PATH: process.env.PATH ?? '',
-    ...configEnv(config),
-    OPENAI_BASE_URL: model.server.url,
-    OPENAI_API_KEY: 'sk-test-dummy-key-for-the-model-sandbox',
-    LOG_LEVEL: 'warn',
-    SHUTDOWN_GRACE_MS: '1000',
-    // No /metrics listener: parallel test files must not compete for its fixed default port.
-    WORKER_METRICS_PORT: '0',
-  };
-  api = await startApi(config, silentLogger(), { port: 0 });
+  const worker = crashTestWorkerEnv({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url }, model.server.url, { LOG_LEVEL: 'warn' });
+  env = worker.env;
+  api = await startApi(worker.config, silentLogger(), { port: 0 });
   await seedTenants(apiClient(api.url));
   receiver = createServer((req, res) => {
     let body = '';

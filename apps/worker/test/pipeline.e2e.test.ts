@@ -5,10 +5,9 @@
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import { Queue } from 'bullmq';
-import { newId } from '@agents/db';
 import { tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { startTestStack, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { jobRow, startTestStack, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
 
@@ -133,26 +132,9 @@ describe('refusals write nothing', () => {
 
 test('a committed job that never reached the queue is enqueued by the reconciler', async () => {
   // What the API leaves behind when it dies between the commit and the enqueue.
-  const id = newId('job');
-  await stack.db
-    .insertInto('jobs')
-    .values({
-      id,
-      tenant_id: TENANT,
-      environment: 'live',
-      type: 'workflow',
-      status: 'queued',
-      input: null,
-      steps: JSON.stringify([{ tool: 'asaas/get_balance', args: {} }]),
-      servers: ['asaas'],
-      metadata: JSON.stringify({ tenant_id: TENANT }),
-      callback_url: null,
-      max_iterations: null,
-      model: null,
-      idempotency_key: null,
-      request_hash: null,
-    })
-    .execute();
+  const row = jobRow(TENANT, { steps: JSON.stringify([{ tool: 'asaas/get_balance', args: {} }]) });
+  const id = row.id;
+  await stack.db.insertInto('jobs').values(row).execute();
   const job = await terminal(id);
   expect(job.status).toBe('succeeded');
   expect(job.tool_calls).toHaveLength(1);

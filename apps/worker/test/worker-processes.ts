@@ -1,8 +1,31 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { Config } from '@agents/config';
+import { configEnv, testConfig } from '@agents/testkit';
 
 const ROOT = path.resolve(__dirname, '../../..');
+
+/**
+ * The environment of a worker process for a crash test: `configEnv` of a test config with a short
+ * lock and stalled check (a dead worker's job is found within ~2-4 s: lock expiry, then two
+ * stalled-check passes; a live worker the loaded machine starves still has a second of slack to
+ * renew its lock), the model server, a 1 s shutdown grace and no /metrics listener (parallel test
+ * files must not compete for its fixed default port).
+ */
+export function crashTestWorkerEnv(base: Record<string, string>, modelUrl: string, extra: Record<string, string> = {}): { config: Config; env: Record<string, string> } {
+  const config = testConfig({ ...base, JOB_LOCK_MS: '2000', STALLED_CHECK_MS: '1000' });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    ...configEnv(config),
+    OPENAI_BASE_URL: modelUrl,
+    OPENAI_API_KEY: 'sk-test-dummy-key-for-the-model-sandbox',
+    SHUTDOWN_GRACE_MS: '1000',
+    WORKER_METRICS_PORT: '0',
+    ...extra,
+  };
+  return { config, env };
+}
 
 export function alive(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;

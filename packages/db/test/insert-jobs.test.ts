@@ -6,7 +6,7 @@
  */
 import { insertJob, insertJobs, insertTenant, newId } from '@agents/db';
 import type { Job, NewJob } from '@agents/db';
-import { createTestDatabase } from '@agents/testkit';
+import { createTestDatabase, jobRow } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 
 let tdb: TestDatabase;
@@ -22,26 +22,8 @@ beforeAll(async () => {
 });
 afterAll(() => tdb.close());
 
-/** A job row as the API's route builds it, with overrides. */
-function jobOf(over: Partial<NewJob> = {}): NewJob {
-  return {
-    id: newId('job'),
-    tenant_id: 'tenant_a',
-    environment: 'live',
-    type: 'workflow',
-    status: 'queued',
-    input: null,
-    steps: JSON.stringify([{ tool: 'asaas/list_customers', args: {} }]),
-    servers: ['asaas'],
-    metadata: JSON.stringify({ tenant_id: 'tenant_a' }),
-    callback_url: null,
-    max_iterations: null,
-    model: null,
-    idempotency_key: null,
-    request_hash: null,
-    ...over,
-  };
-}
+/** A job row of tenant_a as the API's route builds it, with overrides. */
+const jobOf = (over: Partial<NewJob> = {}): NewJob => jobRow('tenant_a', over);
 
 /** What a row says apart from its identity and insertion time. */
 const content = (row: Job) => {

@@ -7,3 +7,4 @@ export { apiClient } from './http';
 export type { ApiCall, HttpResult } from './http';
 export { startTestStack } from './stack';
 export type { TestStack, TestStackApps, TestStackOptions } from './stack';
+export { jobRow } from './job-row';
