@@ -90,6 +90,29 @@ test('tenants announced together are fetched at once, not one round trip after a
   expect(dispatcher!.stats().fetching).toBe(0);
 });
 
+test('shutdown waits for a fetch Redis does not answer no longer than its grace, and the job it then gets goes back to wait', async () => {
+  await producer.enqueueRun({ job_id: 'held', tenant_id: 'tenant_held' });
+  const admin = redis.duplicate();
+  const started: string[] = [];
+  try {
+    await admin.call('CLIENT', 'PAUSE', '5000', 'WRITE');
+    await start(async (job) => void started.push(job.id!), 1);
+    await waitFor(() => dispatcher!.stats().fetching === 1, { what: 'a fetch in flight while Redis holds writes', timeoutMs: 1000 });
+    const d = dispatcher!;
+    dispatcher = undefined;
+    await d.close(200);
+    // close() returned while Redis still held the fetch (the pause lasts 5 s): the grace bounded the wait.
+    expect(d.stats().fetching).toBe(1);
+  } finally {
+    await admin.call('CLIENT', 'UNPAUSE');
+    admin.disconnect();
+  }
+  // Once Redis answers, the job the fetch took is handed back untouched, not run.
+  const queue = producer.tenantQueue('tenant_held');
+  await waitFor(async () => (await queue.getJobState('held')) === 'waiting', { what: 'the fetched job back in wait' });
+  expect(started).toEqual([]);
+});
+
 test("a tenant's global concurrency caps it even when slots are free; other tenants still run", async () => {
   await producer.tenantQueue('tenant_capped').setGlobalConcurrency(1);
   for (let i = 0; i < 4; i++) await producer.enqueueRun({ job_id: `c${i}`, tenant_id: 'tenant_capped' });
