@@ -12,8 +12,8 @@ let sub: Redis;
 let producer: Producer;
 let dispatcher: Dispatcher | undefined;
 
-function start(handler: RunHandler, slots: number) {
-  dispatcher = createDispatcher({ redis, subscriber: sub, redisPrefix: prefix, slots, lockMs: 5000, stalledCheckMs: 5000, logger, handler });
+function start(handler: RunHandler, slots: number, rescanMs?: number) {
+  dispatcher = createDispatcher({ redis, subscriber: sub, redisPrefix: prefix, slots, lockMs: 5000, stalledCheckMs: 5000, logger, handler, rescanMs });
   return dispatcher.start();
 }
 
@@ -111,6 +111,19 @@ test('shutdown waits for a fetch Redis does not answer no longer than its grace,
   const queue = producer.tenantQueue('tenant_held');
   await waitFor(async () => (await queue.getJobState('held')) === 'waiting', { what: 'the fetched job back in wait' });
   expect(started).toEqual([]);
+});
+
+test('a finish that fails (its lock gone) still hands the slot on: the tenant\'s next job runs without waiting for a rescan', async () => {
+  for (const id of ['first', 'second']) await producer.enqueueRun({ job_id: id, tenant_id: 'tenant_lost' });
+  const lockKey = `${producer.tenantQueue('tenant_lost').keys['']}first:lock`;
+  const started: string[] = [];
+  // No rescan within the test: only the finish's own announcement can bring the tenant back.
+  await start(async (job) => {
+    started.push(job.id!);
+    // Someone else took the job's lock (a stalled check after a long pause): the finish script refuses it.
+    if (job.id === 'first') await redis.set(lockKey, 'another-token');
+  }, 1, 60_000);
+  await waitFor(() => started.includes('second'), { what: 'the second job started after the first one\'s finish failed', timeoutMs: 3000 });
 });
 
 test("a tenant's global concurrency caps it even when slots are free; other tenants still run", async () => {
