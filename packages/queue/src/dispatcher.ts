@@ -353,7 +353,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     fetching--;
     release(tenantId);
     if (job && closing) {
-      await job.moveToWait(token).catch((err) => log.warn({ err, job_id: job.id }, 'could not hand job back; stalled check will'));
+      await handBack(job, token);
       return;
     }
     if (job) launch(job, token, tenantId);
@@ -437,7 +437,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         if (controller.signal.reason instanceof ShutdownAbort) {
           end = 'handed_back';
           // Cut off by shutdown: hand it back untouched so another process resumes it.
-          await job.moveToWait(token).catch((e) => log.warn({ err: e, job_id: job.id }, 'could not hand job back; stalled check will'));
+          await handBack(job, token);
         } else if (controller.signal.reason instanceof LockLost) {
           // Our token no longer owns the entry: the stalled check returns it to wait (or already
           // did, and another run has it). Nothing to record; not an attempt.
@@ -451,16 +451,21 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         running.delete(token);
         release(tenantId);
         opts.observer?.finished(job, tenantId, end, Date.now() - startedAt, result);
-        await afterRun(tenantId, token, askedNext && activations.get(tenantId) === seenActivations, askedNext, next);
+        await afterRun(tenantId, token, askedNext, seenActivations, next);
       }
     })();
   }
 
+  /** Returns a job this process holds (under `token`) to wait untouched, for another run to take. */
+  async function handBack(job: BullJob, token: string): Promise<void> {
+    await job.moveToWait(token).catch((err) => log.warn({ err, job_id: job.id }, 'could not hand job back; stalled check will'));
+  }
+
   /** What a slot does once its run has ended (see launch). */
-  async function afterRun(tenantId: string, token: string, drained: boolean, askedNext: boolean, next: BullJob | undefined): Promise<void> {
+  async function afterRun(tenantId: string, token: string, askedNext: boolean, seenActivations: number | undefined, next: BullJob | undefined): Promise<void> {
     if (next && closing) {
       // Shutdown began during the finish: hand the job it fetched back untouched.
-      await next.moveToWait(token).catch((err) => log.warn({ err, job_id: next.id }, 'could not hand job back; stalled check will'));
+      await handBack(next, token);
       return;
     }
     if (next) {
@@ -474,7 +479,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       // that announce it when they end): leave the ring, as after an empty fetch, and give the
       // slot to the others.
       // (Unless it was announced meanwhile: its new job may have been added after the look.)
-      if (drained) {
+      if (activations.get(tenantId) === seenActivations) {
         deactivate(tenantId);
         void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
       }

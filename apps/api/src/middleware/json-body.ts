@@ -30,11 +30,11 @@ const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i;
  * Where the first string (key or value) Postgres cannot store is, as a body path
  * (`body.input.name`) with the reason, or undefined. Text and jsonb refuse U+0000 and unpaired
  * surrogates, so such a body is refused as invalid up front rather than failing its write (a 500,
- * and its batch-mates' INSERT retried one by one). JSON can only carry either as an escape, so the
- * walk runs only when the raw text has one. Iterative, like jsonDepth.
+ * and its batch-mates' INSERT retried one by one). JSON can only carry either as an escape, so
+ * given the raw text (`text`) the walk runs only when it has one. Iterative, like jsonDepth.
  */
-export function unstorablePath(text: string, value: unknown): ErrorDetail | undefined {
-  if (!SUSPECT_ESCAPE.test(text)) return undefined;
+export function unstorablePath(value: unknown, text?: string): ErrorDetail | undefined {
+  if (text !== undefined && !SUSPECT_ESCAPE.test(text)) return undefined;
   const why = (str: string) => (str.includes('\0') ? 'must not contain the NUL character (U+0000)' : LONE_SURROGATE.test(str) ? 'must not contain an unpaired UTF-16 surrogate' : undefined);
   const stack: [unknown, string][] = [[value, 'body']];
   while (stack.length) {
@@ -149,7 +149,7 @@ function readPlainJson(req: Request, next: NextFunction): void {
     } catch {
       return next(new ApiError('invalid_json', 'The body is not valid JSON.'));
     }
-    const bad = unstorablePath(text, req.body);
+    const bad = unstorablePath(req.body, text);
     if (bad) return next(unstorable(bad));
     next();
   };
@@ -212,8 +212,8 @@ export function jsonBody() {
     parse(req, res, (err?: unknown) => {
       if (!err) {
         if (jsonDepth(req.body) > MAX_JSON_DEPTH) return next(tooDeep());
-        // The parsed value re-serialised: its escapes are what the check looks for.
-        const bad = unstorablePath(JSON.stringify(req.body), req.body);
+        // No raw UTF-8 text on this path to pre-scan: walk the parsed value.
+        const bad = unstorablePath(req.body);
         if (bad) return next(unstorable(bad));
         return next();
       }
