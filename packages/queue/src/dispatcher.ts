@@ -45,8 +45,7 @@ export interface DispatcherOptions {
   idleWorkerTtlMs?: number;
   /**
    * Headroom: at most this many free slots are kept for tenants that were announced (activation
-   * message) within the last `reserveWindowMs` but hold no slot in this process, unless a fetch
-   * here since their announcement found nothing of theirs (another process took it). The tenant that
+   * message) within the last `reserveWindowMs` but hold no slot in this process. The tenant that
    * already holds the most slots here may not take a slot that would leave fewer free than that.
    * 0 (the default) disables it; must be below `slots`.
    */
@@ -173,8 +172,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   let activationSeq = 0;
   let cursor = 0;
   // When each tenant was last announced on the activation channel (any process's enqueue or job end).
-  // Entries older than the reserve window are dropped as they are met, and by every rescan; so is a
-  // tenant's entry when a fetch for it here finds nothing while it holds no slot here (fetchFor).
+  // Entries older than the reserve window are dropped as they are met, and by every rescan.
   const lastSeen = new Map<string, number>();
   // One timer for the moment the kept-back headroom shrinks (a recently active tenant ages out).
   let reserveTimer: NodeJS.Timeout | undefined;
@@ -277,12 +275,11 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   /**
    * Headroom (AWS Lambda's unreserved concurrency, Oban Pro's burst-into-idle-capacity): a tenant
    * that already holds the most slots here may not take one that would leave fewer than R free,
-   * R = the tenants (other than it) announced within the window that hold no slot here and whose
-   * latest announcement was not answered by an empty fetch here, capped at `reservedSlots`. A
-   * reserved-for tenant that shows up gets a free slot at once (it holds fewer, so nextInRing picks
-   * it first). When a slot is held back, a timer re-runs the pump when R would shrink, so the slots
-   * go back to the busy tenant once the others have gone quiet: a tenant alone (or after the window)
-   * uses every slot, and no slot stays idle past the window.
+   * R = the tenants (other than it) announced within the window that hold no slot here, capped at
+   * `reservedSlots`. A reserved-for tenant that shows up gets a free slot at once (it holds fewer,
+   * so nextInRing picks it first). When a slot is held back, a timer re-runs the pump when R would
+   * shrink, so the slots go back to the busy tenant once the others have gone quiet: a tenant alone
+   * (or after the window) uses every slot, and no slot stays idle past the window.
    */
   function heldBack(tenantId: string, freeing = 0): boolean {
     if (maxReserved === 0) return false;
@@ -380,10 +377,6 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     if (job) launch(job, token, tenantId);
     else if (!failed && activations.get(tenantId) === seenActivations) {
       deactivate(tenantId);
-      // Holding no slot here, not even by a fetch that ran alongside this one: its announced job went
-      // to another process (which keeps a slot for it from now on), or it had none. Keeping one here
-      // too would idle a slot that the tenants already waiting here need.
-      if (!runningOf.has(tenantId)) lastSeen.delete(tenantId);
       void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
     }
     pump();
