@@ -153,6 +153,12 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   // Slots claimed by fetches in flight (several at once, one round trip each), and those fetches.
   let fetching = 0;
   const fetches = new Set<Promise<void>>();
+  // Fetches in flight per tenant, and the tenants whose latest fetch here returned a job. A tenant
+  // not known to have a backlog gets one fetch at a time: an announcement usually means one job, and
+  // the other free slots stay for tenants announced meanwhile instead of waiting a round trip on
+  // fetches that come back empty.
+  const fetchingOf = new Map<string, number>();
+  const backlogged = new Set<string>();
   // After a failed fetch (Redis unreachable) no new fetch starts before this time.
   let fetchPausedUntil = 0;
   // Round-robin ring of tenants that may have waiting jobs.
@@ -235,25 +241,29 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   function deactivate(tenantId: string): void {
     if (!inRing.delete(tenantId)) return;
     activations.delete(tenantId);
+    backlogged.delete(tenantId);
     const i = ring.indexOf(tenantId);
     ring.splice(i, 1);
     if (i < cursor) cursor--;
   }
 
   /**
-   * The ring position of the tenant that gets the next free slot: the one with the fewest jobs
-   * running in this process, ties going round-robin from the cursor. Plain round-robin let a
-   * tenant holding every slot take every other freed slot from a tenant that arrived with a
-   * backlog; this way slots go to the newcomer until both hold as many, then they alternate.
-   * O(ring length) per job start.
+   * The ring position of the tenant that gets the next free slot (-1: none can take one now): the
+   * one with the fewest jobs running in this process, ties going round-robin from the cursor,
+   * skipping a tenant whose fetch is in flight unless its last fetch found a job (fetchingOf).
+   * Plain round-robin let a tenant holding every slot take every other freed slot from a tenant
+   * that arrived with a backlog; this way slots go to the newcomer until both hold as many, then
+   * they alternate. O(ring length) per job start.
    */
   function nextInRing(): number {
     if (cursor >= ring.length) cursor = 0;
-    let best = cursor;
-    let bestRunning = runningOf.get(ring[best]!) ?? 0;
-    for (let k = 1; k < ring.length && bestRunning > 0; k++) {
+    let best = -1;
+    let bestRunning = Infinity;
+    for (let k = 0; k < ring.length && bestRunning > 0; k++) {
       const i = (cursor + k) % ring.length;
-      const n = runningOf.get(ring[i]!) ?? 0;
+      const t = ring[i]!;
+      if (fetchingOf.has(t) && !backlogged.has(t)) continue;
+      const n = runningOf.get(t) ?? 0;
       if (n < bestRunning) {
         best = i;
         bestRunning = n;
@@ -323,7 +333,9 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
    */
   function pump(): void {
     while (!closing && running.size + fetching < opts.slots && ring.length > 0 && Date.now() >= fetchPausedUntil) {
-      cursor = nextInRing();
+      const next = nextInRing();
+      if (next < 0) return;
+      cursor = next;
       const tenantId = ring[cursor]!;
       // nextInRing picked the fewest-holding tenant, so if it is held back every ring member is.
       if (heldBack(tenantId)) return;
@@ -336,6 +348,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
 
   async function fetchFor(tenantId: string): Promise<void> {
     fetching++;
+    fetchingOf.set(tenantId, (fetchingOf.get(tenantId) ?? 0) + 1);
     runningOf.set(tenantId, (runningOf.get(tenantId) ?? 0) + 1);
     const seenActivations = activations.get(tenantId);
     const token = randomUUID();
@@ -351,6 +364,11 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       setTimeout(pump, 1010).unref();
     }
     fetching--;
+    const stillFetching = fetchingOf.get(tenantId)! - 1;
+    if (stillFetching > 0) fetchingOf.set(tenantId, stillFetching);
+    else fetchingOf.delete(tenantId);
+    if (job) backlogged.add(tenantId);
+    else if (!failed) backlogged.delete(tenantId);
     release(tenantId);
     if (job && closing) {
       await handBack(job, token);

@@ -171,3 +171,45 @@ test('an idle dispatcher wakes on activation without polling, and a cancel abort
   // ...and once drained it leaves the set, so rescans stop touching it.
   await waitFor(async () => (await redis.sismember(activeSet, 'tenant_x')) === 0, { what: 'drained tenant retired' });
 });
+
+test('a tenant announced with one job gets one fetch, not every free slot: a tenant announced during that fetch is fetched alongside it', async () => {
+  // The dispatcher's own command connection, whose writes the test holds back (corked socket): what
+  // the dispatcher decides to fetch while a fetch is in flight reaches Redis only on uncork.
+  const own = redis.duplicate();
+  const monitor = await redis.monitor();
+  const fetchedFor: string[] = [];
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    // BullMQ's moveToActive: 11 keys, the first the queue's wait list.
+    if (/^evalsha$/i.test(args[0] ?? '') && args[2] === '11' && args[3]?.startsWith(`${prefix}:`) && args[3].endsWith(':wait')) {
+      fetchedFor.push(/\{t\.([^}]+)\}/.exec(args[3])![1]!);
+    }
+  });
+  const started: string[] = [];
+  const gates: Array<() => void> = [];
+  try {
+    dispatcher = createDispatcher({
+      redis: own, subscriber: sub, redisPrefix: prefix, slots: 3, lockMs: 5000, stalledCheckMs: 5000, logger,
+      handler: async (job) => {
+        started.push(job.id!);
+        await new Promise<void>((resolve) => gates.push(resolve));
+      },
+    });
+    await dispatcher.start();
+    (own.stream as import('node:net').Socket).cork();
+    await producer.enqueueRun({ job_id: 'a1', tenant_id: 'tenant_a' });
+    await waitFor(() => dispatcher!.stats().activeTenants === 1 && dispatcher!.stats().fetching > 0, { what: 'a fetch for tenant_a issued' });
+    await producer.enqueueRun({ job_id: 'b1', tenant_id: 'tenant_b' });
+    await waitFor(() => dispatcher!.stats().activeTenants === 2, { what: 'tenant_b announced' });
+    (own.stream as import('node:net').Socket).uncork();
+    await waitFor(() => started.length === 2, { what: 'both jobs started' });
+    await waitFor(() => fetchedFor.length >= 2, { what: 'the fetches seen by Redis' });
+    // The old pump sent tenant_a a fetch for each free slot and tenant_b's fetch only after they came back.
+    expect(fetchedFor.slice(0, 2).sort()).toEqual(['a', 'b'].map((x) => `tenant_${x}`));
+  } finally {
+    for (const open of gates) open();
+    monitor.disconnect();
+    await dispatcher?.close(1000);
+    dispatcher = undefined;
+    own.disconnect();
+  }
+});
