@@ -93,6 +93,25 @@ test('a busy tenant leaves R slots free for recently active tenants, and their n
   expect(dispatcher!.stats().running).toBe(3);
 });
 
+test('tenants holding one slot each are not held back: the last slot goes to one of them instead of idling for the window', async () => {
+  // Two reserved-for tenants announced, one slot kept for them; two busy tenants each get a slot.
+  await start({ slots: 3, reservedSlots: 1, reserveWindowMs: 60_000 });
+  await announceQuietTenants();
+  // Interleaved, so that a and b each hold one slot (a tie) when their second jobs arrive; the third
+  // slot would go unused for the whole window if the tie counted as "holding the most".
+  for (let i = 0; i < 2; i++) {
+    for (const t of ['a', 'b']) {
+      await producer.enqueueRun({ job_id: `${t}${i}`, tenant_id: `tenant_${t}` });
+      if (i === 0) await waitFor(() => startedAt.has(`${t}0`), { what: `${t}'s first job` });
+    }
+  }
+  await waitFor(() => dispatcher!.stats().running === 3, { what: 'the third slot taken by a tenant holding one', timeoutMs: 3000 });
+  expect(startedOf('a') + startedOf('b')).toBe(3);
+  // A tenant at two slots is held back again: the remaining backlog job waits, nothing else starts.
+  await pause(200);
+  expect(startedOf('a') + startedOf('b')).toBe(3);
+});
+
 test('once the window passes without news of the others, the kept slots go back to the busy tenant (timer, no rescan)', async () => {
   const windowMs = 1000;
   // The rescan would wake the pump too; push it out of the test so only the reserve timer can.
