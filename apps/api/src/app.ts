@@ -26,7 +26,7 @@ import { requestContext } from './middleware/request-context';
 import { securityHeaders } from './middleware/security-headers';
 import { mountOpsRoutes } from './admin/ops-routes';
 import type { OpsDeps } from './admin/ops-routes';
-import { tenantId as tenantIdSchema } from './schemas';
+import { TENANT_ID } from './schemas';
 import { hookRoutes } from './routes/hooks';
 import { automationRoutes } from './routes/automations';
 import { validateAutomations } from './automation-validation';
@@ -68,10 +68,10 @@ export interface ApiDeps {
 const SUBMISSION_URL = /^\/v1\/tenants\/([^/?#%]+)\/jobs$/;
 
 function pathTenantId(req: Request, res: Response): string {
-  const parsed = tenantIdSchema.safeParse(req.params.tid);
+  const tid = req.params.tid;
   const p = principalOf(res);
-  if (!parsed.success || (p.kind === 'tenant' && p.tenantId !== parsed.data)) throw new ApiError('tenant_not_found', 'No such tenant.');
-  return parsed.data;
+  if (typeof tid !== 'string' || !TENANT_ID.test(tid) || (p.kind === 'tenant' && p.tenantId !== tid)) throw new ApiError('tenant_not_found', 'No such tenant.');
+  return tid;
 }
 
 export function createApp(deps: ApiDeps): express.Express {
