@@ -134,12 +134,39 @@ function parseStrict(text: string): unknown {
  * exact for valid UTF-8 JSON).
  */
 function readPlainJson(req: Request, next: NextFunction): void {
-  const chunks: Buffer[] = [];
-  let ended = false;
-  const onData = (chunk: Buffer) => void chunks.push(chunk);
-  const onEnd = () => {
-    ended = true;
-    cleanup();
+  new PlainJsonRead(req, next);
+}
+
+/**
+ * One body read by readPlainJson. A class rather than closures: the TypeScript loader keeps
+ * function names by redefining `name` on every named closure it creates, and these are per request.
+ */
+class PlainJsonRead {
+  private readonly chunks: Buffer[] = [];
+  private ended = false;
+  private readonly onData = this.data.bind(this);
+  private readonly onEnd = this.end.bind(this);
+  private readonly onError = this.error.bind(this);
+  private readonly onClose = this.close.bind(this);
+
+  constructor(
+    private readonly req: Request,
+    private readonly next: NextFunction,
+  ) {
+    req.on('data', this.onData);
+    req.on('end', this.onEnd);
+    req.on('error', this.onError);
+    req.on('close', this.onClose);
+  }
+
+  private data(chunk: Buffer) {
+    this.chunks.push(chunk);
+  }
+
+  private end() {
+    const { req, next, chunks } = this;
+    this.ended = true;
+    this.cleanup();
     const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     if (nestsDeeperThan(buf, MAX_JSON_DEPTH)) return next(tooDeep());
     let text = buf.toString('utf8');
@@ -152,27 +179,26 @@ function readPlainJson(req: Request, next: NextFunction): void {
     const bad = unstorablePath(req.body, text);
     if (bad) return next(unstorable(bad));
     next();
-  };
-  const onError = (err: Error & { status?: number; statusCode?: number }) => {
-    cleanup();
-    err.status = err.statusCode = 400;
-    next(err);
-  };
-  const onClose = () => {
-    if (ended) return;
-    cleanup();
-    next(Object.assign(new Error('request aborted'), { code: 'ECONNABORTED', status: 400, statusCode: 400, type: 'request.aborted' }));
-  };
-  function cleanup() {
-    req.off('data', onData);
-    req.off('end', onEnd);
-    req.off('error', onError);
-    req.off('close', onClose);
   }
-  req.on('data', onData);
-  req.on('end', onEnd);
-  req.on('error', onError);
-  req.on('close', onClose);
+
+  private error(err: Error & { status?: number; statusCode?: number }) {
+    this.cleanup();
+    err.status = err.statusCode = 400;
+    this.next(err);
+  }
+
+  private close() {
+    if (this.ended) return;
+    this.cleanup();
+    this.next(Object.assign(new Error('request aborted'), { code: 'ECONNABORTED', status: 400, statusCode: 400, type: 'request.aborted' }));
+  }
+
+  private cleanup() {
+    this.req.off('data', this.onData);
+    this.req.off('end', this.onEnd);
+    this.req.off('error', this.onError);
+    this.req.off('close', this.onClose);
+  }
 }
 
 /**
