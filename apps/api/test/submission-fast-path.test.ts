@@ -3,7 +3,8 @@
  * runs the request context, the security headers and the submission route's handlers as one chain
  * (issue #11). Every other spelling of the same route (here: with a query string) still goes
  * through Express's layers and route. Both must answer alike: same status, same header names in the
- * same order with the same values, same body, for success and for every kind of refusal. Values
+ * same order with the same values, same body, the same access-log line, for success and for every
+ * kind of refusal. Values
  * that differ between any two requests (request id, job id, timestamps, the rate-limit countdown)
  * are compared by shape.
  */
@@ -13,8 +14,8 @@ import type { AddressInfo } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
-import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix } from '@agents/testkit';
+import { createLogger } from '@agents/observability';
+import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { chain } from '../src/middleware/chain';
 
@@ -59,6 +60,8 @@ let tdb: TestDatabase;
 let prefix: string;
 let api: ApiServer;
 const keys: Record<string, string> = {};
+/** The API's access-log lines (the logger writes one per request at info). */
+const accessLines: Array<Record<string, unknown>> = [];
 
 const T = 'tenant_fast';
 const OTHER = 'tenant_fast_other';
@@ -68,7 +71,17 @@ const SLOW = 'tenant_fast_slow';
 beforeAll(async () => {
   tdb = await createTestDatabase('fastpath');
   prefix = testRedisPrefix();
-  api = await startApi(testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix }), silentLogger(), { port: 0 });
+  const logger = createLogger({
+    name: 'api',
+    level: 'info',
+    destination: {
+      write(line: string) {
+        const l = JSON.parse(line) as Record<string, unknown>;
+        if (l.msg === 'request' || l.msg === 'request failed') accessLines.push(l);
+      },
+    },
+  });
+  api = await startApi(testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix }), logger, { port: 0 });
   const op = apiClient(api.url);
   for (const [id, rpm, quota] of [
     [T, 1000, 1000],
@@ -94,8 +107,15 @@ const headersFor = (tenant: string, extra: Record<string, string> = {}) => ({ au
 
 /** The same request on the first layer's URL and on Express's route (query string), one after the other. */
 async function both(tenant: string, init: { headers?: Record<string, string>; body?: string }, pathTenant = tenant): Promise<[Answer, Answer]> {
+  const logged = accessLines.length;
   const fast = await send(`${api.url}/v1/tenants/${pathTenant}/jobs`, init);
   const routed = await send(`${api.url}/v1/tenants/${pathTenant}/jobs?via=router`, init);
+  // The same access-log line (all but its time, duration and request id), one per request.
+  await waitFor(() => accessLines.length >= logged + 2, { what: 'two access-log lines' });
+  const [a, b] = accessLines.slice(logged).map(({ time: _t, duration_ms: _d, request_id: _r, ...rest }) => rest);
+  expect(accessLines).toHaveLength(logged + 2);
+  expect(a).toEqual(b);
+  expect(a).toMatchObject({ method: 'POST', path: `/v1/tenants/${pathTenant}/jobs`, status: fast.status });
   return [fast, routed];
 }
 
