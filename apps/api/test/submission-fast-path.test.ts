@@ -114,6 +114,8 @@ async function both(tenant: string, init: { headers?: Record<string, string>; bo
   await waitFor(() => accessLines.length >= logged + 2, { what: 'two access-log lines' });
   const [a, b] = accessLines.slice(logged).map(({ time: _t, duration_ms: _d, request_id: _r, ...rest }) => rest);
   expect(accessLines).toHaveLength(logged + 2);
+  const requestId = (r: Answer) => r.headers.find(([k]) => k.toLowerCase() === 'x-request-id')?.[1];
+  expect(accessLines.slice(logged).map((l) => l.request_id)).toEqual([requestId(fast), requestId(routed)]);
   expect(a).toEqual(b);
   expect(a).toMatchObject({ method: 'POST', path: `/v1/tenants/${pathTenant}/jobs`, status: fast.status });
   return [fast, routed];
