@@ -8,7 +8,7 @@ import type { Producer, ToolCallQuota } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 import { ApiError } from './errors';
 import { authenticate, principalOf, requireOperator } from './middleware/auth';
-import { jsonBody } from './middleware/json-body';
+import { hasPlainJsonBody, jsonBody } from './middleware/json-body';
 import { chain } from './middleware/chain';
 import { rateLimit } from './middleware/rate-limit';
 import { jobAdmission } from './middleware/quota';
@@ -127,7 +127,8 @@ export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
    * instances in the same order, without walking the layers and the route around them — the
    * router's own per-request work cost as much as several of the checks. The ops routes among those
    * layers never match it. Every other spelling Express routes to the same handlers (a query
-   * string, a trailing slash, other letter case, a percent-escape in the id) goes through Express.
+   * string, a trailing slash, other letter case, a percent-escape in the id), and any body but a
+   * plain JSON one (`hasPlainJsonBody`), goes through Express.
    */
   const fastSubmission = chain(context, security, ...submission);
   // An error of the fast path is answered by Express's error handling: handed to this first layer,
@@ -189,16 +190,13 @@ export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
   app.use(errorHandler(deps.logger));
   return (req: IncomingMessage, res: ServerResponse) => {
     const m = req.method === 'POST' ? SUBMISSION_URL.exec(req.url!) : null;
-    if (!m) return app(req, res);
-    // What Express's app and router set up before their first layer, for the handlers' use.
+    if (!m || !hasPlainJsonBody(req)) return app(req, res);
+    // What the chain's handlers use of Express's set-up on this path (they use no Express methods
+    // on it: Express re-prototyping both objects cost more than any single check). An error goes
+    // through Express, which sets up the rest.
     const r = req as Request & FastPathRequest;
     const s = res as Response;
-    r.res = s;
-    s.req = r;
-    Object.setPrototypeOf(r, app.request);
-    Object.setPrototypeOf(s, app.response);
-    s.locals ??= Object.create(null);
-    r.baseUrl = '';
+    s.locals = Object.create(null);
     r.originalUrl = r.url;
     r.params = { tid: m[1]! };
     fastSubmission(r, s, (err?: unknown) => {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../errors';
@@ -133,6 +134,25 @@ function parseStrict(text: string): unknown {
  * type, charset and encoding negotiation, its decoder and the parsed-depth walk (the byte scan is
  * exact for valid UTF-8 JSON).
  */
+/**
+ * Whether the request's body is the common kind readPlainJson takes (the only kind that needs no
+ * Express request methods): a Content-Length body within the limit, identity encoding, `application/json` as UTF-8.
+ */
+export function hasPlainJsonBody(req: IncomingMessage): boolean {
+  const { headers } = req;
+  const length = Number(headers['content-length'] ?? 0);
+  const encoding = headers['content-encoding'];
+  const type = headers['content-type'];
+  return (
+    length > 0 &&
+    length <= BODY_LIMIT_BYTES &&
+    headers['transfer-encoding'] === undefined &&
+    (encoding === undefined || encoding.toLowerCase() === 'identity') &&
+    type !== undefined &&
+    PLAIN_JSON_TYPE.test(type)
+  );
+}
+
 function readPlainJson(req: Request, next: NextFunction): void {
   new PlainJsonRead(req, next);
 }
@@ -226,9 +246,7 @@ export function jsonBody() {
       req.body = undefined;
       return next();
     }
-    const type = headers['content-type'];
-    const identity = headers['content-encoding'] === undefined || headers['content-encoding'].toLowerCase() === 'identity';
-    if (!chunked && identity && length <= BODY_LIMIT_BYTES && type !== undefined && PLAIN_JSON_TYPE.test(type)) return readPlainJson(req, next);
+    if (hasPlainJsonBody(req)) return readPlainJson(req, next);
     if (!req.is('application/json')) {
       return next(new ApiError('unsupported_media_type', 'Send the body as application/json.'));
     }

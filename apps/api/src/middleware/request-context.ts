@@ -33,7 +33,8 @@ export function requestContext(logger: Logger) {
   }
 
   return (req: Request, res: Response, next: NextFunction) => {
-    const given = req.get('x-request-id');
+    // The header as Node gives it (req.get's value; the fast submission path has no Express methods).
+    const given = req.headers['x-request-id'] as string | undefined;
     const requestId = given && WELL_FORMED_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
     res.setHeader('X-Request-Id', requestId);
     res.locals.requestId = requestId;

@@ -50,7 +50,8 @@ export function createJobHandler(deps: JobRoutesDeps) {
     // zod runs (and words the errors) only for what the plain checks cannot vouch for.
     const body = fastJobBody(req.body) ?? parseOrThrow(createJobBody, req.body ?? {}, 'body');
     const principal = principalOf(res);
-    const idemHeader = req.get('idempotency-key');
+    // As Node gives it, repeats joined into one string (req.get's value; the fast submission path has no Express methods).
+    const idemHeader = req.headers['idempotency-key'] as string | undefined;
     const idem =
       idemHeader === undefined
         ? null
