@@ -1,17 +1,21 @@
 import { z } from 'zod';
 
 /** API.md: operator-chosen tenant ids. Checked before an id reaches SQL or a Redis key. */
-export const tenantId = z.string().regex(/^[a-z0-9][a-z0-9_-]{2,62}$/, 'must match ^[a-z0-9][a-z0-9_-]{2,62}$');
-export const serverId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a catalog server id');
+export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{2,62}$/;
+export const tenantId = z.string().regex(TENANT_ID, 'must match ^[a-z0-9][a-z0-9_-]{2,62}$');
+export const SERVER_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const serverId = z.string().regex(SERVER_ID, 'must be a catalog server id');
 export const jobId = z.string().regex(/^job_[0-9a-z]{26}$/, 'must be a job id (job_...)');
 export const environment = z.enum(['test', 'live']);
 export const apiKeyId = z.string().regex(/^key_[0-9a-z]{26}$/, 'must be an API key id (key_...)');
 
 /** `<server>/<tool>` as in API.md workflow steps. */
-export const toolName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}\/[A-Za-z0-9_]{1,64}$/, 'must be "<server>/<tool>"');
+export const TOOL_NAME = /^[a-z0-9][a-z0-9-]{0,62}\/[A-Za-z0-9_]{1,64}$/;
+export const toolName = z.string().regex(TOOL_NAME, 'must be "<server>/<tool>"');
 
+export const METADATA_KEY = /^[A-Za-z0-9_.:-]+$/;
 export const metadata = z
-  .record(z.string().min(1).max(40).regex(/^[A-Za-z0-9_.:-]+$/, 'keys use letters, digits, _ . : -'), z.string().max(500))
+  .record(z.string().min(1).max(40).regex(METADATA_KEY, 'keys use letters, digits, _ . : -'), z.string().max(500))
   .refine((m) => Object.keys(m).length <= 20, 'at most 20 pairs');
 
 export const workflowStep = z.strictObject({
@@ -47,4 +51,5 @@ export const listQuery = z.strictObject({
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
 });
 
-export const idempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]+$/;
+export const idempotencyKey = z.string().min(1).max(255).regex(IDEMPOTENCY_KEY, 'printable ASCII without spaces');

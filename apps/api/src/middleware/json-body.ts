@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../errors';
@@ -133,13 +134,59 @@ function parseStrict(text: string): unknown {
  * type, charset and encoding negotiation, its decoder and the parsed-depth walk (the byte scan is
  * exact for valid UTF-8 JSON).
  */
+/**
+ * Whether the request's body is the common kind readPlainJson takes (the only kind that needs no
+ * Express request methods): a Content-Length body within the limit, identity encoding, `application/json` as UTF-8.
+ */
+export function hasPlainJsonBody(req: IncomingMessage): boolean {
+  const { headers } = req;
+  const length = Number(headers['content-length'] ?? 0);
+  const encoding = headers['content-encoding'];
+  const type = headers['content-type'];
+  return (
+    length > 0 &&
+    length <= BODY_LIMIT_BYTES &&
+    headers['transfer-encoding'] === undefined &&
+    (encoding === undefined || encoding.toLowerCase() === 'identity') &&
+    type !== undefined &&
+    PLAIN_JSON_TYPE.test(type)
+  );
+}
+
 function readPlainJson(req: Request, next: NextFunction): void {
-  const chunks: Buffer[] = [];
-  let ended = false;
-  const onData = (chunk: Buffer) => void chunks.push(chunk);
-  const onEnd = () => {
-    ended = true;
-    cleanup();
+  new PlainJsonRead(req, next);
+}
+
+/**
+ * One body read by readPlainJson. A class rather than closures: the TypeScript loader keeps
+ * function names by redefining `name` on every named closure it creates, and these are per request.
+ */
+class PlainJsonRead {
+  private readonly chunks: Buffer[] = [];
+  private ended = false;
+  private readonly onData = this.data.bind(this);
+  private readonly onEnd = this.end.bind(this);
+  private readonly onError = this.error.bind(this);
+  private readonly onClose = this.close.bind(this);
+
+  constructor(
+    private readonly req: Request,
+    private readonly next: NextFunction,
+  ) {
+    req.on('data', this.onData);
+    req.on('end', this.onEnd);
+    req.on('error', this.onError);
+    req.on('close', this.onClose);
+  }
+
+  private data(chunk: Buffer) {
+    this.chunks.push(chunk);
+  }
+
+  private end() {
+    const { req, next, chunks } = this;
+    this.ended = true;
+    this.cleanup();
     const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     if (nestsDeeperThan(buf, MAX_JSON_DEPTH)) return next(tooDeep());
     let text = buf.toString('utf8');
@@ -152,27 +199,26 @@ function readPlainJson(req: Request, next: NextFunction): void {
     const bad = unstorablePath(req.body, text);
     if (bad) return next(unstorable(bad));
     next();
-  };
-  const onError = (err: Error & { status?: number; statusCode?: number }) => {
-    cleanup();
-    err.status = err.statusCode = 400;
-    next(err);
-  };
-  const onClose = () => {
-    if (ended) return;
-    cleanup();
-    next(Object.assign(new Error('request aborted'), { code: 'ECONNABORTED', status: 400, statusCode: 400, type: 'request.aborted' }));
-  };
-  function cleanup() {
-    req.off('data', onData);
-    req.off('end', onEnd);
-    req.off('error', onError);
-    req.off('close', onClose);
   }
-  req.on('data', onData);
-  req.on('end', onEnd);
-  req.on('error', onError);
-  req.on('close', onClose);
+
+  private error(err: Error & { status?: number; statusCode?: number }) {
+    this.cleanup();
+    err.status = err.statusCode = 400;
+    this.next(err);
+  }
+
+  private close() {
+    if (this.ended) return;
+    this.cleanup();
+    this.next(Object.assign(new Error('request aborted'), { code: 'ECONNABORTED', status: 400, statusCode: 400, type: 'request.aborted' }));
+  }
+
+  private cleanup() {
+    this.req.off('data', this.onData);
+    this.req.off('end', this.onEnd);
+    this.req.off('error', this.onError);
+    this.req.off('close', this.onClose);
+  }
 }
 
 /**
@@ -200,9 +246,7 @@ export function jsonBody() {
       req.body = undefined;
       return next();
     }
-    const type = headers['content-type'];
-    const identity = headers['content-encoding'] === undefined || headers['content-encoding'].toLowerCase() === 'identity';
-    if (!chunked && identity && length <= BODY_LIMIT_BYTES && type !== undefined && PLAIN_JSON_TYPE.test(type)) return readPlainJson(req, next);
+    if (hasPlainJsonBody(req)) return readPlainJson(req, next);
     if (!req.is('application/json')) {
       return next(new ApiError('unsupported_media_type', 'Send the body as application/json.'));
     }

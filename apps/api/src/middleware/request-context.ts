@@ -11,8 +11,8 @@ const QUIET = /^\/(healthz|readyz|metrics)$|^\/admin\/queues\//;
 
 /**
  * First middleware: assigns the request id (X-Request-Id if well formed, else a new one), echoes it,
- * puts a child logger on res.locals.log, and writes one line per request when it ends: method,
- * path without the query string, status, duration. Never headers or bodies.
+ * keeps it on res.locals.requestId, and writes one line per request when it ends (with the request
+ * id): method, path without the query string, status, duration. Never headers or bodies.
  */
 export function requestContext(logger: Logger) {
   function onFinish(this: Response) {
@@ -29,19 +29,15 @@ export function requestContext(logger: Logger) {
       duration_ms: Math.round(Number(process.hrtime.bigint() - (res.locals.startedAt as bigint)) / 1e5) / 10,
       ...(principal?.kind === 'tenant' ? { tenant_id: principal.tenantId } : {}),
     };
-    (res.locals.log as Logger)[level](line, level === 'error' ? 'request failed' : 'request');
+    logger.child({ request_id: res.locals.requestId })[level](line, level === 'error' ? 'request failed' : 'request');
   }
 
   return (req: Request, res: Response, next: NextFunction) => {
-    const given = req.get('x-request-id');
+    // The header as Node gives it (req.get's value; the fast submission path has no Express methods).
+    const given = req.headers['x-request-id'] as string | undefined;
     const requestId = given && WELL_FORMED_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
     res.setHeader('X-Request-Id', requestId);
-    // The child logger is made only when something logs (at the default level every request does;
-    // below it the access line costs nothing).
-    let log: Logger | undefined;
-    const logOf = () => (log ??= logger.child({ request_id: requestId }));
     res.locals.requestId = requestId;
-    Object.defineProperty(res.locals, 'log', { get: logOf, enumerable: true, configurable: true });
     res.locals.startedAt = process.hrtime.bigint();
     // One listener function for every response (no closure per request).
     res.on('finish', onFinish);

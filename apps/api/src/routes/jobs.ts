@@ -8,7 +8,8 @@ import type { Logger, Metrics } from '@agents/observability';
 import { z } from 'zod';
 import { ApiError } from '../errors';
 import { principalOf } from '../middleware/auth';
-import { createJobBody, idempotencyKey, jobId, listQuery } from '../schemas';
+import { createJobBody, IDEMPOTENCY_KEY, idempotencyKey, jobId, listQuery } from '../schemas';
+import { fastJobBody } from '../job-body';
 import { parseOrThrow } from '../validation';
 import { createJobIntake } from './job-intake';
 import { canonicalJson } from '../canonical-json';
@@ -46,10 +47,17 @@ export function createJobHandler(deps: JobRoutesDeps) {
   const intake = createJobIntake({ db, producer: deps.producer, logger: deps.logger });
   return async (req: Request, res: Response) => {
     const tenant = await deps.tenantOf(req, res);
-    const body = parseOrThrow(createJobBody, req.body ?? {}, 'body');
+    // zod runs (and words the errors) only for what the plain checks cannot vouch for.
+    const body = fastJobBody(req.body) ?? parseOrThrow(createJobBody, req.body ?? {}, 'body');
     const principal = principalOf(res);
-    const idemHeader = req.get('idempotency-key');
-    const idem = idemHeader === undefined ? null : parseOrThrow(idempotencyHeader, { 'idempotency-key': idemHeader }, 'headers')['idempotency-key'];
+    // As Node gives it, repeats joined into one string (req.get's value; the fast submission path has no Express methods).
+    const idemHeader = req.headers['idempotency-key'] as string | undefined;
+    const idem =
+      idemHeader === undefined
+        ? null
+        : idemHeader.length <= 255 && IDEMPOTENCY_KEY.test(idemHeader)
+          ? idemHeader
+          : parseOrThrow(idempotencyHeader, { 'idempotency-key': idemHeader }, 'headers')['idempotency-key'];
 
     const environment: Environment = principal.kind === 'tenant' ? principal.environment : (body.environment ?? 'live');
     if (principal.kind === 'tenant' && body.environment && body.environment !== principal.environment) {
