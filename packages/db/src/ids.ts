@@ -13,6 +13,14 @@ export function newId(prefix: string, now = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
+  return `${prefix}_${time}${randomIdPart()}`.toLowerCase();
+}
+
+/**
+ * The random part of a newId (16 chars), for an id whose time part is computed by Postgres from a
+ * timestamp it sets itself (idTimePartSql).
+ */
+export function randomIdPart(): string {
   const bytes = randomBytes(10);
   let rand = '';
   let acc = 0;
@@ -25,5 +33,9 @@ export function newId(prefix: string, now = Date.now()): string {
       rand += ALPHABET[(acc >> bits) & 31];
     }
   }
-  return `${prefix}_${time}${rand}`.toLowerCase();
+  return rand.toLowerCase();
 }
+
+/** SQL for newId's time part of the timestamptz expression `ts` (its milliseconds, as newId(prefix, date.getTime()) writes them). */
+export const idTimePartSql = (ts: string) =>
+  `(SELECT string_agg(substr('${ALPHABET.toLowerCase()}', ((floor(extract(epoch FROM ${ts}) * 1000)::bigint >> (5 * k)) & 31)::int + 1, 1), '' ORDER BY k DESC) FROM generate_series(0, 9) k)`;
