@@ -122,6 +122,9 @@ export interface FinishJob {
   error?: JobError | null;
 }
 
+/** The usage columns the job view reads (see jobViewSql), seq for their order. */
+const USAGE_VIEW_COLUMNS = ['seq', 'id', 'kind', 'server', 'tool', 'success', 'duration_ms', 'error_code', 'input_tokens', 'output_tokens'] as const;
+
 /**
  * Terminal transition; only the first one wins (a cancel racing a finish cannot be overwritten).
  * ONE statement (data-modifying CTEs, atomic without a transaction of its own; inside a caller's
@@ -164,9 +167,6 @@ const finishJobQuery = prepare<Record<string, unknown>, Job>(
   },
   (v) => Object.keys(v).join(','),
 );
-
-/** The usage columns the job view reads (see jobViewSql), seq for their order. */
-const USAGE_VIEW_COLUMNS = ['seq', 'id', 'kind', 'server', 'tool', 'success', 'duration_ms', 'error_code', 'input_tokens', 'output_tokens'] as const;
 
 /**
  * `last`, when given, is the attempt's last checkpoint, held back to be written by this statement
