@@ -18,6 +18,14 @@ export function newId(prefix: string, now = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
+  return `${prefix.toLowerCase()}_${time}${randomIdPart()}`;
+}
+
+/**
+ * The random part of a newId (16 chars), for an id whose time part is computed by Postgres from a
+ * timestamp it sets itself (idTimePartSql).
+ */
+export function randomIdPart(): string {
   if (poolAt + 10 > pool.length) {
     randomFillSync(pool);
     poolAt = 0;
@@ -33,5 +41,9 @@ export function newId(prefix: string, now = Date.now()): string {
       rand += ALPHABET[(acc >> bits) & 31];
     }
   }
-  return `${prefix.toLowerCase()}_${time}${rand}`;
+  return rand;
 }
+
+/** SQL for newId's time part of the timestamptz expression `ts` (its milliseconds, as newId(prefix, date.getTime()) writes them). */
+export const idTimePartSql = (ts: string) =>
+  `(SELECT string_agg(substr('${ALPHABET}', ((floor(extract(epoch FROM ${ts}) * 1000)::bigint >> (5 * k)) & 31)::int + 1, 1), '' ORDER BY k DESC) FROM generate_series(0, 9) k)`;

@@ -41,10 +41,9 @@ export { createCredentialStore } from './credential-store';
 export type { CredentialStore, CredentialSummary } from './credential-store';
 export { createWebhookSecretStore, WEBHOOK_SECRET_OVERLAP_MS } from './webhook-secret-store';
 export type { WebhookSecretStore } from './webhook-secret-store';
-export { writeJobEvent } from './queries/webhook-outbox';
 export { DELIVERY_CHANNEL, notifyDeliveryDue, listenForDeliveries } from './delivery-notifications';
 export type { DeliveryListener, DeliveryListenerOptions } from './delivery-notifications';
-export type { JobEventType, JobEventPayload, WrittenJobEvent } from './queries/webhook-outbox';
+export type { JobEventType, JobEventPayload } from './queries/webhook-outbox';
 export {
   listDeliveries,
   getDelivery,

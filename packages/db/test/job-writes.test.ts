@@ -123,11 +123,9 @@ test("the finish event's job view (usage read by the finishing statement) equals
   });
   await writeCheckpoint(tdb.db, { jobId: 'job_view', seq: 0, kind: 'workflow_step', payload: {}, usage: [usage(0, {})] });
   await writeCheckpoint(tdb.db, { jobId: 'job_view', seq: 1, kind: 'model_turn', payload: {}, usage: [usage(1, { kind: 'model_turn', server: null, tool: null, input_tokens: 7, output_tokens: 5 })] });
-  // The last step is written in the finish transaction, as the worker does: the event must see it.
-  await tdb.db.transaction().execute(async (trx) => {
-    await writeCheckpoint(trx, { jobId: 'job_view', seq: 2, kind: 'workflow_step', payload: {}, usage: [usage(2, { success: false, error_code: 'provider_error' })] });
-    await finishJob(trx, 'job_view', { status: 'failed', output: { partial: true }, error: { code: 'tool_failed', message: 'no' } });
-  });
+  // The last step is written by the finish statement, as the worker does: the event must see it.
+  const last = { jobId: 'job_view', seq: 2, kind: 'workflow_step' as const, payload: {}, usage: [usage(2, { success: false, error_code: 'provider_error' })] };
+  await finishJob(tdb.db, 'job_view', { status: 'failed', output: { partial: true }, error: { code: 'tool_failed', message: 'no' } }, last);
   const event = await tdb.db.selectFrom('webhook_events').select('payload').where('job_id', '=', 'job_view').executeTakeFirstOrThrow();
   const data = (event.payload as unknown as JobEventPayload).data;
   expect(data.tool_calls).toEqual([

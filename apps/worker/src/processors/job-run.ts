@@ -117,7 +117,7 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
     };
 
     // A workflow step's checkpoint is held until the next step starts (then written alone) or the
-    // attempt ends (then written in the finish transaction, or alone before a retry): no call
+    // attempt ends (then written by the finish statement, or alone before a retry): no call
     // starts, and no attempt ends, before the previous step is stored, and the last step costs no
     // commit of its own.
     let held: Checkpoint | undefined;
@@ -127,12 +127,7 @@ export function createJobRunHandler(deps: JobRunDeps): RunHandler {
       held = undefined;
     };
     const finish = async (f: FinishJob) => {
-      const c = held;
-      if (!c) return finishJob(db, job.id, f);
-      const finished = await db.transaction().execute(async (trx) => {
-        await writeCheckpoint(trx, c);
-        return finishJob(trx, job.id, f);
-      });
+      const finished = await finishJob(db, job.id, f, held);
       held = undefined;
       return finished;
     };

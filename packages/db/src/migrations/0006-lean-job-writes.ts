@@ -5,7 +5,7 @@ import type { Migration } from '../migrator';
  *
  * 1. Tenant FKs that repeat the job's. Every usage_events / webhook_events / webhook_deliveries
  *    row the product writes belongs to a job and copies its tenant_id from that job's row
- *    (writeCheckpoint, writeJobEvent), and `job_id -> jobs` plus `jobs.tenant_id -> tenants`
+ *    (writeCheckpoint, finishJob), and `job_id -> jobs` plus `jobs.tenant_id -> tenants`
  *    already pin that tenant. The extra `tenant_id -> tenants` check ran once per row
  *    (3 per two-step job) as `SELECT ... FOR KEY SHARE` on the tenant row, the one row every
  *    concurrent job of the tenant shares, so the locks piled up as MultiXacts. The job_id FKs,

@@ -33,15 +33,6 @@ export interface JobView {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-/** The columns of a usage row the job view reads. */
-export type UsageViewRow = Pick<UsageEvent, 'id' | 'kind' | 'server' | 'tool' | 'success' | 'duration_ms' | 'error_code' | 'input_tokens' | 'output_tokens'>;
-
-/**
- * SQL for a job's usage rows as one JSON array of UsageViewRow, oldest first, for a statement on
- * `jobs` that wants the view's data without a read of its own (finishJob's RETURNING).
- */
-export const USAGE_VIEW_ROWS_SQL = `(SELECT coalesce(json_agg(json_build_object('id', u.id, 'kind', u.kind, 'server', u.server, 'tool', u.tool, 'success', u.success, 'duration_ms', u.duration_ms, 'error_code', u.error_code, 'input_tokens', u.input_tokens, 'output_tokens', u.output_tokens) ORDER BY u.seq), '[]'::json) FROM usage_events u WHERE u.job_id = "jobs"."id")`;
-
 export function toolCallView(e: Pick<UsageEvent, 'id' | 'server' | 'tool' | 'success' | 'duration_ms' | 'error_code'>): JobView['tool_calls'][number] {
   return {
     id: e.id,
@@ -78,12 +69,9 @@ export function presentJob(job: Job, toolCalls: Pick<UsageEvent, 'id' | 'server'
 
 const usageOfJob = prepare<{ job_id: string }, UsageEvent>('usage_of_job', (db) => db.selectFrom('usage_events').selectAll().where('job_id', '=', param('job_id')).orderBy('seq'));
 
-/**
- * The job's view from one read of its usage rows (tool calls listed, tokens summed over all kinds),
- * or from `rows` when the caller already has them (read by its own statement, USAGE_VIEW_ROWS_SQL).
- */
-export async function loadJobView(db: Db, job: Job, rows?: UsageViewRow[]): Promise<JobView> {
-  rows ??= await usageOfJob.execute(db, { job_id: job.id });
+/** The job's view from one read of its usage rows (tool calls listed, tokens summed over all kinds). */
+export async function loadJobView(db: Db, job: Job): Promise<JobView> {
+  const rows = await usageOfJob.execute(db, { job_id: job.id });
   const calls = rows.filter((r) => r.kind === 'tool_call');
   const usage = { tool_calls: calls.length, input_tokens: 0, output_tokens: 0 };
   for (const r of rows) {
@@ -91,4 +79,26 @@ export async function loadJobView(db: Db, job: Job, rows?: UsageViewRow[]): Prom
     usage.output_tokens += Number(r.output_tokens);
   }
   return presentJob(job, calls, usage);
+}
+
+/** SQL for a timestamptz as Date.prototype.toISOString writes the Date that pg reads from it (milliseconds truncated). */
+export const isoSql = (ts: string) => `to_char(${ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * SQL for the jsonb of loadJobView, for a statement that has the job row (`job`, a row of jobs)
+ * and its usage rows (`usage`, with usage_events' seq, id, kind, server, tool, success,
+ * duration_ms, error_code, input_tokens and output_tokens) but no round trip to spare: finishJob
+ * builds its event's payload with it. Keep it in step with presentJob (job-writes.test.ts holds
+ * the two equal, field by field).
+ */
+export function jobViewSql(job: string, usage: string): string {
+  return `(jsonb_build_object(
+    'id', ${job}.id, 'tenant_id', ${job}.tenant_id, 'environment', ${job}.environment, 'type', ${job}.type, 'status', ${job}.status,
+    'input', ${job}.input, 'servers', to_jsonb(${job}.servers), 'metadata', ${job}.metadata, 'callback_url', ${job}.callback_url,
+    'output', ${job}.output, 'error', ${job}.error,
+    'tool_calls', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'server', u.server, 'tool', u.tool, 'success', u.success, 'duration_ms', u.duration_ms,
+      'error', CASE WHEN u.error_code <> '' THEN jsonb_build_object('code', u.error_code) END) ORDER BY u.seq), '[]'::jsonb) FROM ${usage} u WHERE u.kind = 'tool_call'),
+    'usage', (SELECT jsonb_build_object('tool_calls', count(*) FILTER (WHERE u.kind = 'tool_call'), 'input_tokens', coalesce(sum(u.input_tokens), 0), 'output_tokens', coalesce(sum(u.output_tokens), 0)) FROM ${usage} u),
+    'attempts', ${job}.attempts, 'created_at', ${isoSql(`${job}.created_at`)}, 'started_at', ${isoSql(`${job}.started_at`)}, 'finished_at', ${isoSql(`${job}.finished_at`)}
+  ) || CASE WHEN ${job}.type = 'workflow' THEN jsonb_build_object('steps', ${job}.steps) ELSE '{}'::jsonb END)`;
 }

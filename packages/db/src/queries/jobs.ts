@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import type { Db } from '../connection';
 import type { Environment, Job, JobError, JobStatus, NewJob } from '../schema';
-import { writeJobEvent } from './webhook-outbox';
-import { USAGE_VIEW_ROWS_SQL } from './job-view';
-import type { UsageViewRow } from './job-view';
+import { jobEventOutboxSql } from './webhook-outbox';
+import { checkpointInserts, checkpointValues } from './steps';
+import type { Checkpoint } from './steps';
+import { randomIdPart } from '../ids';
 import { newestFirstPage } from './page';
 import { param, prepare } from '../prepared';
 
@@ -121,15 +122,28 @@ export interface FinishJob {
   error?: JobError | null;
 }
 
+/** The usage columns the job view reads (see jobViewSql), seq for their order. */
+const USAGE_VIEW_COLUMNS = ['seq', 'id', 'kind', 'server', 'tool', 'success', 'duration_ms', 'error_code', 'input_tokens', 'output_tokens'] as const;
+
 /**
  * Terminal transition; only the first one wins (a cancel racing a finish cannot be overwritten).
- * In the same transaction it writes the job's webhook event and pending delivery (the outbox, see
- * writeJobEvent), so no crash can separate "job finished" from "callback owed".
+ * ONE statement (data-modifying CTEs, atomic without a transaction of its own; inside a caller's
+ * transaction it joins it): the job's last checkpoint when one is given (stored whether or not
+ * the transition wins, as the step did happen), the job row's update, and the outbox (the job's
+ * webhook event and pending delivery, see jobEventOutboxSql), so no crash can separate "job
+ * finished" from "callback owed". One round trip instead of a transaction's five to seven: a
+ * worker's slot waits for it between one job and the next (docs/benchmarks.md, fairness).
+ *
+ * Every CTE reads the statement's one snapshot, so the job view's usage rows are those already
+ * stored plus those the checkpoint's insert returns (a row that was already stored conflicts and
+ * is not returned, so none is counted twice).
  */
-const finishJobQuery = prepare<{ id: string; status: FinishJob['status']; output: string | null; error: string | null }, Job & { tenant_webhook_url: string | null; usage_rows: UsageViewRow[] }>(
+const finishJobQuery = prepare<Record<string, unknown>, Job>(
   'finish_job',
-  (db) =>
-    db
+  (db, v) => {
+    const { step, usage } = checkpointInserts(db, v);
+    const fresh = usage && db.insertInto('usage_events').values(usage).onConflict((oc) => oc.column('idempotency_key').doNothing()).returning(USAGE_VIEW_COLUMNS);
+    const done = db
       .updateTable('jobs')
       .set({
         status: param('status'),
@@ -143,29 +157,32 @@ const finishJobQuery = prepare<{ id: string; status: FinishJob['status']; output
       })
       .where('id', '=', param('id'))
       .where('status', 'in', ['queued', 'running'])
-      .returningAll()
-      // The outbox's fallback URL, read by the same statement instead of one more round trip.
-      .returning((eb) => eb.selectFrom('tenants').select('webhook_url').whereRef('tenants.id', '=', 'jobs.tenant_id').as('tenant_webhook_url'))
-      // And the usage rows of the event's job view (a checkpoint written earlier in this
-      // transaction is visible to it), instead of a read of their own.
-      .returning(sql<UsageViewRow[]>`${sql.raw(USAGE_VIEW_ROWS_SQL)}`.as('usage_rows')),
+      .returningAll();
+    const stored = db.selectFrom('usage_events').select(USAGE_VIEW_COLUMNS).where('job_id', '=', param('id'));
+    const query = sql<Job>`WITH ${'seq' in v ? sql`step AS (${step}), ` : sql``}${fresh ? sql`fresh AS (${fresh}), ` : sql``}done AS (${done}),
+      job_usage AS (${stored}${fresh ? sql` UNION ALL SELECT * FROM fresh` : sql``}),
+      ${jobEventOutboxSql()}
+      SELECT done.* FROM done, dlv_notify`;
+    return { compile: () => query.compile(db) };
+  },
+  (v) => Object.keys(v).join(','),
 );
 
-export async function finishJob(db: Db, id: string, f: FinishJob): Promise<Job | undefined> {
-  const run = async (trx: Db) => {
-    const row = await finishJobQuery.first(trx, {
-      id,
-      status: f.status,
-      output: f.output === undefined ? null : JSON.stringify(f.output),
-      error: f.error ? JSON.stringify(f.error) : null,
-    });
-    if (!row) return undefined;
-    const { tenant_webhook_url, usage_rows, ...job } = row;
-    await writeJobEvent(trx, job, tenant_webhook_url ?? null, usage_rows);
-    return job;
-  };
-  // A caller already inside a transaction (e.g. writing its last checkpoint) gets the outbox in it.
-  return db.isTransaction ? run(db) : db.transaction().execute(run);
+/**
+ * `last`, when given, is the attempt's last checkpoint, held back to be written by this statement
+ * (its own insert would cost a round trip more).
+ */
+export async function finishJob(db: Db, id: string, f: FinishJob, last?: Checkpoint): Promise<Job | undefined> {
+  if (last && last.jobId !== id) throw new Error(`finishJob: checkpoint of ${last.jobId} given for ${id}`);
+  return finishJobQuery.first(db, {
+    ...(last ? checkpointValues(last) : {}),
+    id,
+    status: f.status,
+    output: f.output === undefined ? null : JSON.stringify(f.output),
+    error: f.error ? JSON.stringify(f.error) : null,
+    evt_rand: randomIdPart(),
+    whd_rand: randomIdPart(),
+  });
 }
 
 export async function requestCancel(db: Db, tenantId: string, id: string): Promise<Job | undefined> {

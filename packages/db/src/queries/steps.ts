@@ -24,31 +24,41 @@ export interface Checkpoint {
 const checkpointQuery = prepare<Record<string, unknown>, never>(
   'checkpoint',
   (db, v) => {
-    const step = db
-      .insertInto('job_steps')
-      .values({ job_id: param('job_id'), seq: param('seq'), kind: param('kind'), payload: param('payload') })
-      .onConflict((oc) => oc.columns(['job_id', 'seq']).doNothing());
-    const rows: Record<string, unknown>[] = [];
-    for (const key of Object.keys(v)) {
-      const m = /^u(\d+)\.(.+)$/.exec(key);
-      if (m) (rows[Number(m[1])] ??= {})[m[2]!] = param(key);
-    }
-    if (!rows.length) return step;
-    return db
-      .with('step', () => step)
-      .insertInto('usage_events')
-      .values(rows as unknown as NewUsageEvent[])
-      .onConflict((oc) => oc.column('idempotency_key').doNothing());
+    const { step, usage } = checkpointInserts(db, v);
+    return usage ? db.with('step', () => step).insertInto('usage_events').values(usage).onConflict((oc) => oc.column('idempotency_key').doNothing()) : step;
   },
   (v) => Object.keys(v).join(','),
 );
 
-export async function writeCheckpoint(db: Db, c: Checkpoint): Promise<void> {
+/**
+ * A checkpoint's two inserts, built from the placeholders of checkpointValues (the usage insert
+ * as its rows, or undefined with none), for the statements that write one: checkpointQuery, and
+ * finishJob's, which writes the last step with the job's terminal state.
+ */
+export function checkpointInserts(db: Db, v: Record<string, unknown>) {
+  const step = db
+    .insertInto('job_steps')
+    .values({ job_id: param('job_id'), seq: param('seq'), kind: param('kind'), payload: param('payload') })
+    .onConflict((oc) => oc.columns(['job_id', 'seq']).doNothing());
+  const rows: Record<string, unknown>[] = [];
+  for (const key of Object.keys(v)) {
+    const m = /^u(\d+)\.(.+)$/.exec(key);
+    if (m) (rows[Number(m[1])] ??= {})[m[2]!] = param(key);
+  }
+  return { step, usage: rows.length ? (rows as unknown as NewUsageEvent[]) : undefined };
+}
+
+/** The values of a checkpoint's placeholders (see checkpointInserts); their keys are its shape. */
+export function checkpointValues(c: Checkpoint): Record<string, unknown> {
   const values: Record<string, unknown> = { job_id: c.jobId, seq: c.seq, kind: c.kind, payload: JSON.stringify(c.payload) };
   c.usage.forEach((row, i) => {
     for (const [col, value] of Object.entries(row)) if (value !== undefined) values[`u${i}.${col}`] = value;
   });
-  await checkpointQuery.execute(db, values);
+  return values;
+}
+
+export async function writeCheckpoint(db: Db, c: Checkpoint): Promise<void> {
+  await checkpointQuery.execute(db, checkpointValues(c));
 }
 
 export async function listSteps(db: Db, jobId: string): Promise<JobStep[]> {

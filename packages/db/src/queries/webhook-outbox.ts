@@ -1,11 +1,9 @@
-import type { Db } from '../connection';
-import { notifyDeliveryDue } from '../delivery-notifications';
-import { newId } from '../ids';
-import type { Job } from '../schema';
-import { loadJobView } from './job-view';
-import type { UsageViewRow } from './job-view';
-import { param, prepare } from '../prepared';
+import { sql } from 'kysely';
+import { DELIVERY_CHANNEL } from '../delivery-notifications';
+import { idTimePartSql } from '../ids';
+import { isoSql, jobViewSql } from './job-view';
 import type { JobView } from './job-view';
+import { param } from '../prepared';
 
 /** API.md "Outbound webhooks": the event types a terminal job produces. */
 export type JobEventType = 'job.succeeded' | 'job.failed' | 'job.cancelled';
@@ -18,80 +16,44 @@ export interface JobEventPayload {
   data: JobView;
 }
 
-export interface WrittenJobEvent {
-  eventId: string;
-  /** The pending delivery row created with the event, when the job or tenant has a URL. */
-  deliveryId: string | null;
-}
-
 /**
- * The outbox write: called inside the transaction that makes `job` terminal, so the event (and
- * its pending delivery) exists if and only if the terminal state does. A crash after the commit
- * loses nothing: the worker's relay enqueues every pending, unqueued delivery it finds.
- * The delivery goes to the job's callback_url, else the tenant's webhook_url (read now, so a URL
- * changed later does not redirect an event that already happened); with neither, only the event
- * is recorded (redeliverable once a URL is set). `tenantWebhookUrl`, when given, is that URL as
- * read in this transaction by the caller (finishJob reads it with its update), saving a read;
- * `usageRows` likewise the job's usage rows for the event's job view.
+ * The outbox write, as CTEs of the statement that makes a job terminal (finishJob), so the event
+ * (and its pending delivery) exists if and only if the terminal state does. A crash after the
+ * commit loses nothing: the worker's relay enqueues every pending, unqueued delivery it finds.
+ *
+ * Reads `done` (the job row as just made terminal; no row when the transition lost) and `job_usage`
+ * (the job's usage rows, see jobViewSql). The event's id and created_at come from the job's
+ * finished_at as newId('evt', finished_at) and the Date pg reads back would make them; its
+ * payload is `{ id, type, created_at, data: job view }`. The delivery goes to the job's
+ * callback_url, else the tenant's webhook_url (read now, so a URL changed later does not redirect
+ * an event that already happened); with neither (or an empty one), only the event is recorded
+ * (redeliverable once a URL is set). A conflict means this job's event is already recorded (only
+ * one terminal transition can win), and then no delivery is added either. `dlv_notify` wakes the
+ * delivery relay at commit (NOTIFY is transactional); the statement must read it.
+ * Placeholders: evt_rand, whd_rand (randomIdPart()).
  */
-const insertJobEvent = prepare<{ id: string; tenant_id: string; environment: Job['environment']; job_id: string; type: JobEventType; payload: string; created_at: Date }, { id: string }>(
-  'insert_job_event',
-  (db) =>
-    db
-      .insertInto('webhook_events')
-      .values({
-        id: param('id'),
-        tenant_id: param('tenant_id'),
-        environment: param('environment'),
-        job_id: param('job_id'),
-        type: param('type'),
-        payload: param('payload'),
-        created_at: param('created_at'),
-      })
-      .onConflict((oc) => oc.columns(['job_id', 'type']).where('job_id', 'is not', null).doNothing())
-      .returning('id'),
-);
-
-export async function writeJobEvent(trx: Db, job: Job, tenantWebhookUrl?: string | null, usageRows?: UsageViewRow[]): Promise<WrittenJobEvent | undefined> {
-  if (job.status !== 'succeeded' && job.status !== 'failed' && job.status !== 'cancelled') return undefined;
-  const type: JobEventType = `job.${job.status}`;
-  const createdAt = job.finished_at ?? new Date();
-  const eventId = newId('evt', createdAt.getTime());
-  const payload: JobEventPayload = { id: eventId, type, created_at: createdAt.toISOString(), data: await loadJobView(trx, job, usageRows) };
-  const inserted = await insertJobEvent.first(trx, {
-    id: eventId,
-    tenant_id: job.tenant_id,
-    environment: job.environment,
-    job_id: job.id,
-    type,
-    payload: JSON.stringify(payload),
-    created_at: createdAt,
-  });
-  // Only one terminal transition can win, so a conflict means this event is already recorded.
-  if (!inserted) return undefined;
-
-  let url = job.callback_url ?? tenantWebhookUrl ?? null;
-  if (!url && tenantWebhookUrl === undefined) {
-    const tenant = await trx.selectFrom('tenants').select('webhook_url').where('id', '=', job.tenant_id).executeTakeFirst();
-    url = tenant?.webhook_url ?? null;
-  }
-  if (!url) return { eventId, deliveryId: null };
-  const deliveryId = newId('whd', createdAt.getTime());
-  await trx
-    .insertInto('webhook_deliveries')
-    .values({
-      id: deliveryId,
-      event_id: eventId,
-      tenant_id: job.tenant_id,
-      environment: job.environment,
-      job_id: job.id,
-      event_type: type,
-      url,
-      status: 'pending',
-      next_attempt_at: createdAt,
-      created_at: createdAt,
-    })
-    .execute();
-  await notifyDeliveryDue(trx);
-  return { eventId, deliveryId };
+export function jobEventOutboxSql() {
+  return sql`event AS (
+    SELECT d.id AS job_id, d.tenant_id, d.environment, 'job.' || d.status AS type,
+      date_trunc('milliseconds', d.finished_at) AS created_at, ${sql.raw(isoSql('d.finished_at'))} AS created_iso,
+      ${sql.raw(idTimePartSql('d.finished_at'))} AS id_time,
+      nullif(coalesce(d.callback_url, (SELECT t.webhook_url FROM tenants t WHERE t.id = d.tenant_id)), '') AS url,
+      ${sql.raw(jobViewSql('d', 'job_usage'))} AS data
+    FROM done d
+  ), ev AS (
+    INSERT INTO webhook_events (id, tenant_id, environment, job_id, type, payload, created_at)
+    SELECT 'evt_' || e.id_time || ${param('evt_rand')}, e.tenant_id, e.environment, e.job_id, e.type,
+      jsonb_build_object('id', 'evt_' || e.id_time || ${param('evt_rand')}, 'type', e.type, 'created_at', e.created_iso, 'data', e.data), e.created_at
+    FROM event e
+    ON CONFLICT (job_id, type) WHERE job_id IS NOT NULL DO NOTHING
+    RETURNING id
+  ), dlv AS (
+    INSERT INTO webhook_deliveries (id, event_id, tenant_id, environment, job_id, event_type, url, status, next_attempt_at, created_at)
+    SELECT 'whd_' || e.id_time || ${param('whd_rand')}, ev.id, e.tenant_id, e.environment, e.job_id, e.type, e.url, 'pending', e.created_at, e.created_at
+    FROM event e, ev
+    WHERE e.url IS NOT NULL
+    RETURNING id
+  ), dlv_notify AS (
+    SELECT count(pg_notify(${sql.lit(DELIVERY_CHANNEL)}, '')) AS n FROM dlv
+  )`;
 }
