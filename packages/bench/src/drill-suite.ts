@@ -13,7 +13,7 @@ export type DrillSize = 'short' | 'full';
 export const DRILLS: Record<string, (size: DrillSize) => Promise<DrillResult>> = {
   'worker-crash-storm': (size) =>
     size === 'full' ? workerCrashStorm({ jobs: 2000, tenants: 20, killEveryMs: 3000 }) : workerCrashStorm({ jobs: 120, tenants: 5, killEveryMs: 1000 }),
-  'api-crash': (size) => (size === 'full' ? apiCrash({ jobs: 2000, tenants: 20, killAfterMs: 3000 }) : apiCrash({ jobs: 200, tenants: 5, killAfterMs: 600 })),
+  'api-crash': (size) => (size === 'full' ? apiCrash({ jobs: 2000, tenants: 20, killAfterAccepted: 600 }) : apiCrash({ jobs: 200, tenants: 5, killAfterAccepted: 60 })),
   'redis-outage': (size) =>
     size === 'full' ? redisOutage({ jobs: 5000, tenants: 20, downAfterMs: 5000, downForMs: 15_000 }) : redisOutage({ jobs: 300, tenants: 5, downAfterMs: 1000, downForMs: 2500 }),
   'postgres-outage': (size) =>

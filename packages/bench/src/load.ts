@@ -47,6 +47,8 @@ export interface LoadOptions {
   durationMs?: number;
   /** Pause of each lane between logical requests (ms), to hold a steady rate instead of a burst. */
   paceMs?: number;
+  /** Called after each attempt with the number of logical requests accepted so far. */
+  onAccepted?: (accepted: number) => void;
 }
 
 export interface LoadResult {
@@ -80,6 +82,7 @@ export async function runLoad(stack: Pick<Stack, 'apiUrl' | 'tenants'>, opts: Lo
         attempts.push(s);
         if (s.status === 202 && s.jobId) {
           accepted.add(s.jobId);
+          opts.onAccepted?.(accepted.size);
           break;
         }
         if (Date.now() > deadline) {

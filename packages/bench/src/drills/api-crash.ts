@@ -7,8 +7,11 @@ import { startStack } from '../stack';
 export interface ApiCrashOptions {
   jobs: number;
   tenants: number;
-  /** The API process is SIGKILLed this long after the load starts (ms), then restarted. */
-  killAfterMs: number;
+  /**
+   * The API process is SIGKILLed once this many requests were accepted, then restarted: mid-load
+   * however fast the API answers (a fixed delay let a faster API finish the short drill first).
+   */
+  killAfterAccepted: number;
 }
 
 /**
@@ -20,11 +23,15 @@ export async function apiCrash(opts: ApiCrashOptions): Promise<DrillResult> {
   const t0 = Date.now();
   const stack = await startStack({ label: 'apicrash', tenants: opts.tenants, workers: 1, workerSlots: 16 });
   try {
-    const killer = (async () => {
-      await new Promise((r) => setTimeout(r, opts.killAfterMs));
-      await stack.restartApi();
-    })();
-    const load = await runLoad(stack, { jobs: opts.jobs, concurrency: 16, retry: 'same-key', retryDelayMs: 200 });
+    let killer: Promise<void> | undefined;
+    const onAccepted = (n: number) => {
+      if (n !== opts.killAfterAccepted) return;
+      killer = stack.restartApi();
+      // Awaited once the load ends; until then a failure must not count as unhandled.
+      killer.catch(() => undefined);
+    };
+    const load = await runLoad(stack, { jobs: opts.jobs, concurrency: 16, retry: 'same-key', retryDelayMs: 200, onAccepted });
+    if (!killer) throw new Error(`api crash drill: the load ended before ${opts.killAfterAccepted} requests were accepted`);
     await killer;
     await waitTerminal(stack.db, load.accepted, 120_000);
     const counts = await audit(stack, load.accepted);
