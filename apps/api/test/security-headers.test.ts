@@ -4,13 +4,12 @@
  * refusals, and on every other API route; the operator board keeps its own policy.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import helmet from 'helmet';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import { silentLogger } from '@agents/observability';
-import { createTestDatabase, flushPrefix, testConfig, testRedisPrefix, TEST_OPERATOR_KEY } from '@agents/testkit';
+import { createTestDatabase, flushPrefix, serveLocally, testConfig, testRedisPrefix, TEST_OPERATOR_KEY } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { helmetHeaderSet, securityHeaders } from '../src/middleware/security-headers';
 
@@ -28,15 +27,6 @@ function rawHeaders(url: string, init: { method?: string; headers?: Record<strin
   });
 }
 
-async function serve(app: express.Express): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer(app);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
-}
-
 function appWith(middleware: express.RequestHandler): express.Express {
   const app = express();
   app.use(middleware);
@@ -46,7 +36,7 @@ function appWith(middleware: express.RequestHandler): express.Express {
 
 /** The security headers helmet itself sends with these options, in order, as the reference. */
 async function helmetReference(options?: Parameters<typeof helmet>[0]): Promise<Array<[string, string]>> {
-  const s = await serve(appWith(helmet(options)));
+  const s = await serveLocally(appWith(helmet(options)));
   try {
     return (await rawHeaders(`${s.url}/`)).headers.filter(([k]) => !['content-type', 'content-length', 'etag', 'x-powered-by'].includes(k));
   } finally {
@@ -58,7 +48,7 @@ test('securityHeaders sends exactly what helmet sends (names, values, order), X-
   for (const options of [undefined, { contentSecurityPolicy: false, hsts: { maxAge: 60 } }] as const) {
     const reference = await helmetReference(options);
     expect(reference.length).toBeGreaterThan(8);
-    const s = await serve(appWith(securityHeaders(options)));
+    const s = await serveLocally(appWith(securityHeaders(options)));
     try {
       const ours = (await rawHeaders(`${s.url}/`)).headers;
       expect(ours.filter(([k]) => !['content-type', 'content-length', 'etag'].includes(k))).toEqual(reference);

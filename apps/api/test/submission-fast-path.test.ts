@@ -10,12 +10,11 @@
  */
 import http from 'node:http';
 import express from 'express';
-import type { AddressInfo } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import { createLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, serveLocally, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { chain } from '../src/middleware/chain';
 
@@ -203,18 +202,9 @@ describe('chain', () => {
     return app;
   }
 
-  async function serve(app: express.Express): Promise<{ url: string; close(): Promise<void> }> {
-    const server = http.createServer(app);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-    };
-  }
-
   test('runs its handlers as an Express route runs them: next, answers, throws, rejections, next(err), next("route")', async () => {
-    const routed = await serve(appOf((app, hs) => app.post('/x', ...hs)));
-    const chained = await serve(appOf((app, hs) => app.post('/x', chain(...hs))));
+    const routed = await serveLocally(appOf((app, hs) => app.post('/x', ...hs)));
+    const chained = await serveLocally(appOf((app, hs) => app.post('/x', chain(...hs))));
     try {
       const cases = ['', ...[1, 2, 3].flatMap((n) => ['throw', 'reject', 'reject-empty', 'next-error', 'route', 'answer', 'async-next'].map((d) => `?at=${n}&do=${d}`))];
       for (const q of cases) {

@@ -10,7 +10,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Client, Pool } from 'pg';
 import { DELIVERY_CHANNEL, finishJob, getJobById, insertJob, insertTenant, loadJobView, newId, startAttempt, writeCheckpoint } from '@agents/db';
 import type { Checkpoint, Database, Db, FinishJob, NewJob, NewUsageEvent } from '@agents/db';
-import { createTestDatabase } from '@agents/testkit';
+import { createTestDatabase, jobRow } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 
 let tdb: TestDatabase;
@@ -37,23 +37,13 @@ afterAll(async () => {
 });
 
 let seqNo = 0;
-const job = (id: string, over: Partial<NewJob> = {}): NewJob => ({
-  id,
-  tenant_id: 'tenant_url',
-  environment: 'live',
-  type: 'workflow',
-  status: 'queued',
-  input: null,
-  steps: JSON.stringify([{ tool: 'asaas/create_customer', args: { name: 'Ana', n: 1.5 } }, { tool: 'asaas/create_payment', args: { value: 10 } }]),
-  servers: ['asaas'],
-  metadata: JSON.stringify({ order: '42', 'ç': 'ü"\\' }),
-  callback_url: null,
-  max_iterations: null,
-  model: null,
-  idempotency_key: null,
-  request_hash: null,
-  ...over,
-});
+const job = (id: string, over: Partial<NewJob> = {}): NewJob =>
+  jobRow('tenant_url', {
+    id,
+    steps: JSON.stringify([{ tool: 'asaas/create_customer', args: { name: 'Ana', n: 1.5 } }, { tool: 'asaas/create_payment', args: { value: 10 } }]),
+    metadata: JSON.stringify({ order: '42', 'ç': 'ü"\\' }),
+    ...over,
+  });
 const usage = (j: NewJob, seq: number, extra: Partial<NewUsageEvent> = {}): NewUsageEvent => ({
   id: `tc_${j.id}_${seq}`,
   idempotency_key: `${j.id}:${seq}`,

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { TEST_OPERATOR_KEY } from './config';
 
 export interface HttpResult<T = any> {
@@ -37,3 +39,13 @@ export function apiClient(baseUrl: string, defaultKey: string = TEST_OPERATOR_KE
 
 /** What apiClient returns: `call(method, path, opts)`. */
 export type ApiCall = ReturnType<typeof apiClient>;
+
+/** Serves `listener` (an Express app or any request listener) on a free local port until `close`. */
+export async function serveLocally(listener: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer(listener);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
