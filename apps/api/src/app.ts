@@ -201,7 +201,9 @@ export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     r.params = { tid: m[1]! };
     fastSubmission(r, s, (err?: unknown) => {
       // The submission handler always answers or throws; ending without either is a bug, a 500.
-      r[FAST_PATH_ERROR] = err ?? new Error('job submission ended without an answer');
+      // 'route' and 'router' would make Express run the request again from the top: none of these
+      // handlers says either, so one that does is a bug, answered 500 like any other.
+      r[FAST_PATH_ERROR] = typeof err === 'string' ? new Error(`job submission handler called next('${err}')`) : (err ?? new Error('job submission ended without an answer'));
       app(r, s);
     });
   };

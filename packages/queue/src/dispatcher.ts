@@ -280,16 +280,16 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
    * so nextInRing picks it first). When a slot is held back, a timer re-runs the pump when R would
    * shrink, so the slots go back to the busy tenant once the others have gone quiet: a tenant alone
    * (or after the window) uses every slot, and no slot stays idle past the window.
-   * A tenant holding at most one slot here is never held back: when every tenant here holds one
-   * (a tie, each of them "holding the most"), keeping the last slot for tenants that may be running
-   * in another process left it idle while the tenants here had jobs waiting.
+   * A tie at one slot does not count as "holding the most": when the tenants here each held one,
+   * every one of them was held back, and the last slot idled for tenants that may be running in
+   * another process while the tenants here had jobs waiting. A lone busy tenant at one slot is
+   * still held back.
    */
   function heldBack(tenantId: string, freeing = 0): boolean {
     if (maxReserved === 0) return false;
     // `freeing` = 1 asks on behalf of a run of this tenant that is about to end (its slot counted free).
     const mine = (runningOf.get(tenantId) ?? 0) - freeing;
-    if (mine <= 1) return false;
-    for (const [t, n] of runningOf) if (t !== tenantId && n > mine) return false;
+    for (const [t, n] of runningOf) if (t !== tenantId && (n > mine || (n === 1 && mine === 1))) return false;
     const now = Date.now();
     const seenAt: number[] = [];
     for (const [t, at] of lastSeen) {

@@ -112,6 +112,16 @@ test('tenants holding one slot each are not held back: the last slot goes to one
   expect(startedOf('a') + startedOf('b')).toBe(3);
 });
 
+test('a lone busy tenant at one slot is still held back: the tie rule does not open the kept slot to it', async () => {
+  await start({ slots: 2, reservedSlots: 1, reserveWindowMs: 60_000 });
+  await announceQuietTenants();
+  for (let i = 0; i < 3; i++) await producer.enqueueRun({ job_id: `h${i}`, tenant_id: 'tenant_h' });
+  await waitFor(() => startedOf('h') === 1, { what: 'the busy tenant taking the unreserved slot' });
+  await pause(300);
+  expect(startedOf('h')).toBe(1);
+  expect(dispatcher!.stats().running).toBe(1);
+});
+
 test('once the window passes without news of the others, the kept slots go back to the busy tenant (timer, no rescan)', async () => {
   const windowMs = 1000;
   // The rescan would wake the pump too; push it out of the test so only the reserve timer can.

@@ -125,16 +125,6 @@ function parseStrict(text: string): unknown {
 }
 
 /**
- * The common request, read without body-parser: identity encoding, a Content-Length within the
- * limit (Node's parser delivers exactly that many bytes or the request aborts, so no limit check
- * while reading), `application/json` as UTF-8. Same outcomes as body-parser's path for it: depth
- * scan of the raw bytes, UTF-8 decoded as iconv does (invalid sequences → U+FFFD, a leading BOM
- * dropped), strict parse, 400 invalid_json on bad JSON; a stream error or an aborted request
- * reaches the error handler with status 400 as body-parser passes it on. It skips body-parser's
- * type, charset and encoding negotiation, its decoder and the parsed-depth walk (the byte scan is
- * exact for valid UTF-8 JSON).
- */
-/**
  * Whether the request's body is the common kind readPlainJson takes (the only kind that needs no
  * Express request methods): a Content-Length body within the limit, identity encoding, `application/json` as UTF-8.
  */
@@ -153,6 +143,16 @@ export function hasPlainJsonBody(req: IncomingMessage): boolean {
   );
 }
 
+/**
+ * The common request, read without body-parser: identity encoding, a Content-Length within the
+ * limit (Node's parser delivers exactly that many bytes or the request aborts, so no limit check
+ * while reading), `application/json` as UTF-8. Same outcomes as body-parser's path for it: depth
+ * scan of the raw bytes, UTF-8 decoded as iconv does (invalid sequences → U+FFFD, a leading BOM
+ * dropped), strict parse, 400 invalid_json on bad JSON; a stream error or an aborted request
+ * reaches the error handler with status 400 as body-parser passes it on. It skips body-parser's
+ * type, charset and encoding negotiation, its decoder and the parsed-depth walk (the byte scan is
+ * exact for valid UTF-8 JSON).
+ */
 function readPlainJson(req: Request, next: NextFunction): void {
   new PlainJsonRead(req, next);
 }
