@@ -1,5 +1,5 @@
 import type { CreateJobBody } from './schemas';
-import { METADATA_KEY, SERVER_ID, TOOL_NAME } from './schemas';
+import { LIMITS, METADATA_KEY, SERVER_ID, TOOL_NAME } from './schemas';
 
 /**
  * The job-submission body (`createJobBody`) as zod parses it, for the bodies this can vouch for,
@@ -15,10 +15,10 @@ export function fastJobBody(b: unknown): CreateJobBody | undefined {
   for (const k of Object.keys(b)) if (!(KNOWN_KEYS as readonly string[]).includes(k)) return undefined;
   const { type = 'agent', input, steps, servers, metadata, callback_url, max_iterations, model, environment } = b as Record<string, unknown>;
   if (type !== 'agent' && type !== 'workflow') return undefined;
-  if (input !== undefined && !(typeof input === 'string' && input.length >= 1 && input.length <= 32_000)) return undefined;
+  if (input !== undefined && !(typeof input === 'string' && input.length >= 1 && input.length <= LIMITS.input)) return undefined;
   if (callback_url !== undefined) return undefined;
-  if (max_iterations !== undefined && !(typeof max_iterations === 'number' && Number.isInteger(max_iterations) && max_iterations >= 1 && max_iterations <= 100)) return undefined;
-  if (model !== undefined && !(typeof model === 'string' && model.length >= 1 && model.length <= 100)) return undefined;
+  if (max_iterations !== undefined && !(typeof max_iterations === 'number' && Number.isInteger(max_iterations) && max_iterations >= 1 && max_iterations <= LIMITS.maxIterations)) return undefined;
+  if (model !== undefined && !(typeof model === 'string' && model.length >= 1 && model.length <= LIMITS.model)) return undefined;
   if (environment !== undefined && environment !== 'test' && environment !== 'live') return undefined;
   if (type === 'agent' ? input === undefined || steps !== undefined : steps === undefined) return undefined;
 
@@ -30,7 +30,7 @@ export function fastJobBody(b: unknown): CreateJobBody | undefined {
     out.steps = parsed;
   }
   if (servers !== undefined) {
-    if (!Array.isArray(servers) || servers.length < 1 || servers.length > 32) return undefined;
+    if (!Array.isArray(servers) || servers.length < 1 || servers.length > LIMITS.servers) return undefined;
     for (const s of servers) if (typeof s !== 'string' || !SERVER_ID.test(s)) return undefined;
     out.servers = servers.slice();
   }
@@ -40,7 +40,7 @@ export function fastJobBody(b: unknown): CreateJobBody | undefined {
     let pairs = 0;
     for (const k of Object.keys(metadata)) {
       const v = metadata[k];
-      if (k === '__proto__' || k.length > 40 || !METADATA_KEY.test(k) || typeof v !== 'string' || v.length > 500 || ++pairs > 20) return undefined;
+      if (k === '__proto__' || k.length > LIMITS.metadataKey || !METADATA_KEY.test(k) || typeof v !== 'string' || v.length > LIMITS.metadataValue || ++pairs > LIMITS.metadataPairs) return undefined;
       m[k] = v;
     }
     out.metadata = m;
@@ -55,7 +55,7 @@ export function fastJobBody(b: unknown): CreateJobBody | undefined {
 const KNOWN_KEYS = ['type', 'input', 'steps', 'servers', 'metadata', 'callback_url', 'max_iterations', 'model', 'environment'] as const;
 
 function fastSteps(steps: unknown): CreateJobBody['steps'] | undefined {
-  if (!Array.isArray(steps) || steps.length < 1 || steps.length > 50) return undefined;
+  if (!Array.isArray(steps) || steps.length < 1 || steps.length > LIMITS.steps) return undefined;
   const out: NonNullable<CreateJobBody['steps']> = [];
   for (const step of steps) {
     if (!isJsonObject(step)) return undefined;

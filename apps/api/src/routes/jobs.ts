@@ -8,7 +8,7 @@ import type { Logger, Metrics } from '@agents/observability';
 import { z } from 'zod';
 import { ApiError } from '../errors';
 import { principalOf } from '../middleware/auth';
-import { createJobBody, IDEMPOTENCY_KEY, idempotencyKey, jobId, listQuery } from '../schemas';
+import { createJobBody, IDEMPOTENCY_KEY, idempotencyKey, jobId, LIMITS, listQuery } from '../schemas';
 import { fastJobBody } from '../job-body';
 import { parseOrThrow } from '../validation';
 import { createJobIntake } from './job-intake';
@@ -55,7 +55,7 @@ export function createJobHandler(deps: JobRoutesDeps) {
     const idem =
       idemHeader === undefined
         ? null
-        : idemHeader.length <= 255 && IDEMPOTENCY_KEY.test(idemHeader)
+        : idemHeader.length <= LIMITS.idempotencyKey && IDEMPOTENCY_KEY.test(idemHeader)
           ? idemHeader
           : parseOrThrow(idempotencyHeader, { 'idempotency-key': idemHeader }, 'headers')['idempotency-key'];
 
