@@ -379,11 +379,18 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       return;
     }
     if (job) launch(job, token, tenantId);
-    else if (!failed && activations.get(tenantId) === seenActivations) {
-      deactivate(tenantId);
-      void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
-    }
+    else if (!failed) dropUnlessAnnounced(tenantId, seenActivations);
     pump();
+  }
+
+  /**
+   * A look found nothing to run for the tenant: it leaves the ring, unless it was announced since
+   * the look began (`seenActivations`), when its new job may have been added after the look.
+   */
+  function dropUnlessAnnounced(tenantId: string, seenActivations: number | undefined): void {
+    if (activations.get(tenantId) !== seenActivations) return;
+    deactivate(tenantId);
+    void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
   }
 
   function release(tenantId: string): void {
@@ -500,11 +507,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       // Asked, and the tenant had nothing to run (empty, or at its cap with the cap held by runs
       // that announce it when they end): leave the ring, as after an empty fetch, and give the
       // slot to the others.
-      // (Unless it was announced meanwhile: its new job may have been added after the look.)
-      if (activations.get(tenantId) === seenActivations) {
-        deactivate(tenantId);
-        void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
-      }
+      dropUnlessAnnounced(tenantId, seenActivations);
       pump();
       return;
     }
