@@ -30,7 +30,7 @@ import type { Db } from '@agents/db';
 import { createProducer, createRedis, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { createLogger } from '@agents/observability';
 import { dropDatabase, flushPrefix } from '@agents/testkit';
-import { sparePort, spawnEntry, waitPort } from '../../packages/bench/src';
+import { createJsonClient, sparePort, spawnEntry, waitPort } from '../../packages/bench/src';
 
 const [HEAVY_JOBS = 2000, JOB_MS = 100, SLOTS = 8, WORKERS = 2] = process.argv.slice(2).map(Number);
 const QUIET = 9;
@@ -124,10 +124,13 @@ async function main() {
   }
 
   const headers = { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' };
+  // The same client as the heavy tenant's (packages/bench/src/post-json.ts), not the global fetch:
+  // the load generators should cost the machine as little as they can.
+  const client = createJsonClient(apiUrl, { authorization: headers.authorization }, 64);
   const post = async (p: string, body: unknown) => {
-    const r = await fetch(apiUrl + p, { method: 'POST', headers, body: JSON.stringify(body) });
-    if (r.status >= 300) throw new Error(`${p} → ${r.status} ${await r.text()}`);
-    return r.json() as Promise<{ id: string }>;
+    const r = await client.post(p, JSON.stringify(body));
+    if (r.status >= 300) throw new Error(`${p} → ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body as { id: string };
   };
   const put = (p: string, body: unknown) => fetch(apiUrl + p, { method: 'PUT', headers, body: JSON.stringify(body) });
   for (const [id, concurrency] of [['heavy', 1000], ['fifo_shared', 1000], ...quietNames.map((q) => [q, 1000] as const)] as const) {
@@ -285,6 +288,7 @@ async function main() {
   await producer.close();
   producerRedis.disconnect();
   stageRedis.disconnect();
+  client.close();
   await stopWorkers();
   await api.stop('SIGTERM');
   await sandbox.stop('SIGTERM');
@@ -320,6 +324,8 @@ interface Result {
   /** Quiet waits split at the heavy tenant's last row insert: while its POSTs were still arriving, and after. */
   quietDuringIngest: number[];
   quietAfterIngest: number[];
+  /** The heavy tenant's first row insert → its last (NaN without heavy jobs). */
+  heavyIngestMs: number;
 }
 
 async function collect(db: Db, ids: string[], readStages: StageReader): Promise<Result> {
@@ -378,10 +384,11 @@ async function collect(db: Db, ids: string[], readStages: StageReader): Promise<
     quietBurst = Math.max(quietBurst, i - j + 1);
   }
   const heavyLastCreated = heavyRows.length ? Math.max(...heavyRows.map((r) => r.created_at.getTime())) : -Infinity;
+  const heavyIngestMs = heavyRows.length ? heavyLastCreated - Math.min(...heavyRows.map((r) => r.created_at.getTime())) : NaN;
   const quietDuringIngest: number[] = [];
   const quietAfterIngest: number[] = [];
   for (const r of quietRows) (r.created_at.getTime() <= heavyLastCreated ? quietDuringIngest : quietAfterIngest).push(r.started_at!.getTime() - r.created_at.getTime());
-  return { byLabel, makespanMs: last - first, heavyMakespanMs, meanRunMs: run / rows.length, contended, quietStages, quietBurst, quietDuringIngest, quietAfterIngest };
+  return { byLabel, makespanMs: last - first, heavyMakespanMs, meanRunMs: run / rows.length, contended, quietStages, quietBurst, quietDuringIngest, quietAfterIngest, heavyIngestMs };
 }
 
 function report(title: string, r: Result) {
@@ -408,7 +415,7 @@ function report(title: string, r: Result) {
     console.log(`quiet wait by stage (ms, ${st.toFetch.length} jobs): row insert → enqueue ${fmt(st.toEnqueue)}; enqueue → fetched ${fmt(st.toFetch)}; fetched → started ${fmt(st.toStart)}`);
     if (r.quietDuringIngest.length) {
       const part = (w: number[]) => (w.length ? `${w.length} jobs, p50 ${f0(pct(w, 50))} / p99 ${f0(pct(w, 99))} ms` : 'none');
-      console.log(`quiet wait while the heavy tenant's POSTs were still arriving: ${part(r.quietDuringIngest)}; after its last one: ${part(r.quietAfterIngest)}`);
+      console.log(`quiet wait while the heavy tenant's POSTs were still arriving (its last row ${(r.heavyIngestMs / 1000).toFixed(2)} s after its first): ${part(r.quietDuringIngest)}; after its last one: ${part(r.quietAfterIngest)}`);
     }
     console.log(`quiet arrivals: at most ${r.quietBurst} of the ${QUIET} quiet tenants' jobs created within any ${(QUIET_EVERY_MS / QUIET).toFixed(1)} ms (1 = spread as scheduled, ${QUIET} = all in phase)`);
   }

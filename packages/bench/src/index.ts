@@ -8,6 +8,8 @@ export { spawnEntry, ROOT, unexpectedExits } from './child-process';
 export type { ManagedChild } from './child-process';
 export { sparePort, canConnect, waitPort } from './spare-port';
 export { cpuSeconds, cpuOf, pidsMatching } from './proc-cpu';
+export { createJsonClient } from './post-json';
+export type { JsonClient } from './post-json';
 export { startBareIngress } from './bare-ingress';
 export type { BareIngress } from './bare-ingress';
 export { runLoad, submitJob, percentile } from './load';
