@@ -36,8 +36,10 @@ test('slots are handed round-robin across tenants, not in arrival order', async 
   }, 1);
   await waitFor(() => order.length === 9, { what: 'all jobs' });
   // While both have work, they alternate; the flood's tail runs after the quiet tenant is done.
+  // Which of the two goes first is the active set's SMEMBERS order at the start-up rescan, which
+  // Redis does not define (on Redis 7.0 it follows a hash seeded at each server start).
   const short = order.map((t) => t.slice(-1)).join('');
-  expect(short).toBe('abababaaa');
+  expect(['abababaaa', 'bababaaaa']).toContain(short);
 });
 
 test('a tenant alone keeps its slots: each finish fetches its next job in the same script, announcing nothing', async () => {
