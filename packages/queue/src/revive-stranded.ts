@@ -1,5 +1,5 @@
 import { isRedisVersionLowerThan } from 'bullmq';
-import type { IRedisTransaction, JobState } from 'bullmq';
+import type { DatabaseType, IRedisTransaction, JobState } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
 import type { Db } from '@agents/db';
 import type { Logger } from '@agents/observability';
@@ -110,7 +110,7 @@ async function entryStates(producer: Producer, rows: { id: string; tenant_id: st
   await Promise.all(queues.map((q) => q.waitUntilReady()));
   const first = queues[0]!.getBackend();
   const client = await first.client;
-  const script = isRedisVersionLowerThan(first.redisVersion, '6.0.6', first.databaseType) ? 'getState' : 'getStateV2';
+  const script = isRedisVersionLowerThan(first.redisVersion, '6.0.6', first.databaseType as DatabaseType) ? 'getState' : 'getStateV2';
   const all = tenants.map((_, t) => t);
   const groups = client.isCluster ? all.map((t) => [t]) : [all];
   const out = new Array<EntryState>(rows.length);
