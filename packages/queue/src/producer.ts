@@ -22,8 +22,11 @@ export interface Producer {
    */
   enqueueRuns(payloads: JobPayload<'job.run'>[]): Promise<string[]>;
   tenantQueue(tenantId: string): Queue;
-  /** Puts a tenant back in the dispatchers' active set and, if it was missing, announces it; true when it was missing. */
-  reannounce(tenantId: string): Promise<boolean>;
+  /**
+   * Puts tenants back in the dispatchers' active set and announces those that were missing;
+   * resolves with those. One pipelined round trip, and one more only when some were missing.
+   */
+  reannounce(tenantIds: string[]): Promise<string[]>;
   /** Publishes a cancellation to every worker process. */
   publishCancel(jobId: string): Promise<void>;
   close(): Promise<void>;
@@ -139,10 +142,19 @@ export function createProducer(opts: ProducerOptions): Producer {
       });
       return ids;
     },
-    async reannounce(tenantId) {
-      if ((await opts.redis.sadd(keys.activeTenants, tenantId)) === 0) return false;
-      await opts.redis.publish(keys.activationChannel, tenantId);
-      return true;
+    async reannounce(tenantIds) {
+      if (!tenantIds.length) return [];
+      // A SADD per tenant (one key, so one slot on Cluster too): each reply says whether it was missing.
+      const pipeline = opts.redis.pipeline();
+      for (const t of tenantIds) pipeline.sadd(keys.activeTenants, t);
+      const replies = (await pipeline.exec()) ?? [];
+      const missing = tenantIds.filter((_, i) => {
+        const [err, added] = replies[i] ?? [new Error('no reply from Redis')];
+        if (err) throw err;
+        return added === 1;
+      });
+      if (missing.length) await activate(missing);
+      return missing;
     },
     async publishCancel(jobId) {
       await opts.redis.publish(keys.cancelChannel, jobId);

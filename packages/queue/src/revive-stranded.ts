@@ -1,3 +1,6 @@
+import { isRedisVersionLowerThan } from 'bullmq';
+import type { DatabaseType, IRedisTransaction, JobState } from 'bullmq';
+import type { ChainableCommander } from 'ioredis';
 import type { Db } from '@agents/db';
 import type { Logger } from '@agents/observability';
 import type { Producer } from './producer';
@@ -32,6 +35,10 @@ export interface ReviveStrandedResult {
  *   killed between removing the tenant and putting it back, see the dispatcher's retireIfDrained):
  *   no dispatcher would fetch it, and for an active entry of a dead worker no stalled check would
  *   run for it, until the tenant's next submission. The tenant is announced again.
+ *
+ * Every worker process runs this each reconciler pass, and under a backlog the oldest `batch` rows
+ * are all waiting: the entries are read in one pipeline (see entryStates) and the tenants put back
+ * in one more, so a pass costs the same few round trips for 200 rows as for 2.
  */
 export async function reviveStrandedEntries(opts: ReviveStrandedOptions): Promise<ReviveStrandedResult> {
   const rows = await opts.db
@@ -44,28 +51,94 @@ export async function reviveStrandedEntries(opts: ReviveStrandedOptions): Promis
     .limit(opts.batch ?? 200)
     .execute();
   const out: ReviveStrandedResult = { retried: 0, readded: 0, reannounced: 0 };
+  const states = await entryStates(opts.producer, rows);
   const pending = new Set<string>();
-  for (const row of rows) {
-    const queue = opts.producer.tenantQueue(row.tenant_id);
-    const job = await queue.getJob(row.id);
-    if (!job) {
+  for (const [i, row] of rows.entries()) {
+    const state = states[i];
+    // The rare repairs go one by one; the common case (waiting or active) costs nothing more.
+    if (state === 'missing') {
       await opts.producer.enqueueRun({ job_id: row.id, tenant_id: row.tenant_id });
       out.readded++;
-      continue;
-    }
-    const state = await job.getState();
-    if (state === 'failed') {
-      // Its normal attempts again; then announce the tenant as active (enqueueRun: the add is a
-      // no-op for an existing job id, the activation is what the fair dispatcher waits for).
-      await job.retry('failed', { resetAttemptsMade: true });
+    } else if (state === 'failed') {
+      const job = await opts.producer.tenantQueue(row.tenant_id).getJob(row.id);
+      // Removed since the read: it is missing now, and added again as such.
+      if (job) {
+        // Its normal attempts again; then announce the tenant as active (enqueueRun: the add is a
+        // no-op for an existing job id, the activation is what the fair dispatcher waits for).
+        await job.retry('failed', { resetAttemptsMade: true });
+        out.retried++;
+      } else out.readded++;
       await opts.producer.enqueueRun({ job_id: row.id, tenant_id: row.tenant_id });
-      out.retried++;
     } else if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'active') pending.add(row.tenant_id);
   }
   // Only tenants that had fallen out of the set count: the others are rescanned by every dispatcher.
-  for (const tenantId of pending) if (await opts.producer.reannounce(tenantId)) out.reannounced++;
+  // After the repairs above, so a tenant just announced by a re-add does not count again.
+  out.reannounced = (await opts.producer.reannounce([...pending])).length;
   if (out.retried) opts.logger.warn({ count: out.retried }, 'retried queue entries that failed while their job row was not terminal');
   if (out.readded) opts.logger.warn({ count: out.readded }, 're-added queue entries missing from Redis for job rows that are not terminal');
   if (out.reannounced) opts.logger.warn({ count: out.reannounced }, 're-announced tenants whose pending jobs no dispatcher was looking at');
+  return out;
+}
+
+/** What entryStates answers per row: 'missing' when the queue has no such entry, else Job#getState's answer. */
+type EntryState = JobState | 'unknown' | 'missing';
+
+/**
+ * BullMQ 6.7's RedisQueueBackend.getState, for many jobs at once: its state script (getStateV2, or
+ * getState below Redis 6.0.6, as BullMQ picks) over the same queue keys, in this order. BullMQ has
+ * no batched form of getJob/getState, so the keys are named here; a BullMQ upgrade must check them
+ * against its getState (the stranded-jobs test reads every state this pass acts on).
+ */
+const STATE_KEYS = ['completed', 'failed', 'delayed', 'active', 'wait', 'paused', 'waiting-children', 'prioritized'];
+
+/**
+ * The entry state of each row, in one pipeline on the producer's shared connection (every tenant
+ * queue uses it): per row an EXISTS of the job hash (what queue.getJob's HGETALL tells apart,
+ * without reading the job) and BullMQ's state script. On Redis Cluster a pipeline must stay in one
+ * slot and each tenant has its own hash tag: one pipeline per tenant queue, sent together.
+ */
+async function entryStates(producer: Producer, rows: { id: string; tenant_id: string }[]): Promise<EntryState[]> {
+  const byTenant = new Map<string, number[]>();
+  rows.forEach((row, i) => {
+    const list = byTenant.get(row.tenant_id);
+    if (list) list.push(i);
+    else byTenant.set(row.tenant_id, [i]);
+  });
+  if (!byTenant.size) return [];
+  const tenants = [...byTenant.keys()];
+  const queues = tenants.map((tid) => producer.tenantQueue(tid));
+  await Promise.all(queues.map((q) => q.waitUntilReady()));
+  const first = queues[0]!.getBackend();
+  const client = await first.client;
+  const script = isRedisVersionLowerThan(first.redisVersion, '6.0.6', first.databaseType as DatabaseType) ? 'getState' : 'getStateV2';
+  const all = tenants.map((_, t) => t);
+  const groups = client.isCluster ? all.map((t) => [t]) : [all];
+  const out = new Array<EntryState>(rows.length);
+  await Promise.all(
+    groups.map(async (group) => {
+      // BullMQ's pipeline of an ioredis connection: an ioredis pipeline with BullMQ's runCommand added.
+      const pipeline = client.pipeline() as IRedisTransaction & Pick<ChainableCommander, 'exists'>;
+      const order: number[] = [];
+      for (const t of group) {
+        const q = queues[t]!;
+        const backend = q.getBackend();
+        const keys = STATE_KEYS.map((k) => q.toKey(k));
+        for (const i of byTenant.get(tenants[t]!)!) {
+          const id = rows[i]!.id;
+          pipeline.exists(q.toKey(id));
+          backend.execCommand(pipeline, script, [...keys, id]);
+          order.push(i);
+        }
+      }
+      const replies = await pipeline.exec();
+      if (!replies) throw new Error('entry state pipeline aborted');
+      order.forEach((i, n) => {
+        const [existsErr, exists] = replies[2 * n] ?? [new Error('no reply')];
+        const [stateErr, state] = replies[2 * n + 1] ?? [new Error('no reply')];
+        if (existsErr || stateErr) throw existsErr ?? stateErr;
+        out[i] = Number(exists) === 0 ? 'missing' : (state as JobState | 'unknown');
+      });
+    }),
+  );
   return out;
 }

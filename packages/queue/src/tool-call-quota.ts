@@ -48,6 +48,13 @@ if tonumber(v) >= tonumber(ARGV[1]) then return 0 end
 redis.call('INCR', KEYS[1])
 return 1
 `;
+/**
+ * RESERVE as an ioredis command: every tool call runs it, and a defined command sends the body
+ * once per connection, then EVALSHA (again the body if Redis answers NOSCRIPT, e.g. after a
+ * restart), instead of EVAL with the full text each time.
+ */
+const COMMAND = 'agentsToolCallReserve';
+type WithReserve = { [COMMAND]: (key: string, limit: string) => Promise<unknown> };
 
 /** Calendar month (UTC) containing `at`: [start, end). */
 export function monthOf(at: Date): { start: Date; end: Date; label: string } {
@@ -70,6 +77,9 @@ export function monthOf(at: Date): { start: Date; end: Date; label: string } {
  */
 export function createToolCallQuota(opts: ToolCallQuotaOptions): ToolCallQuota {
   const now = opts.now ?? (() => new Date());
+  // Several quotas (API, worker) may share one connection: defined once on it.
+  if (!(COMMAND in opts.redis)) opts.redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: RESERVE });
+  const redis = opts.redis as Redis & WithReserve;
 
   function keyOf(tenantId: string, environment: QuotaEnvironment, label: string): string {
     // Same hash tag as the tenant's queue keys (one Redis Cluster slot per tenant).
@@ -91,7 +101,7 @@ export function createToolCallQuota(opts: ToolCallQuotaOptions): ToolCallQuota {
     async reserve(tenantId, environment, limit) {
       for (let i = 0; i < 3; i++) {
         const key = keyOf(tenantId, environment, monthOf(now()).label);
-        const r = Number(await opts.redis.eval(RESERVE, 1, key, String(limit)));
+        const r = Number(await redis[COMMAND](key, String(limit)));
         if (r === 1) return;
         if (r === 0) throw new QuotaExceededError(limit);
         await seeded(tenantId, environment);

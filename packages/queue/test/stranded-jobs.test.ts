@@ -20,6 +20,8 @@ jest.setTimeout(60_000);
 
 const logger = silentLogger();
 const T = 'tenant_strand';
+/** More tenants, for passes over several tenant queues at once. */
+const OTHERS = ['tenant_strand_b', 'tenant_strand_c', 'tenant_strand_d', 'tenant_strand_e'];
 let tdb: TestDatabase;
 let prefix: string;
 let redis: Redis;
@@ -35,25 +37,45 @@ function start(handler: RunHandler) {
 
 const lockKey = (jobId: string) => `${tenantBullPrefix(prefix, T)}:${tenantQueueName(T)}:${jobId}:lock`;
 
-async function insertRow(status: 'queued' | 'running' = 'queued'): Promise<string> {
+const jobRow = (id: string, tenantId: string, status: 'queued' | 'running') => ({
+  id, tenant_id: tenantId, environment: 'live' as const, type: 'workflow' as const, status, input: null,
+  steps: JSON.stringify([{ tool: 'asaas/get_balance', args: {} }]), servers: ['asaas'],
+  metadata: JSON.stringify({}), callback_url: null, max_iterations: null, model: null,
+  idempotency_key: null, request_hash: null, enqueued_at: new Date(),
+});
+
+async function insertRow(status: 'queued' | 'running' = 'queued', tenantId = T): Promise<string> {
   const id = newId('job');
-  await tdb.db
-    .insertInto('jobs')
-    .values({
-      id, tenant_id: T, environment: 'live', type: 'workflow', status, input: null,
-      steps: JSON.stringify([{ tool: 'asaas/get_balance', args: {} }]), servers: ['asaas'],
-      metadata: JSON.stringify({}), callback_url: null, max_iterations: null, model: null,
-      idempotency_key: null, request_hash: null, enqueued_at: new Date(),
-    })
-    .execute();
+  await tdb.db.insertInto('jobs').values(jobRow(id, tenantId, status)).execute();
   return id;
+}
+
+/**
+ * Counts the writes on the connection's socket while `fn` runs. The test double sits at the
+ * process boundary: every request to Redis starts with one, so the count is the number of round
+ * trips (a pipeline goes out in one write, a command awaited before the next in one each).
+ */
+async function writesDuring(conn: Redis, fn: () => Promise<unknown>): Promise<number> {
+  const socket = conn.stream;
+  const write = socket.write;
+  let writes = 0;
+  socket.write = function (this: typeof socket, ...args: Parameters<typeof write>) {
+    writes++;
+    return write.apply(this, args);
+  } as typeof write;
+  try {
+    await fn();
+  } finally {
+    socket.write = write;
+  }
+  return writes;
 }
 
 beforeAll(async () => {
   tdb = await createTestDatabase('stranded');
   await tdb.db
     .insertInto('tenants')
-    .values({ id: T, name: T, servers: ['asaas'], limits: JSON.stringify({}), plan: JSON.stringify({}), instructions: null, webhook_url: null, automations: JSON.stringify([]) })
+    .values([T, ...OTHERS].map((id) => ({ id, name: id, servers: ['asaas'], limits: JSON.stringify({}), plan: JSON.stringify({}), instructions: null, webhook_url: null, automations: JSON.stringify([]) })))
     .execute();
 });
 
@@ -167,4 +189,84 @@ test("a dead worker's job is recovered by the stalled check and run even though 
   } finally {
     await dead.close(true);
   }
+});
+
+test('every kind of stranded entry is repaired in one pass, and entries that need nothing are left alone', async () => {
+  const [B, C, D, E] = OTHERS as [string, string, string, string];
+  const keys = coordinationKeys(prefix);
+  const queue = (tid: string) => producer.tenantQueue(tid);
+  const state = async (tid: string, id: string) => (await queue(tid).getJob(id))?.getState();
+  const workers: Worker[] = [];
+  /** Takes the tenant's next waiting entry as a worker would (the worker then stays silent: dead or busy). */
+  async function take(tid: string) {
+    const w = new Worker(tenantQueueName(tid), null, { connection: redis, prefix: tenantBullPrefix(prefix, tid), autorun: false });
+    workers.push(w);
+    const token = randomUUID();
+    const job = (await w.getNextJob(token, { block: false }))!;
+    return { job, token };
+  }
+  try {
+    // T: a waiting entry and a row whose entry Redis lost; the re-add announces T, so T does not count as re-announced.
+    const waiting = await insertRow('queued', T);
+    await producer.enqueueRun({ job_id: waiting, tenant_id: T });
+    const lost = await insertRow('queued', T);
+    // B: an active entry (its worker died) and a delayed and a prioritized one: B is re-announced.
+    const active = await insertRow('running', B);
+    await producer.enqueueRun({ job_id: active, tenant_id: B });
+    expect((await take(B)).job.id).toBe(active);
+    const delayed = await insertRow('queued', B);
+    await queue(B).add('job.run', { job_id: delayed, tenant_id: B }, { jobId: delayed, delay: 3_600_000 });
+    const prioritized = await insertRow('queued', B);
+    await queue(B).add('job.run', { job_id: prioritized, tenant_id: B }, { jobId: prioritized, priority: 1 });
+    // C: an entry that failed while its row stayed running (retried), and one completed while its row is still running (left alone).
+    const failed = await insertRow('running', C);
+    await producer.enqueueRun({ job_id: failed, tenant_id: C });
+    const f = await take(C);
+    await f.job.moveToFailed(new UnrecoverableError('the write marking the row failed did not happen'), f.token);
+    const completedC = await insertRow('running', C);
+    await producer.enqueueRun({ job_id: completedC, tenant_id: C });
+    const c = await take(C);
+    await c.job.moveToCompleted('done', c.token, false);
+    // D: only a completed entry: nothing to run, so D is not announced.
+    const completedD = await insertRow('running', D);
+    await producer.enqueueRun({ job_id: completedD, tenant_id: D });
+    const d = await take(D);
+    await d.job.moveToCompleted('done', d.token, false);
+    // E: waiting and still in the active set: nothing to repair.
+    const waitingE = await insertRow('queued', E);
+    await producer.enqueueRun({ job_id: waitingE, tenant_id: E });
+    expect(await state(C, failed)).toBe('failed');
+    expect(await state(B, delayed)).toBe('delayed');
+    expect(await state(B, prioritized)).toBe('prioritized');
+    // Workers killed between retireIfDrained's SREM and its SADD.
+    await redis.srem(keys.activeTenants, T, B, C, D);
+
+    expect(await reviveStrandedEntries({ db: tdb.db, producer, logger, graceMs: 0 })).toEqual({ retried: 1, readded: 1, reannounced: 1 });
+    expect((await redis.smembers(keys.activeTenants)).sort()).toEqual([T, B, C, E].sort());
+    expect(await state(T, lost)).toBe('waiting');
+    expect(await state(C, failed)).toBe('waiting');
+    expect((await queue(C).getJob(failed))!.attemptsMade).toBe(0);
+    expect([await state(T, waiting), await state(B, active), await state(B, delayed), await state(B, prioritized)]).toEqual(['waiting', 'active', 'delayed', 'prioritized']);
+    expect([await state(C, completedC), await state(D, completedD), await state(E, waitingE)]).toEqual(['completed', 'completed', 'waiting']);
+    // Repaired: a second pass finds nothing to do.
+    expect(await reviveStrandedEntries({ db: tdb.db, producer, logger, graceMs: 0 })).toEqual({ retried: 0, readded: 0, reannounced: 0 });
+  } finally {
+    await Promise.all(workers.map((w) => w.close(true)));
+  }
+});
+
+test('a pass over a backlog costs the same round trips to Redis for 200 rows as for 50', async () => {
+  const tenants = [T, ...OTHERS];
+  async function backlog(n: number) {
+    const rows = Array.from({ length: n }, (_, i) => jobRow(newId('job'), tenants[i % tenants.length]!, 'queued'));
+    await tdb.db.insertInto('jobs').values(rows).execute();
+    expect(await producer.enqueueRuns(rows.map((r) => ({ job_id: r.id, tenant_id: r.tenant_id })))).toHaveLength(n);
+  }
+  const pass = async () => expect(await reviveStrandedEntries({ db: tdb.db, producer, logger, graceMs: 0 })).toEqual({ retried: 0, readded: 0, reannounced: 0 });
+  await backlog(50);
+  const at50 = await writesDuring(redis, pass);
+  await backlog(150);
+  const at200 = await writesDuring(redis, pass);
+  // One pipeline reads every entry's existence and state, one puts the tenants back in the active set.
+  expect({ at50, at200 }).toEqual({ at50: 2, at200: 2 });
 });
