@@ -14,7 +14,7 @@ export { createProducer } from './producer';
 export type { Producer, ProducerOptions } from './producer';
 export { createDispatcher, LockLost, ShutdownAbort } from './dispatcher';
 export type { Dispatcher, DispatcherOptions, DispatcherStats, RunContext, RunHandler, DispatchObserver, AttemptEnd } from './dispatcher';
-export { createRedis } from './redis';
+export { createRedis, defineScript } from './redis';
 export { reconcileUnqueued, startReconciler } from './reconciler';
 export { reviveStrandedEntries } from './revive-stranded';
 export type { ReviveStrandedOptions, ReviveStrandedResult } from './revive-stranded';

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@agents/observability';
+import { defineScript } from './redis';
 
 export interface ModelBudgetOptions {
   /** Command connection (shared with the dispatcher; no connection of its own). */
@@ -46,6 +47,8 @@ local nextTat = tat + interval
 redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1000)
 return 0
 `;
+const COMMAND = 'agentsModelBudgetTake';
+type WithTake = { [COMMAND]: (key: string, intervalMs: string, toleranceMs: string) => Promise<unknown> };
 
 interface Waiter {
   tenantId: string;
@@ -68,6 +71,9 @@ export function createModelBudget(opts: ModelBudgetOptions): ModelBudget {
   const burst = Math.max(1, opts.burst ?? Math.ceil(opts.callsPerMinute / 60));
   const toleranceMs = (burst - 1) * intervalMs;
   const key = `${opts.redisPrefix}:model-budget`;
+  // Every model call of the deployment runs TAKE: EVALSHA, not the script's text each time.
+  defineScript(opts.redis, COMMAND, TAKE);
+  const redis = opts.redis as Redis & WithTake;
   const queues = new Map<string, Waiter[]>();
   const ring: string[] = [];
   let cursor = 0;
@@ -116,7 +122,7 @@ export function createModelBudget(opts: ModelBudgetOptions): ModelBudget {
       while (!closed && waiting > 0) {
         let waitMs: number;
         try {
-          waitMs = Number(await opts.redis.eval(TAKE, 1, key, String(intervalMs), String(toleranceMs)));
+          waitMs = Number(await redis[COMMAND](key, String(intervalMs), String(toleranceMs)));
         } catch (err) {
           opts.logger.warn({ err: { message: (err as Error).message } }, 'model budget unavailable; retrying in 1 s');
           waitMs = 1000;

@@ -33,3 +33,12 @@ export function createRedis(
   });
   return client;
 }
+
+/**
+ * Defines a Lua script as a command on this connection, once however many users share it: ioredis
+ * then sends EVALSHA, and the body again only when Redis answers NOSCRIPT (after a restart), instead
+ * of EVAL with the whole text on every call. Call it as `redis[name](...keys, ...args)`, also on a pipeline.
+ */
+export function defineScript(redis: Redis, name: string, lua: string, numberOfKeys = 1): void {
+  if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+}

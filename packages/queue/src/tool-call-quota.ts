@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { tenantBullPrefix } from './names';
+import { defineScript } from './redis';
 
 export type QuotaEnvironment = 'test' | 'live';
 
@@ -78,7 +79,7 @@ export function monthOf(at: Date): { start: Date; end: Date; label: string } {
 export function createToolCallQuota(opts: ToolCallQuotaOptions): ToolCallQuota {
   const now = opts.now ?? (() => new Date());
   // Several quotas (API, worker) may share one connection: defined once on it.
-  if (!(COMMAND in opts.redis)) opts.redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: RESERVE });
+  defineScript(opts.redis, COMMAND, RESERVE);
   const redis = opts.redis as Redis & WithReserve;
 
   function keyOf(tenantId: string, environment: QuotaEnvironment, label: string): string {

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { createModelBudget } from '@agents/queue';
 import type { ModelBudget } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { flushPrefix, testRedisPrefix, TEST_REDIS_URL } from '@agents/testkit';
+import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 
 let prefix: string;
 let redis: Redis;
@@ -53,4 +53,23 @@ test('0 calls per minute means unlimited', async () => {
   budgets.push(budget);
   await Promise.all(Array.from({ length: 100 }, (_, i) => budget.acquire(`t${i % 3}`)));
   expect(budget.stats().granted).toBe(100);
+});
+
+test('each grant sends the script body once per connection, then only its SHA (EVALSHA)', async () => {
+  const budget = createModelBudget({ redis, redisPrefix: prefix, callsPerMinute: 60_000, logger: silentLogger() });
+  budgets.push(budget);
+  // MONITOR on a second connection: what Redis is sent (the test double at the process boundary).
+  const monitor = await redis.monitor();
+  try {
+    const scripts: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const name = args[0]?.toLowerCase();
+      if ((name === 'eval' || name === 'evalsha') && args[3] === `${prefix}:model-budget`) scripts.push(name);
+    });
+    for (let i = 0; i < 3; i++) await budget.acquire('a');
+    await waitFor(() => scripts.length === 3, { what: 'MONITOR to report the three script runs' });
+    expect(scripts).toEqual(['eval', 'evalsha', 'evalsha']);
+  } finally {
+    monitor.disconnect();
+  }
 });

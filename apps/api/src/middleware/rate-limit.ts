@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Tenant } from '@agents/db';
 import { ApiError } from '../errors';
+import { defineScript } from '@agents/queue';
 import { createMicroBatcher } from '../micro-batch';
 
 export interface RateLimitDeps {
@@ -55,7 +56,7 @@ interface Counted {
  * count, as they always did).
  */
 export function rateLimit(deps: RateLimitDeps) {
-  if (!(COMMAND in deps.redis)) deps.redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: INCR_WINDOW });
+  defineScript(deps.redis, COMMAND, INCR_WINDOW);
   const keyOf = (tenantId: string) => `${deps.redisPrefix}:rl:${tenantId}`;
 
   const count = createMicroBatcher<{ tenantId: string; limit: number }, Counted>({
