@@ -374,17 +374,17 @@ async function collect(db: Db, ids: string[], readStages: StageReader): Promise<
     }
   }
   const heavyRows = rows.filter((r) => (r.metadata as Record<string, string>).origin === 'heavy');
-  const heavyMakespanMs = heavyRows.length
-    ? Math.max(...heavyRows.map((r) => r.finished_at!.getTime())) - Math.min(...heavyRows.map((r) => r.created_at.getTime()))
-    : NaN;
+  const heavyCreated = heavyRows.map((r) => r.created_at.getTime());
+  const heavyFirstCreated = Math.min(...heavyCreated);
+  const heavyLastCreated = heavyRows.length ? Math.max(...heavyCreated) : -Infinity;
+  const heavyMakespanMs = heavyRows.length ? Math.max(...heavyRows.map((r) => r.finished_at!.getTime())) - heavyFirstCreated : NaN;
+  const heavyIngestMs = heavyRows.length ? heavyLastCreated - heavyFirstCreated : NaN;
   const created = quietRows.map((r) => r.created_at.getTime()).sort((a, b) => a - b);
   let quietBurst = 0;
   for (let i = 0, j = 0; i < created.length; i++) {
     while (created[i]! - created[j]! >= QUIET_EVERY_MS / QUIET) j++;
     quietBurst = Math.max(quietBurst, i - j + 1);
   }
-  const heavyLastCreated = heavyRows.length ? Math.max(...heavyRows.map((r) => r.created_at.getTime())) : -Infinity;
-  const heavyIngestMs = heavyRows.length ? heavyLastCreated - Math.min(...heavyRows.map((r) => r.created_at.getTime())) : NaN;
   const quietDuringIngest: number[] = [];
   const quietAfterIngest: number[] = [];
   for (const r of quietRows) (r.created_at.getTime() <= heavyLastCreated ? quietDuringIngest : quietAfterIngest).push(r.started_at!.getTime() - r.created_at.getTime());
