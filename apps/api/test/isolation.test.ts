@@ -250,5 +250,6 @@ test("a disabled tenant's key gets tenant_not_found on every process at once; re
     await waitFor(async () => (await call('GET', `/v1/tenants/${A}/jobs`, { key: keys.aLive })).status === 404, { timeoutMs: 1_000, intervalMs: 20, what: 'disable to apply' });
   }
   expect((await op('PATCH', `/v1/admin/tenants/${A}`, { body: { disabled: false } })).status).toBe(200);
-  expect((await call2('GET', `/v1/tenants/${A}/jobs`, { key: keys.aLive })).status).toBe(200);
+  // The other process hears of the change over pub/sub, as for the disable: the same 1 s to apply.
+  await waitFor(async () => (await call2('GET', `/v1/tenants/${A}/jobs`, { key: keys.aLive })).status === 200, { timeoutMs: 1_000, intervalMs: 20, what: 're-enable to apply' });
 });

@@ -153,8 +153,13 @@ test('1,000 registered idle tenants leave a worker process idle: no Worker objec
   const closing = api;
   api = undefined;
   await closing?.close();
+  // A Redis namespace of its own: the tests above may leave a tenant in the shared active set (a
+  // worker closed between a queue's last finish and its retirement), and a new process's start-up
+  // rescan would rightly look at it. Here only the 1,000 idle tenants exist.
+  const idlePrefix = testRedisPrefix();
+  const idleConfig: Config = { ...config, redisPrefix: idlePrefix };
   const producerRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const producer = createProducer({ redis: producerRedis, redisPrefix: prefix, attempts: 1 });
+  const producer = createProducer({ redis: producerRedis, redisPrefix: idlePrefix, attempts: 1 });
   for (let i = 0; i < 1000; i++) {
     const id = `idle_${String(i).padStart(4, '0')}`;
     await insertTenant(tdb.db, {
@@ -177,9 +182,9 @@ test('1,000 registered idle tenants leave a worker process idle: no Worker objec
   const ours: string[] = [];
   monitor.on('monitor', (_time: string, args: string[]) => {
     const line = args.join(' ');
-    if (line.includes(`${prefix}:`)) ours.push(line);
+    if (line.includes(`${idlePrefix}:`)) ours.push(line);
   });
-  const worker = await startWorker(config, silentLogger(), { deliverWebhooks: false });
+  const worker = await startWorker(idleConfig, silentLogger(), { deliverWebhooks: false });
   workers.push(worker);
   const startupCommands = ours.length;
   // Longer than the dispatcher's rescan period (5 s) and the stalled-check period (2 s here).
@@ -188,13 +193,16 @@ test('1,000 registered idle tenants leave a worker process idle: no Worker objec
   monitorClient.disconnect();
   await new Promise((r) => setTimeout(r, 50));
   const steady = ours.slice(startupCommands);
-  const onTenantKeys = steady.filter((l) => l.includes(`${prefix}:{t.`));
+  const onTenantKeys = steady.filter((l) => l.includes(`${idlePrefix}:{t.`));
   expect(worker.stats().knownTenants).toBe(0);
   expect(worker.stats().activeTenants).toBe(0);
   expect(onTenantKeys).toEqual([]);
   // Besides the system queues (billing/webhooks, `{sys}`: a fixed cost whatever the tenant count),
   // only the dispatcher's periodic active-set rescan remains: one SMEMBERS per 5 s.
-  const dispatcherHousekeeping = steady.filter((l) => !l.includes(`${prefix}:{sys}`));
+  const dispatcherHousekeeping = steady.filter((l) => !l.includes(`${idlePrefix}:{sys}`));
   expect(dispatcherHousekeeping.length).toBeLessThanOrEqual(2);
   for (const l of dispatcherHousekeeping) expect(l).toMatch(/^smembers .*:active-tenants$/i);
+  await worker.close(1000);
+  workers = [];
+  await flushPrefix(idlePrefix);
 });
