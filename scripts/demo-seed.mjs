@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
 
+/** A due date the sandbox accepts whenever the demo runs (it refuses dates in the past). */
+function daysFromNow(days) {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+}
+
 // The seed's tenants, their sandbox credentials and the jobs the demo submits.
 // Credential values are sandbox accounts (any 8–200 printable characters name an account there).
 export const TENANTS = [
@@ -79,7 +84,7 @@ export const JOBS = [
       metadata: { order_id: 'LOJA-1001' },
       steps: [
         { tool: 'asaas/create_customer', args: { name: 'Maria Silva', cpfCnpj: '52998224725', mobilePhone: '11987654321' } },
-        { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: '2026-12-05', description: 'Pedido LOJA-1001' } },
+        { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: daysFromNow(7), description: 'Pedido LOJA-1001' } },
         { tool: 'z-api/send_text', args: { phone: '5511987654321', message: 'Olá Maria! Sua cobrança Pix {{steps.1.data.id}} de R$ 50,00 está pronta.' } },
       ],
     },

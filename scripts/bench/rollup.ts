@@ -17,7 +17,8 @@ import { reconcileUsage, runRollup } from '@agents/billing';
 
 const [EVENTS = 5_000_000, TENANTS = 1_000, INCREMENTAL = 50_000] = process.argv.slice(2).map(Number);
 const BATCH = 500_000;
-const DAY = '2026-11-27T00:00:00Z';
+// Yesterday (UTC midnight): a full past day of usage, whenever the benchmark runs.
+const DAY = `${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}T00:00:00Z`;
 
 /** Tiny tagged template → parameterised query on a pg Client. */
 function sql(strings: TemplateStringsArray, ...values: unknown[]) {

@@ -6,6 +6,7 @@
  */
 import { createJobBody } from '../src/schemas';
 import { fastJobBody } from '../src/job-body';
+import { isoDateFromNow } from '@agents/testkit';
 
 /** Deterministic (mulberry32), so a failure reproduces. */
 function prng(seed: number) {
@@ -148,7 +149,7 @@ test("the bodies clients send are vouched for: the benchmark's workflow and an a
     metadata: { order_id: 'o1' },
     steps: [
       { tool: 'asaas/create_customer', args: { name: 'Cliente', cpfCnpj: '52998224725' } },
-      { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: '2026-12-05' } },
+      { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: isoDateFromNow(7) } },
     ],
   };
   const agent = { input: 'Cobrar o cliente 42', servers: ['asaas'], max_iterations: 5, model: 'm', environment: 'test' };

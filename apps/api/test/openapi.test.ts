@@ -65,7 +65,12 @@ test('is OpenAPI 3.1 and passes `redocly lint` (offline, no telemetry)', () => {
 function routesOfApiMd(md: string): string[] {
   const found = new Set<string>();
   for (const m of md.matchAll(/\b(GET|POST|PUT|PATCH|DELETE)\s+`?(\/(?:v1|hooks)\/[^\s`?]*|\/(?:healthz|readyz|metrics))/g)) {
-    found.add(`${m[1]} ${m[2]!.replace(/\.+$/, '')}`);
+    // "POST …/approvals/{id}/approve|deny" names two routes.
+    const [, method, route] = m as unknown as [string, string, string];
+    const trimmed = route.replace(/\.+$/, '');
+    const alternatives = /\/([\w-]+(?:\|[\w-]+)+)$/.exec(trimmed);
+    if (alternatives) for (const last of alternatives[1]!.split('|')) found.add(`${method} ${trimmed.slice(0, alternatives.index)}/${last}`);
+    else found.add(`${method} ${trimmed}`);
   }
   // The `.../v1/admin/tenants/{id}/api-keys` shorthand in API.md spans a line break; add it explicitly.
   found.add('GET /v1/admin/tenants/{id}/api-keys');
@@ -75,21 +80,39 @@ function routesOfApiMd(md: string): string[] {
 // The contract's routes are kept in the repo (a clone without shared/ still checks them); where
 // API.md sits beside the checkout (always in CI), the list must still match it exactly.
 const CONTRACT_ROUTES: string[] = JSON.parse(readFileSync(path.join(__dirname, 'fixtures/api-md-routes.json'), 'utf8'));
+// The contract's routes an open issue has yet to build, each with that issue. The only exemption
+// from "has every route"; it shrinks to empty as the issues land.
+const PLANNED: Record<string, string> = JSON.parse(readFileSync(path.join(__dirname, 'fixtures/planned-routes.json'), 'utf8'));
 
 test('the in-repo route list matches API.md', () => {
   if (API_MD) expect(CONTRACT_ROUTES).toEqual(routesOfApiMd(readFileSync(API_MD, 'utf8')));
   expect(CONTRACT_ROUTES.length).toBeGreaterThanOrEqual(24);
 });
 
-test('has every route of API.md', () => {
-  const found = new Set(CONTRACT_ROUTES);
-  const normalise = (p: string) => p.replace(/\{[^}]+\}/g, '{}');
+function documentedRoutes(): Set<string> {
   const documented = new Set<string>();
   for (const [p, ops] of Object.entries<Record<string, unknown>>(doc.paths)) {
     for (const method of Object.keys(ops)) documented.add(`${method.toUpperCase()} ${normalise(p)}`);
   }
-  const missing = [...found].filter((r) => !documented.has(`${r.split(' ')[0]} ${normalise(r.split(' ')[1]!)}`));
+  return documented;
+}
+const normalise = (p: string) => p.replace(/\{[^}]+\}/g, '{}');
+const normaliseRoute = (r: string) => `${r.split(' ')[0]} ${normalise(r.split(' ')[1]!)}`;
+
+test('has every route of API.md but the planned ones', () => {
+  const documented = documentedRoutes();
+  const missing = CONTRACT_ROUTES.filter((r) => !(r in PLANNED) && !documented.has(normaliseRoute(r)));
   expect(missing).toEqual([]);
+});
+
+test('the planned list names only contract routes not built yet, each with its issue', () => {
+  const documented = documentedRoutes();
+  for (const [route, issue] of Object.entries(PLANNED)) {
+    expect(CONTRACT_ROUTES).toContain(route);
+    expect(issue).toMatch(/^#\d+ \S/);
+    // A route that is served and documented leaves the list.
+    expect({ route, documented: documented.has(normaliseRoute(route)) }).toEqual({ route, documented: false });
+  }
 });
 
 test('request schemas are the validators: unknown fields are refused in the document too', () => {

@@ -7,7 +7,7 @@ import { startApi } from '@agents/api';
 import { Queue } from 'bullmq';
 import { tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { jobRow, startTestStack, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { isoDateFromNow, jobRow, startTestStack, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
 
@@ -47,7 +47,7 @@ const customerThenPayment = {
   metadata: { order_id: 'A-1001' },
   steps: [
     { tool: 'asaas/create_customer', args: { name: 'Maria Silva', cpfCnpj: '52998224725' } },
-    { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: '2026-12-05' } },
+    { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: isoDateFromNow(7) } },
   ],
 };
 

@@ -4,6 +4,7 @@
  * interface, and the worker's Postgres implementation is exercised by apps/worker's e2e tests.
  */
 import { silentLogger } from '@agents/observability';
+import { isoDateFromNow } from '@agents/testkit';
 import { createSandboxServer } from '@agents/sandbox';
 import type { SandboxServer } from '@agents/sandbox';
 import { createCatalog, createRuntime } from '@agents/runtime';
@@ -26,7 +27,7 @@ const scenario = {
     },
     {
       tool_calls: [
-        { name: 'asaas__create_payment', arguments: { customer: '{{result.asaas__create_customer.id}}', billingType: 'PIX', value: 50, dueDate: '2026-12-05' } },
+        { name: 'asaas__create_payment', arguments: { customer: '{{result.asaas__create_customer.id}}', billingType: 'PIX', value: 50, dueDate: isoDateFromNow(7) } },
       ],
     },
     { content: 'Payment {{result.asaas__create_payment.id}} for {{result.asaas__create_customer.id}}' },

@@ -4,7 +4,7 @@ import type { Db } from '@agents/db';
 import { createSandboxServer } from '@agents/sandbox';
 import type { SandboxServer } from '@agents/sandbox';
 import { silentLogger } from '@agents/observability';
-import { configEnv, dropDatabase, testConfig, TEST_OPERATOR_KEY, TEST_PG_BASE } from '@agents/testkit';
+import { configEnv, dropDatabase, isoDateFromNow, testConfig, TEST_OPERATOR_KEY, TEST_PG_BASE } from '@agents/testkit';
 import { spawnEntry } from './child-process';
 import type { ManagedChild } from './child-process';
 import { sparePort, waitPort } from './spare-port';
@@ -66,7 +66,7 @@ export function workflowBody(tag: string) {
     metadata: { order_id: tag },
     steps: [
       { tool: 'asaas/create_customer', args: { name: `Cliente ${tag}`, cpfCnpj: '52998224725' } },
-      { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: '2026-12-05' } },
+      { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: isoDateFromNow(7) } },
     ],
   };
 }

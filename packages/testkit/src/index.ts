@@ -2,6 +2,7 @@ export { createTestDatabase, dropDatabase, TEST_PG_BASE } from './database';
 export type { TestDatabase } from './database';
 export { testRedisPrefix, flushPrefix, TEST_REDIS_URL } from './redis';
 export { waitFor } from './wait';
+export { isoDateFromNow } from './dates';
 export { testConfig, configEnv, TEST_OPERATOR_KEY } from './config';
 export { apiClient, serveLocally } from './http';
 export type { ApiCall, HttpResult } from './http';
