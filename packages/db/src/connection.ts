@@ -39,13 +39,29 @@ class NamedStatementClient extends Client {
   readonly renamed = new Map<string, number>();
 }
 const plainQuery = Client.prototype.query;
+/**
+ * A FATAL (or PANIC) error ends the server session: Postgres closes the socket right after sending
+ * it (e.g. 57P01 after pg_terminate_backend). The failed query rejects before the socket's close is
+ * read, so without this the client would go back to the pool as idle and the next request would be
+ * handed a dead connection. Ending it now makes the pool discard it on release.
+ */
+function discardIfSessionEnded(client: Client, err: unknown) {
+  const severity = (err as { severity?: string } | null)?.severity;
+  if (severity === 'FATAL' || severity === 'PANIC') client.end().catch(() => undefined);
+}
+
 NamedStatementClient.prototype.query = function (this: NamedStatementClient, config: unknown, values?: unknown, callback?: unknown) {
   const base = typeof config === 'string' && typeof values !== 'function' && callback === undefined ? statementNameOf(config) : undefined;
-  if (!base) return (plainQuery as (...a: unknown[]) => unknown).call(this, config, values, callback);
+  if (!base) {
+    const result = (plainQuery as (...a: unknown[]) => unknown).call(this, config, values, callback);
+    if (result instanceof Promise) result.catch((err: unknown) => discardIfSessionEnded(this, err));
+    return result;
+  }
   const generation = this.renamed.get(base) ?? 0;
   const named: QueryConfig = { name: generation ? `${base}_${generation}` : base, text: config as string, values: values as unknown[] };
   const result = (plainQuery as (q: QueryConfig) => Promise<unknown>).call(this, named);
   return result.catch((err: { code?: string }) => {
+    discardIfSessionEnded(this, err);
     if (!REPREPARE_CODES.has(err?.code ?? '')) throw err;
     this.renamed.set(base, generation + 1);
     // Outside a transaction the failed statement changed nothing: run it once more, prepared afresh.
