@@ -61,3 +61,4 @@ export { recordProviderEvent, listProviderEvents } from './queries/provider-even
 export type { ProviderEventInput, RecordProviderEventResult, ProviderEventRow } from './queries/provider-events';
 export { prepare, param } from './prepared';
 export type { PreparedQuery } from './prepared';
+export { storableText, storableJson, isStorableText } from './storable-text';
