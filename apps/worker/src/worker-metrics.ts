@@ -34,12 +34,11 @@ export function jobMetricsObserver(metrics: Metrics): DispatchObserver {
   };
 }
 
-/** Wraps the runtime's metering hook: every tool-call record also moves the tool-call counters. */
-export function meteredToolCalls(metrics: Metrics, next: (record: ToolCallRecord) => void): (record: ToolCallRecord) => void {
+/** The runtime's onToolCall observer: every tool-call record moves the tool-call counters. */
+export function countToolCalls(metrics: Metrics): (record: ToolCallRecord) => void {
   return (record) => {
     metrics.toolCalls.inc({ tenant: metrics.tenant(record.tenant_id), server: record.server, success: record.denied ? 'denied' : String(record.success) });
     metrics.toolCallDuration.observe({ server: record.server }, record.duration_ms / 1000);
-    next(record);
   };
 }
 

@@ -6,13 +6,12 @@ import { parseMasterKeys } from '@agents/vault';
 import { createModelProvider } from '@agents/agent';
 import { createMetrics } from '@agents/observability';
 import type { Logger } from '@agents/observability';
-import { jobMetricsObserver, meteredToolCalls, tokenCountingModel } from './worker-metrics';
+import { countToolCalls, jobMetricsObserver, tokenCountingModel } from './worker-metrics';
 import { startMetricsServer } from './metrics-server';
 import type { MetricsServer } from './metrics-server';
 import { createJobRunHandler } from './processors/job-run';
-import { createMeterBuffer } from './meter-buffer';
 import { budgetedModel } from './budgeted-model';
-import { createToolCallAdmission } from './tool-call-admission';
+import { createToolCallAdmission } from '@agents/jobs';
 import { startWebhookDelivery } from './webhook-delivery';
 import type { WebhookDelivery } from './webhook-delivery';
 import { startBillingRollup } from './processors/billing-rollup';
@@ -57,13 +56,12 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
   const bus = createInvalidationBus({ publisher: redis, subscriber, channel: `${config.redisPrefix}:invalidate` });
   await bus.ready();
   const tenants = createTenantCache({ db, bus, ttlMs: TENANT_CACHE_BACKSTOP_MS });
-  const meter = createMeterBuffer();
   const metrics = createMetrics({ process: 'worker', maxTenantLabels: config.metricsMaxTenantLabels });
   const runtime = createRuntime({
     catalog: createCatalog({ sandboxUrl: config.sandboxUrl }),
     credentials,
     logger,
-    meter: meteredToolCalls(metrics, meter.meter),
+    onToolCall: countToolCalls(metrics),
     // Monthly tool-call quota: checked and reserved right before each call leaves the runtime.
     beforeExecute: createToolCallAdmission({ db, redis, redisPrefix: config.redisPrefix, tenants }),
   });
@@ -97,7 +95,6 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       runtime,
       logger,
       jobTimeoutMs: config.jobTimeoutMs,
-      takeRecord: meter.take,
       // Each attempt's model calls are budgeted for its tenant.
       model: (tenantId) => budgetedModel(model, modelBudget, tenantId),
       defaultModel: config.openai.model,

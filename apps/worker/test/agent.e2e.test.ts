@@ -132,14 +132,15 @@ test('max_iterations stops a looping model with max_iterations', async () => {
   expect((await steps(id)).filter((s) => s.kind === 'model_turn')).toHaveLength(3);
 });
 
-test('the tenant limit applies when the job sets no max_iterations', async () => {
+test('the tenant limit applies when the job sets no max_iterations, and caps a job that asks for more', async () => {
   const p = await call('PATCH', `/v1/admin/tenants/${LOJA}`, { body: { limits: { max_iterations: 2 } } });
   try {
     if (p.status !== 200) throw new Error(`PATCH tenant limits: ${p.status} ${p.text}`);
-    const id = await submit(LOJA, { input: 'Loop forever' });
-    const job = await terminal(LOJA, id);
-    expect(job.error.code).toBe('max_iterations');
-    expect(job.tool_calls).toHaveLength(1);
+    for (const body of [{ input: 'Loop forever' }, { input: 'Loop forever', max_iterations: 6 }]) {
+      const job = await terminal(LOJA, await submit(LOJA, body));
+      expect(job.error.code).toBe('max_iterations');
+      expect(job.tool_calls).toHaveLength(1);
+    }
   } finally {
     await call('PATCH', `/v1/admin/tenants/${LOJA}`, { body: { limits: { max_iterations: 10 } } });
   }

@@ -38,5 +38,5 @@ export { runAgentLoop } from './loop/run-agent-loop';
 export { replaySteps, toolCallSeq, nextTurnSeq } from './loop/replay';
 export type { ReplayState } from './loop/replay';
 export { buildSystemPrompt, DEFAULT_INSTRUCTIONS } from './loop/system-prompt';
-export { DEFAULT_MAX_ITERATIONS } from './loop/types';
+export { DEFAULT_MAX_ITERATIONS, MAX_TOOL_CALLS_PER_TURN } from './loop/types';
 export type { AgentLoopOptions, AgentLoopResult, LoopCheckpoints, LoopStep, LoopUsage, ModelTurnPayload } from './loop/types';

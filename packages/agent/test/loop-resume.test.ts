@@ -9,7 +9,7 @@ import { createSandboxServer } from '@agents/sandbox';
 import type { SandboxServer } from '@agents/sandbox';
 import { createCatalog, createRuntime } from '@agents/runtime';
 import type { Runtime, Session, ToolResult } from '@agents/runtime';
-import { createScriptedModel, isAbortError, runAgentLoop } from '@agents/agent';
+import { createScriptedModel, isAbortError, MAX_TOOL_CALLS_PER_TURN, runAgentLoop } from '@agents/agent';
 import type { AgentLoopOptions, LoopCheckpoints, LoopStep, ModelProvider, ModelRequest, ModelTurn, ToolMessage } from '@agents/agent';
 
 const ACCOUNT = 'loop-test-asaas-account';
@@ -59,7 +59,7 @@ function memoryCheckpoints(failAt?: number) {
         throw new Error(`crash before storing ${seq}`);
       }
       steps.push({ seq, kind: 'tool_call', payload: message });
-      results.push(result);
+      if (result) results.push(result);
     },
   };
   return store;
@@ -201,4 +201,22 @@ test('beforeStep runs before every model and tool call and can stop the run', as
   ).rejects.toBe(stop);
   // model turn (1), first tool (2), stopped before the second tool (3).
   expect(checkpoints.steps.map((s) => s.seq)).toEqual([0, 1]);
+});
+
+test('a turn asking for more tool calls than MAX_TOOL_CALLS_PER_TURN runs only that many; the rest are answered "not run"', async () => {
+  const asked = MAX_TOOL_CALLS_PER_TURN + 4;
+  const burst = {
+    name: 'burst',
+    match: 'burst please',
+    turns: [{ tool_calls: Array.from({ length: asked }, () => ({ name: 'asaas__get_balance', arguments: {} })) }, { content: 'done' }],
+  };
+  const checkpoints = memoryCheckpoints();
+  const res = await runAgentLoop(options('job_burst', { checkpoints, model: createScriptedModel({ scenarios: [burst] }), input: 'burst please' }));
+  expect(res.ok).toBe(true);
+  // Every call is answered (the model needs one message per call id); only the first ones ran.
+  const answers = checkpoints.steps.filter((s) => s.kind === 'tool_call').map((s) => JSON.parse((s.payload as ToolMessage).content as string));
+  expect(answers).toHaveLength(asked);
+  expect(checkpoints.results).toHaveLength(MAX_TOOL_CALLS_PER_TURN);
+  expect(answers.slice(MAX_TOOL_CALLS_PER_TURN).every((a) => a.error_code === 'too_many_tool_calls')).toBe(true);
+  expect(answers.slice(0, MAX_TOOL_CALLS_PER_TURN).every((a) => a.success === true)).toBe(true);
 });

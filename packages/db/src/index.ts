@@ -30,7 +30,7 @@ export {
 export type { InsertJobResult, ListJobsQuery, FinishJob } from './queries/jobs';
 export { insertJobs } from './queries/insert-jobs';
 export type { InsertJobsOutcome } from './queries/insert-jobs';
-export { writeCheckpoint, listSteps } from './queries/steps';
+export { writeCheckpoint, writeUsageRows, listSteps } from './queries/steps';
 export type { Checkpoint } from './queries/steps';
 export { listJobToolCalls, jobUsageTotals } from './queries/usage';
 export type { JobUsageTotals } from './queries/usage';
@@ -62,3 +62,4 @@ export type { ProviderEventInput, RecordProviderEventResult, ProviderEventRow } 
 export { prepare, param } from './prepared';
 export type { PreparedQuery } from './prepared';
 export { storableText, storableJson, isStorableText } from './storable-text';
+export { isDataError } from './data-errors';

@@ -87,7 +87,7 @@ function parseArguments(raw: unknown): unknown {
 /** The `role: "tool"` message answering a tool call; content = JSON of {success, data, error, error_code}, capped in size. */
 export function toToolMessage(
   toolCall: Pick<OpenAIToolCall, 'id'>,
-  result: ToolResult,
+  result: Pick<ToolResult, 'success' | 'data' | 'error'> & { error_code: string | null },
   opts: { maxBytes?: number } = {},
 ): ToolMessage {
   const maxBytes = opts.maxBytes ?? DEFAULT_TOOL_MESSAGE_MAX_BYTES;

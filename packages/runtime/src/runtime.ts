@@ -9,8 +9,12 @@ export interface RuntimeOptions {
   catalog: Catalog;
   credentials: CredentialsSource;
   logger: Logger;
-  /** Called synchronously exactly once per execute (executed or denied), before execute resolves. */
-  meter?: (record: ToolCallRecord) => void;
+  /**
+   * Observer called synchronously once per execute (executed or denied) before it resolves, with
+   * the record the result also carries (`result.record`); for metrics. Usage rows are written from
+   * `result.record` by whoever stores the call, so a call is billed once, with its step.
+   */
+  onToolCall?: (record: ToolCallRecord) => void;
   /** Admission check before each call reaches its server; throwing refuses it (see BeforeExecute). */
   beforeExecute?: BeforeExecute;
   /** Cap on live MCP connections (all tenants). Default 500. */
@@ -71,7 +75,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     credentials: opts.credentials,
     pool,
     logger: opts.logger,
-    meter: opts.meter,
+    onToolCall: opts.onToolCall,
     beforeExecute: opts.beforeExecute,
     callTimeoutMs: opts.callTimeoutMs ?? 60_000,
     onClose: (s: Session) => {

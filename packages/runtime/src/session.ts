@@ -27,7 +27,7 @@ export interface SessionDeps {
   credentials: CredentialsSource;
   pool: ConnectionPool;
   logger: Logger;
-  meter?: (record: ToolCallRecord) => void;
+  onToolCall?: (record: ToolCallRecord) => void;
   beforeExecute?: BeforeExecute;
   callTimeoutMs: number;
   onClose(session: Session): void;
@@ -188,6 +188,20 @@ export function createSession(init: SessionInit, deps: SessionDeps): Session {
       outcome: { success: boolean; data: unknown; error: string | null; error_code: ToolErrorCode | null },
     ): ToolResult => {
       const duration = Math.round(performance.now() - started);
+      const record: ToolCallRecord = {
+        tool_call_id: toolCallId,
+        tenant_id: init.tenantId,
+        environment: init.environment,
+        session_id: id,
+        server,
+        tool,
+        success: outcome.success,
+        error_code: outcome.error_code,
+        duration_ms: duration,
+        denied,
+        idempotency_key: idem,
+        metadata: { ...metadata },
+      };
       const result: ToolResult = {
         success: outcome.success,
         data: outcome.data,
@@ -198,26 +212,14 @@ export function createSession(init: SessionInit, deps: SessionDeps): Session {
         tool,
         tool_call_id: toolCallId,
         called_at: calledAt.toISOString(),
+        record,
       };
-      if (deps.meter) {
+      if (deps.onToolCall) {
         try {
-          deps.meter({
-            tool_call_id: toolCallId,
-            tenant_id: init.tenantId,
-            environment: init.environment,
-            session_id: id,
-            server,
-            tool,
-            success: outcome.success,
-            error_code: outcome.error_code,
-            duration_ms: duration,
-            denied,
-            idempotency_key: idem,
-            metadata: { ...metadata },
-          });
+          deps.onToolCall(record);
         } catch (err) {
-          // Metering is the caller's write path; its failure must not turn into a tool failure.
-          log.error({ session_id: id, tool_call_id: toolCallId, err: errorText(err) }, 'meter hook threw');
+          // An observer (metrics) must not turn into a tool failure.
+          log.error({ session_id: id, tool_call_id: toolCallId, err: errorText(err) }, 'onToolCall hook threw');
         }
       }
       return result;

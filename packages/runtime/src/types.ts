@@ -39,6 +39,11 @@ export interface ToolResult {
   tool_call_id: string;
   /** ISO-8601 time the call entered the runtime. */
   called_at: string;
+  /**
+   * The call's usage record. Whoever stores the call writes it as the call's one usage row (the
+   * worker in the step's checkpoint); it is not part of the CodeSpar result shape sent to clients.
+   */
+  record: ToolCallRecord;
 }
 
 /**

@@ -19,7 +19,7 @@ describe('beforeExecute: admission right before a call reaches its server', () =
       catalog: fakeCatalog(fake.url),
       credentials: credentialsFrom({ t1: { asaas: { values: { api_key: 'acct-t1-asaas' }, version: '1' } } }),
       logger: silentLogger(),
-      meter: rec.meter,
+      onToolCall: rec.meter,
       sweepIntervalMs: 0,
       async beforeExecute(call) {
         seen.push(call);

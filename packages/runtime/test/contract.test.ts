@@ -19,7 +19,7 @@ describe.each(['http', 'stdio'] as const)('runtime contract over %s', (transport
         ten_a: { asaas: { values: { api_key: 'acct-contract-a' }, version: 'v1' } },
       }),
       logger: silentLogger(),
-      meter: rec.meter,
+      onToolCall: rec.meter,
       sweepIntervalMs: 0,
     });
   });

@@ -24,7 +24,7 @@ describe('OpenAI adapter', () => {
         },
       }),
       logger: silentLogger(),
-      meter: rec.meter,
+      onToolCall: rec.meter,
       sweepIntervalMs: 0,
     });
   });
@@ -70,17 +70,7 @@ describe('OpenAI adapter', () => {
   });
 
   it('toToolMessage wraps {success, data, error, error_code} and caps the size', () => {
-    const base: ToolResult = {
-      success: true,
-      data: { ok: 1 },
-      error: null,
-      error_code: null,
-      duration: 1,
-      server: 'asaas',
-      tool: 'x',
-      tool_call_id: 'tc_x',
-      called_at: new Date(0).toISOString(),
-    };
+    const base: Pick<ToolResult, 'success' | 'data' | 'error' | 'error_code'> = { success: true, data: { ok: 1 }, error: null, error_code: null };
     expect(toToolMessage({ id: 'call_1' }, base)).toEqual({
       role: 'tool',
       tool_call_id: 'call_1',

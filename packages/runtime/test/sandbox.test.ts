@@ -37,7 +37,7 @@ describe.each(['http', 'stdio'] as const)('sandbox contract over %s', (transport
       }),
       credentials: credentialsFrom(tenants),
       logger: silentLogger(),
-      meter: rec.meter,
+      onToolCall: rec.meter,
       sweepIntervalMs: 0,
     });
   });
@@ -110,7 +110,7 @@ describe('isolation: two tenants, interleaved, against the sandbox request log',
       catalog: createCatalog({ sandboxUrl: sandbox.url, includeStripeOfficial: false }),
       credentials: credentialsFrom(tenants),
       logger: silentLogger(),
-      meter: rec.meter,
+      onToolCall: rec.meter,
       sweepIntervalMs: 0,
     });
   });

@@ -26,7 +26,7 @@ describe('scoping: names outside the session never reach a server', () => {
         },
       }),
       logger: silentLogger(),
-      meter: rec.meter,
+      onToolCall: rec.meter,
       sweepIntervalMs: 0,
     });
   });

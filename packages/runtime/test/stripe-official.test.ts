@@ -33,7 +33,7 @@ describe('official Stripe MCP entry (offline)', () => {
       catalog: { list: () => [offline], get: (id) => (id === offline.id ? offline : undefined) },
       credentials: credentialsFrom({ t1: { 'stripe-official': { values: { secret_key: 'rk_test_offline_secret_123' }, version: '1' } } }),
       logger: silentLogger(),
-      meter: rec.meter,
+      onToolCall: rec.meter,
       connectTimeoutMs: 20_000,
       sweepIntervalMs: 0,
     });

@@ -64,8 +64,8 @@ export function replaySteps(systemPrompt: string, input: string, steps: readonly
   return { messages, last, iterations, usage };
 }
 
-/** Calls of a turn still lacking an answer, with the seq each must be executed (and keyed) under. */
-export function unansweredCalls(turn: OpenTurn): Array<{ call: ToolCall; seq: number }> {
+/** Calls of a turn still lacking an answer, with the seq each must be executed (and keyed) under and its place in the turn. */
+export function unansweredCalls(turn: OpenTurn): Array<{ call: ToolCall; seq: number; index: number }> {
   const calls = turn.payload.message.tool_calls ?? [];
-  return calls.flatMap((call, i) => (turn.answers.has(call.id) ? [] : [{ call, seq: toolCallSeq(turn.seq, i) }]));
+  return calls.flatMap((call, index) => (turn.answers.has(call.id) ? [] : [{ call, seq: toolCallSeq(turn.seq, index), index }]));
 }

@@ -4,7 +4,16 @@ import { withCallSignal } from '@agents/runtime';
 import type { ChatMessage, ModelTurn, ToolDefinition } from '../model/types';
 import { answersInCallOrder, nextTurnSeq, replaySteps, unansweredCalls } from './replay';
 import type { OpenTurn } from './replay';
+import { MAX_TOOL_CALLS_PER_TURN } from './types';
 import type { AgentLoopOptions, AgentLoopResult, LoopUsage } from './types';
+
+/** The answer to a call past MAX_TOOL_CALLS_PER_TURN: it was not run, and the model is told why. */
+const notRun = {
+  success: false,
+  data: null,
+  error: `Not run: at most ${MAX_TOOL_CALLS_PER_TURN} tool calls are run per reply; ask for the rest in the next one.`,
+  error_code: 'too_many_tool_calls',
+};
 
 function toPayload(turn: ModelTurn): OpenTurn['payload'] {
   return {
@@ -58,7 +67,13 @@ export async function runAgentLoop(opts: AgentLoopOptions): Promise<AgentLoopRes
       if (spent() > budget) {
         return stop('token_budget_exceeded', `The job used ${spent()} model tokens, over its budget of ${budget}.`);
       }
-      for (const { call, seq } of unansweredCalls(turn)) {
+      for (const { call, seq, index } of unansweredCalls(turn)) {
+        if (index >= MAX_TOOL_CALLS_PER_TURN) {
+          const refused = toToolMessage(call, notRun);
+          await opts.checkpoints.saveToolResult(seq, refused, null);
+          turn.answers.set(call.id, refused);
+          continue;
+        }
         await opts.beforeStep?.();
         throwIfAborted();
         const result = await withCallSignal(opts.signal, (signal) =>

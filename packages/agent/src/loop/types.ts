@@ -4,6 +4,13 @@ import type { AssistantMessage, ModelProvider, ModelTurn, ToolMessage } from '..
 /** Model turns a job may take when neither the job nor its tenant says otherwise. */
 export const DEFAULT_MAX_ITERATIONS = 10;
 
+/**
+ * Tool calls run per model turn. A model can ask for any number in one reply (100 were seen); the
+ * calls past this are answered "not run" without reaching a server, so one turn cannot spend a
+ * tenant's quota or its providers' rate limits in a burst the iteration limit never sees.
+ */
+export const MAX_TOOL_CALLS_PER_TURN = 16;
+
 /** What a `model_turn` checkpoint stores: the assistant message verbatim (tool-call ids included) and its usage. */
 export interface ModelTurnPayload {
   message: AssistantMessage;
@@ -25,8 +32,11 @@ export interface LoopCheckpoints {
   /** Steps stored by earlier attempts of this job, any order (the loop sorts by seq). */
   load(): Promise<readonly LoopStep[]>;
   saveModelTurn(seq: number, turn: ModelTurn): Promise<void>;
-  /** `result` is the runtime's outcome (for metering); `message` is what goes back to the model. */
-  saveToolResult(seq: number, message: ToolMessage, result: ToolResult): Promise<void>;
+  /**
+   * `message` is what goes back to the model; `result` is the runtime's outcome (metered from its
+   * record), or null for a call the loop answered without running (nothing to meter).
+   */
+  saveToolResult(seq: number, message: ToolMessage, result: ToolResult | null): Promise<void>;
 }
 
 export interface AgentLoopOptions {

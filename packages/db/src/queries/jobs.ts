@@ -3,6 +3,7 @@ import type { Db } from '../connection';
 import type { Environment, Job, JobError, JobStatus, NewJob } from '../schema';
 import { jobEventOutboxSql } from './webhook-outbox';
 import { checkpointInserts, checkpointValues } from './steps';
+import { storableJson } from '../storable-text';
 import type { Checkpoint } from './steps';
 import { randomIdPart } from '../ids';
 import { newestFirstPage } from './page';
@@ -178,8 +179,9 @@ export async function finishJob(db: Db, id: string, f: FinishJob, last?: Checkpo
     ...(last ? checkpointValues(last) : {}),
     id,
     status: f.status,
-    output: f.output === undefined ? null : JSON.stringify(f.output),
-    error: f.error ? JSON.stringify(f.error) : null,
+    // Output and error carry model and provider text: made storable like every checkpoint.
+    output: f.output === undefined ? null : JSON.stringify(storableJson(f.output)),
+    error: f.error ? JSON.stringify(storableJson(f.error)) : null,
     evt_rand: randomIdPart(),
     whd_rand: randomIdPart(),
   });

@@ -1,6 +1,7 @@
 import type { Db } from '../connection';
 import type { JobStep, NewUsageEvent } from '../schema';
 import { param, prepare } from '../prepared';
+import { storableJson, storableText } from '../storable-text';
 
 export interface Checkpoint {
   jobId: string;
@@ -48,13 +49,33 @@ export function checkpointInserts(db: Db, v: Record<string, unknown>) {
   return { step, usage: rows.length ? (rows as unknown as NewUsageEvent[]) : undefined };
 }
 
-/** The values of a checkpoint's placeholders (see checkpointInserts); their keys are its shape. */
+/**
+ * The values of a checkpoint's placeholders (see checkpointInserts); their keys are its shape.
+ * A step's payload is whatever a model or provider sent, and a usage row names the tool the model
+ * asked for: text Postgres cannot store (U+0000, lone surrogates) is replaced here, the one place
+ * every checkpoint passes, so a hostile reply can neither fail the write nor leave a call unmetered.
+ */
 export function checkpointValues(c: Checkpoint): Record<string, unknown> {
-  const values: Record<string, unknown> = { job_id: c.jobId, seq: c.seq, kind: c.kind, payload: JSON.stringify(c.payload) };
+  const values: Record<string, unknown> = { job_id: c.jobId, seq: c.seq, kind: c.kind, payload: JSON.stringify(storableJson(c.payload)) };
   c.usage.forEach((row, i) => {
-    for (const [col, value] of Object.entries(row)) if (value !== undefined) values[`u${i}.${col}`] = value;
+    for (const [col, value] of Object.entries(storableRow(row))) if (value !== undefined) values[`u${i}.${col}`] = value;
   });
   return values;
+}
+
+function storableRow(row: NewUsageEvent): NewUsageEvent {
+  const out: Record<string, unknown> = {};
+  for (const [col, value] of Object.entries(row)) out[col] = typeof value === 'string' ? storableText(value) : value;
+  return out as NewUsageEvent;
+}
+
+/**
+ * Meters a step's usage rows alone, for a step whose checkpoint could not be stored: the call
+ * happened and is billed once (rows are keyed), whatever became of its result.
+ */
+export async function writeUsageRows(db: Db, rows: NewUsageEvent[]): Promise<void> {
+  if (!rows.length) return;
+  await db.insertInto('usage_events').values(rows.map(storableRow)).onConflict((oc) => oc.column('idempotency_key').doNothing()).execute();
 }
 
 export async function writeCheckpoint(db: Db, c: Checkpoint): Promise<void> {

@@ -25,7 +25,7 @@ export function createToolCallAdmission(opts: ToolCallAdmissionOptions): BeforeE
   });
 
   async function limitOf(tenantId: string): Promise<number> {
-    // A tenant that is gone has no allowance; its job is stopped by the processor anyway.
+    // A tenant that is gone has no allowance; its job is stopped by the attempt anyway.
     return (await opts.tenants.get(tenantId))?.limits.monthly_tool_calls ?? 0;
   }
 

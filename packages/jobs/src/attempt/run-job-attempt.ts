@@ -1,0 +1,213 @@
+import { listSteps, startAttempt } from '@agents/db';
+import type { Db, Job, JobError, Tenant, TenantCache } from '@agents/db';
+import { LockLost, QuotaExceededError, ShutdownAbort } from '@agents/queue';
+import type { RunContext } from '@agents/queue';
+import { buildSystemPrompt, DEFAULT_MAX_ITERATIONS, isModelError, runAgentLoop, runWorkflow } from '@agents/agent';
+import type { ModelProvider, WorkflowStepOutcome } from '@agents/agent';
+import type { Runtime, Session } from '@agents/runtime';
+import type { Logger } from '@agents/observability';
+import { EndJob, HandBack, NonRetryable, RetryLater } from './attempt-errors';
+import { createAgentCheckpoints } from './agent-checkpoints';
+import { createStepStore } from './step-store';
+import type { StepStore } from './step-store';
+import { CANCEL_BACKSTOP_MS, createStopCheck } from './stop-check';
+import { toolCallUsageRow } from './usage-rows';
+
+export interface JobAttemptDeps {
+  db: Db;
+  /** Tenant config, cached per process and invalidated on every change (createTenantCache). */
+  tenants: Pick<TenantCache, 'get'>;
+  runtime: Runtime;
+  logger: Logger;
+  jobTimeoutMs: number;
+  /** Answers agent jobs: the model as used on behalf of one tenant (its calls budgeted for it). */
+  model(tenantId: string): ModelProvider;
+  /** Model id when the job names none (OPENAI_MODEL). */
+  defaultModel: string;
+  /** Model tokens one job may spend (input + output); 0 = unlimited (JOB_TOKEN_BUDGET). */
+  jobTokenBudget: number;
+  /** Default CANCEL_BACKSTOP_MS. */
+  cancelBackstopMs?: number;
+}
+
+/** How an attempt ended when it did not throw: the job's terminal status, or nothing to do. */
+export type AttemptResult = { status: Job['status'] | 'already_terminal' } | { skipped: 'terminal_or_missing' };
+
+type Outcome = { status: 'succeeded'; output: unknown } | { status: 'failed'; output?: unknown; error: JobError };
+
+/**
+ * The job's iteration limit: its own, capped by the tenant's limit (set by the operator, a
+ * ceiling no job can raise), else the platform default.
+ */
+export function maxIterationsFor(job: Pick<Job, 'max_iterations'>, tenant: Pick<Tenant, 'limits'>): number {
+  const ceiling = tenant.limits?.max_iterations;
+  const own = job.max_iterations ?? ceiling ?? DEFAULT_MAX_ITERATIONS;
+  return ceiling === undefined || ceiling === null ? own : Math.min(own, ceiling);
+}
+
+/**
+ * One attempt at one job, from its row to its terminal state. Outcomes no retry can change
+ * (success, a tool failure, max_iterations, cancel, timeout, quota, a model error a retry cannot
+ * fix, a step Postgres refuses) are written to the row and returned. Otherwise it throws one of
+ * the attempt errors: RetryLater (transient trouble: infrastructure, a model rate limited or
+ * down, a provider unreachable), HandBack (shutdown, lost lock), NonRetryable (the entry must not
+ * run again: stalled out, attempts exhausted). Every retry resumes from the stored steps.
+ */
+export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: RunContext): Promise<AttemptResult> {
+  const { db } = deps;
+  if (ctx.stalledOut) {
+    // Its worker died or hung every time it ran this job: do not run it again.
+    const failed = await createStepStore(db, jobId, deps.logger).finish({
+      status: 'failed',
+      error: { code: 'internal', message: 'The job was interrupted repeatedly while running (its worker stopped each time); it was not run again.' },
+    });
+    deps.logger.warn({ job_id: jobId, tenant_id: ctx.tenantId, reason: ctx.stalledOut, recorded: Boolean(failed) }, 'job failed after repeated stalls');
+    throw new NonRetryable(ctx.stalledOut);
+  }
+  const job = await startAttempt(db, jobId);
+  if (!job) return { skipped: 'terminal_or_missing' };
+  const log = deps.logger.child({ tenant_id: job.tenant_id, job_id: job.id, attempt: job.attempts });
+  log.debug({ type: job.type }, 'job attempt started');
+  const steps = createStepStore(db, job.id, log);
+
+  // Jobs that can never succeed finish as failed at once, without spending retries.
+  const tenant = await deps.tenants.get(job.tenant_id);
+  if (!tenant || tenant.disabled) {
+    await steps.finish({ status: 'failed', error: { code: 'tenant_disabled', message: 'The tenant is disabled or gone.' } });
+    return { status: 'failed' };
+  }
+  const invalid = validationProblem(job);
+  if (invalid) {
+    await steps.finish({ status: 'failed', error: { code: 'validation_failed', message: invalid } });
+    return { status: 'failed' };
+  }
+
+  // Wall clock counts from the first start, so retries cannot extend a job past its timeout.
+  const elapsed = Date.now() - (job.started_at ?? new Date()).getTime();
+  const timeout = AbortSignal.timeout(Math.max(1, deps.jobTimeoutMs - elapsed));
+  const signal = AbortSignal.any([ctx.signal, timeout]);
+  const checkStop = createStopCheck({ db, job, runSignal: ctx.signal, timeout, timeoutMs: deps.jobTimeoutMs, backstopMs: deps.cancelBackstopMs ?? CANCEL_BACKSTOP_MS });
+  const lastAttempt = ctx.attemptsMade + 1 >= ctx.maxAttempts;
+
+  const servers = job.servers.filter((s) => tenant.servers.includes(s));
+  const session = deps.runtime.sessions.create({ tenantId: job.tenant_id, environment: job.environment, servers, metadata: job.metadata });
+  try {
+    let outcome: Outcome;
+    try {
+      outcome = job.type === 'workflow' ? await runWorkflowJob(job, session, signal, checkStop, !lastAttempt, steps, db) : await runAgentJob(deps, job, tenant, session, signal, checkStop, steps);
+      // A cancel or timeout that landed during the last call still wins over its result.
+      if (signal.aborted) await checkStop();
+    } catch (err) {
+      // An abort (cancel, timeout, lost lock, shutdown) surfaces from inside a model or tool call
+      // as an AbortError; checkStop turns it into the reason it happened.
+      if (signal.aborted && !(err instanceof EndJob)) await checkStop();
+      throw err;
+    }
+    const finished = await steps.finish(outcome);
+    log.info({ status: finished?.status ?? 'already_terminal' }, 'job attempt finished');
+    return { status: finished?.status ?? 'already_terminal' };
+  } catch (err) {
+    const end = endOf(err, lastAttempt, log);
+    if (end instanceof EndJob) {
+      await steps.finish({ status: end.status, error: end.jobError });
+      log.info({ status: end.status, code: end.jobError.code }, 'job stopped');
+      return { status: end.status };
+    }
+    await handOver(end, steps, lastAttempt);
+    throw end;
+  } finally {
+    await session.close();
+  }
+}
+
+/** What an error thrown inside an attempt means for the job (see runJobAttempt). */
+function endOf(err: unknown, lastAttempt: boolean, log: Logger): EndJob | RetryLater | HandBack {
+  if (err instanceof EndJob) return err;
+  if (err instanceof ShutdownAbort || err instanceof LockLost) return new HandBack(err);
+  // The runtime refused the next tool call before making it: the month's quota is spent.
+  if (err instanceof QuotaExceededError) return new EndJob({ code: 'quota_exceeded', message: err.message });
+  if (isModelError(err)) {
+    // The provider's message is already scrubbed of keys; retry only what a later attempt could fix.
+    log.warn({ retryable: err.retryable, status: err.status, provider_code: err.providerCode }, 'model call failed');
+    return err.retryable && !lastAttempt ? new RetryLater(err) : new EndJob({ code: 'model_error', message: err.message });
+  }
+  log.warn({ err: { message: (err as Error)?.message } }, 'job attempt failed');
+  return new RetryLater(err);
+}
+
+/**
+ * The attempt ends without a terminal state: the held step is stored so the next run does not
+ * redo it; on the last attempt a retry becomes the job's failure for good.
+ */
+async function handOver(end: RetryLater | HandBack, steps: StepStore, lastAttempt: boolean): Promise<void> {
+  if (end instanceof RetryLater && lastAttempt) {
+    const recorded = await steps.finish({ status: 'failed', error: { code: 'internal', message: 'The job failed after its retries.' } }).then(
+      () => true,
+      () => false,
+    );
+    // Unrecorded (Postgres down): the reconciler finds the row non-terminal and retries it.
+    if (!recorded) await steps.release();
+    throw new NonRetryable('attempts exhausted');
+  }
+  await steps.release();
+}
+
+/** A workflow step could not reach its provider; the attempt is retried (see runWorkflowJob). */
+class ProviderUnreachable extends Error {
+  readonly code = 'connection_failed';
+}
+
+async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, checkStop: () => Promise<void>, canRetry: boolean, steps: StepStore, db: Db): Promise<Outcome> {
+  const completed = new Map<number, WorkflowStepOutcome>();
+  // Only an earlier attempt (job.attempts counts this one) can have left checkpoints.
+  if (job.attempts > 1) for (const s of await listSteps(db, job.id)) if (s.kind === 'workflow_step') completed.set(s.seq, s.payload as WorkflowStepOutcome);
+
+  const result = await runWorkflow(
+    job.steps ?? [],
+    {
+      completed,
+      beforeStep: async () => {
+        await steps.writeHeld();
+        await checkStop();
+      },
+      execute: (i, tool, args) => session.execute(tool, args, { idempotencyKey: `${job.id}:${i}`, signal }),
+      checkpoint: async (i, outcome, res) => {
+        // A call cut off by our own abort (shutdown deadline, cancel, timeout) is not a result: never
+        // checkpoint it, or a resumed attempt would replay it as a failed step.
+        if (signal.aborted) await checkStop();
+        // The provider could not be reached (nothing happened there): while attempts remain this is
+        // transient, so the step is not recorded and the attempt retries with backoff; the last
+        // attempt records it as the step's failure.
+        if (res && res.error_code === 'connection_failed' && canRetry) throw new ProviderUnreachable(outcome.error?.message ?? 'provider unreachable');
+        steps.hold({ jobId: job.id, seq: i, kind: 'workflow_step', payload: outcome, usage: res ? [toolCallUsageRow(job, i, res)] : [] });
+      },
+    },
+    // An automation's job carries its triggering event: `{{event...}}` references read it.
+    (job.context ?? {}) as Record<string, unknown>,
+  );
+  return result.ok ? { status: 'succeeded', output: result.output } : { status: 'failed', output: result.output, error: result.error };
+}
+
+async function runAgentJob(deps: JobAttemptDeps, job: Job, tenant: Tenant, session: Session, signal: AbortSignal, checkStop: () => Promise<void>, steps: StepStore): Promise<Outcome> {
+  const result = await runAgentLoop({
+    model: deps.model(job.tenant_id),
+    modelName: job.model ?? deps.defaultModel,
+    session,
+    systemPrompt: buildSystemPrompt(tenant.instructions),
+    input: job.input ?? '',
+    maxIterations: maxIterationsFor(job, tenant),
+    tokenBudget: deps.jobTokenBudget,
+    checkpoints: createAgentCheckpoints(job, deps.db, steps),
+    idempotencyKey: (seq) => `${job.id}:${seq}`,
+    signal,
+    beforeStep: checkStop,
+  });
+  return result.ok ? { status: 'succeeded', output: { message: result.message } } : { status: 'failed', error: result.error };
+}
+
+/** What makes a stored job unrunnable whatever the retries (the API validates too; rows can come from elsewhere). */
+function validationProblem(job: Job): string | null {
+  if (job.type === 'agent' && !job.input?.trim()) return 'An agent job needs a non-empty input.';
+  if (job.type === 'workflow' && !job.steps?.length) return 'A workflow job needs at least one step.';
+  return null;
+}

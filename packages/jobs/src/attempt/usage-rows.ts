@@ -1,0 +1,46 @@
+import { newId } from '@agents/db';
+import type { Job, NewUsageEvent } from '@agents/db';
+import type { ModelTurn } from '@agents/agent';
+import type { ToolResult } from '@agents/runtime';
+
+/** Every usage row of a job is keyed `<job_id>:<seq>`, like its checkpoint and its MCP idempotency key: written twice, billed once. */
+const usageKey = (job: Job, seq: number) => `${job.id}:${seq}`;
+
+/** The usage_events row of one tool call, from the record its result carries. */
+export function toolCallUsageRow(job: Job, seq: number, result: ToolResult): NewUsageEvent {
+  const rec = result.record;
+  return {
+    id: rec.tool_call_id,
+    idempotency_key: usageKey(job, seq),
+    tenant_id: job.tenant_id,
+    environment: job.environment,
+    job_id: job.id,
+    kind: 'tool_call',
+    server: rec.server,
+    tool: rec.tool,
+    success: rec.success,
+    denied: rec.denied,
+    error_code: rec.error_code,
+    duration_ms: rec.duration_ms,
+    metadata: JSON.stringify(rec.metadata),
+    occurred_at: result.called_at,
+  } as NewUsageEvent;
+}
+
+/** The usage_events row of one model turn: its tokens. */
+export function modelTurnUsageRow(job: Job, seq: number, turn: ModelTurn): NewUsageEvent {
+  return {
+    id: newId('mt'),
+    idempotency_key: usageKey(job, seq),
+    tenant_id: job.tenant_id,
+    environment: job.environment,
+    job_id: job.id,
+    kind: 'model_turn',
+    server: null,
+    tool: null,
+    success: true,
+    input_tokens: turn.usage.inputTokens,
+    output_tokens: turn.usage.outputTokens,
+    metadata: JSON.stringify(job.metadata),
+  } as NewUsageEvent;
+}
