@@ -21,11 +21,8 @@ export function newId(prefix: string, now = Date.now()): string {
   return `${prefix.toLowerCase()}_${time}${randomIdPart()}`;
 }
 
-/**
- * The random part of a newId (16 chars), for an id whose time part is computed by Postgres from a
- * timestamp it sets itself (idTimePartSql).
- */
-export function randomIdPart(): string {
+/** The random part of a newId: 16 chars, 80 bits. */
+function randomIdPart(): string {
   if (poolAt + 10 > pool.length) {
     randomFillSync(pool);
     poolAt = 0;
@@ -43,7 +40,3 @@ export function randomIdPart(): string {
   }
   return rand;
 }
-
-/** SQL for newId's time part of the timestamptz expression `ts` (its milliseconds, as newId(prefix, date.getTime()) writes them). */
-export const idTimePartSql = (ts: string) =>
-  `(SELECT string_agg(substr('${ALPHABET}', ((floor(extract(epoch FROM ${ts}) * 1000)::bigint >> (5 * k)) & 31)::int + 1, 1), '' ORDER BY k DESC) FROM generate_series(0, 9) k)`;

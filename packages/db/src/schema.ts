@@ -180,7 +180,8 @@ export interface WebhookEventsTable {
   environment: Environment;
   job_id: string | null;
   type: string;
-  payload: Json<unknown>;
+  /** The body receivers get, rendered from the job view by its first delivery (null until then). */
+  payload: ColumnType<unknown, string | null | undefined, string>;
   created_at: CreatedAt;
 }
 

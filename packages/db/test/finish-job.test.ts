@@ -1,14 +1,14 @@
 /**
  * finishJob is one statement: the job's last checkpoint, its terminal state and its outbox (webhook
  * event + pending delivery + the relay's wake-up) in a single round trip. What it stores must be
- * what the transaction it replaced stored, for every kind of ending: the event's payload is the
- * API's view of the committed job, the event and delivery rows carry the job's finished_at, a
+ * what the transaction it replaced stored, for every kind of ending: the event's body, rendered by
+ * its first delivery, is the API's view of the committed job, the event and delivery rows carry the job's finished_at, a
  * delivery (and its notification) exists iff a URL does, and only the first terminal transition
  * writes anything.
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Client, Pool } from 'pg';
-import { DELIVERY_CHANNEL, finishJob, getJobById, insertJob, insertTenant, loadJobView, newId, startAttempt, writeCheckpoint } from '@agents/db';
+import { DELIVERY_CHANNEL, finishJob, getDeliveryToSend, getJobById, insertJob, insertTenant, loadJobView, newId, startAttempt, writeCheckpoint } from '@agents/db';
 import type { Checkpoint, Database, Db, FinishJob, NewJob, NewUsageEvent } from '@agents/db';
 import { createTestDatabase, jobRow } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
@@ -69,12 +69,10 @@ async function notificationsSoFar(): Promise<string[]> {
   return notified.filter((n) => !n.startsWith('mark_'));
 }
 
-/** The job's id time part as newId writes it for `ms`. */
-const timePart = (ms: number) => newId('x', ms).slice(2, 12);
-
 /**
- * What the outbox must hold for a job that ended with `finishJob`: one event built from the
- * committed row (and the API's view of it), and a delivery to `url` when there is one.
+ * What the outbox must hold for a job that ended with `finishJob`: one event of the committed row,
+ * its body rendered by the first delivery as the API's view of it, and a delivery to `url` when
+ * there is one. Returns the event with its rendered body.
  */
 async function expectOutbox(jobId: string, url: string | null) {
   const row = (await getJobById(tdb.db, jobId))!;
@@ -82,22 +80,27 @@ async function expectOutbox(jobId: string, url: string | null) {
   expect(events).toHaveLength(1);
   const ev = events[0]!;
   const finished = row.finished_at!;
-  expect(ev.id).toMatch(new RegExp(`^evt_${timePart(finished.getTime())}[0-9a-z]{16}$`));
-  expect(ev).toMatchObject({ tenant_id: row.tenant_id, environment: row.environment, job_id: row.id, type: `job.${row.status}` });
+  expect(ev.id).toMatch(/^evt_[0-9a-z]{26}$/);
+  expect(ev).toMatchObject({ tenant_id: row.tenant_id, environment: row.environment, job_id: row.id, type: `job.${row.status}`, payload: null });
   expect(ev.created_at).toEqual(finished);
-  expect(ev.payload).toEqual({ id: ev.id, type: `job.${row.status}`, created_at: finished.toISOString(), data: JSON.parse(JSON.stringify(await loadJobView(tdb.db, row))) });
+  const body = { id: ev.id, type: `job.${row.status}`, created_at: finished.toISOString(), data: JSON.parse(JSON.stringify(await loadJobView(tdb.db, row))) };
   const deliveries = await tdb.db.selectFrom('webhook_deliveries').selectAll().where('job_id', '=', jobId).execute();
   if (!url) {
     expect(deliveries).toEqual([]);
-    return ev;
+    return { ...ev, payload: body };
   }
   expect(deliveries).toHaveLength(1);
   const d = deliveries[0]!;
-  expect(d.id).toMatch(new RegExp(`^whd_${timePart(finished.getTime())}[0-9a-z]{16}$`));
+  expect(d.id).toMatch(/^whd_[0-9a-z]{26}$/);
   expect(d).toMatchObject({ event_id: ev.id, tenant_id: row.tenant_id, environment: row.environment, job_id: row.id, event_type: `job.${row.status}`, url, status: 'pending', attempts: 0, last_status_code: null, last_error: null, enqueued_at: null });
   expect(d.next_attempt_at).toEqual(finished);
   expect(d.created_at).toEqual(finished);
-  return ev;
+  // The first delivery renders the body and stores it; every later one sends the same.
+  expect(JSON.parse(JSON.stringify((await getDeliveryToSend(tdb.db, d.id))!.payload))).toEqual(body);
+  const stored = await tdb.db.selectFrom('webhook_events').select('payload').where('id', '=', ev.id).executeTakeFirstOrThrow();
+  expect(stored.payload).toEqual(body);
+  expect((await getDeliveryToSend(tdb.db, d.id))!.payload).toEqual(body);
+  return { ...ev, payload: body };
 }
 
 /** Runs `finish` and returns how many deliveries it announced on the channel. */

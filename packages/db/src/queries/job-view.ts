@@ -80,25 +80,3 @@ export async function loadJobView(db: Db, job: Job): Promise<JobView> {
   }
   return presentJob(job, calls, usage);
 }
-
-/** SQL for a timestamptz as Date.prototype.toISOString writes the Date that pg reads from it (milliseconds truncated). */
-export const isoSql = (ts: string) => `to_char(${ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
-/**
- * SQL for the jsonb of loadJobView, for a statement that has the job row (`job`, a row of jobs)
- * and its usage rows (`usage`, with usage_events' seq, id, kind, server, tool, success,
- * duration_ms, error_code, input_tokens and output_tokens) but no round trip to spare: finishJob
- * builds its event's payload with it. Keep it in step with presentJob (job-writes.test.ts holds
- * the two equal, field by field).
- */
-export function jobViewSql(job: string, usage: string): string {
-  return `(jsonb_build_object(
-    'id', ${job}.id, 'tenant_id', ${job}.tenant_id, 'environment', ${job}.environment, 'type', ${job}.type, 'status', ${job}.status,
-    'input', ${job}.input, 'servers', to_jsonb(${job}.servers), 'metadata', ${job}.metadata, 'callback_url', ${job}.callback_url,
-    'output', ${job}.output, 'error', ${job}.error,
-    'tool_calls', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'server', u.server, 'tool', u.tool, 'success', u.success, 'duration_ms', u.duration_ms,
-      'error', CASE WHEN u.error_code <> '' THEN jsonb_build_object('code', u.error_code) END) ORDER BY u.seq), '[]'::jsonb) FROM ${usage} u WHERE u.kind = 'tool_call'),
-    'usage', (SELECT jsonb_build_object('tool_calls', count(*) FILTER (WHERE u.kind = 'tool_call'), 'input_tokens', coalesce(sum(u.input_tokens), 0), 'output_tokens', coalesce(sum(u.output_tokens), 0)) FROM ${usage} u),
-    'attempts', ${job}.attempts, 'created_at', ${isoSql(`${job}.created_at`)}, 'started_at', ${isoSql(`${job}.started_at`)}, 'finished_at', ${isoSql(`${job}.finished_at`)}
-  ) || CASE WHEN ${job}.type = 'workflow' THEN jsonb_build_object('steps', ${job}.steps) ELSE '{}'::jsonb END)`;
-}

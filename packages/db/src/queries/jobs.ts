@@ -5,7 +5,7 @@ import { jobEventOutboxSql } from './webhook-outbox';
 import { checkpointInserts, checkpointValues } from './steps';
 import { storableJson } from '../storable-text';
 import type { Checkpoint } from './steps';
-import { randomIdPart } from '../ids';
+import { newId } from '../ids';
 import { newestFirstPage } from './page';
 import { param, prepare } from '../prepared';
 
@@ -123,9 +123,6 @@ export interface FinishJob {
   error?: JobError | null;
 }
 
-/** The usage columns the job view reads (see jobViewSql), seq for their order. */
-const USAGE_VIEW_COLUMNS = ['seq', 'id', 'kind', 'server', 'tool', 'success', 'duration_ms', 'error_code', 'input_tokens', 'output_tokens'] as const;
-
 /**
  * Terminal transition; only the first one wins (a cancel racing a finish cannot be overwritten).
  * ONE statement (data-modifying CTEs, atomic without a transaction of its own; inside a caller's
@@ -133,17 +130,13 @@ const USAGE_VIEW_COLUMNS = ['seq', 'id', 'kind', 'server', 'tool', 'success', 'd
  * the transition wins, as the step did happen), the job row's update, and the outbox (the job's
  * webhook event and pending delivery, see jobEventOutboxSql), so no crash can separate "job
  * finished" from "callback owed". One round trip instead of a transaction's five to seven: a
- * worker's slot waits for it between one job and the next (docs/benchmarks.md, fairness).
- *
- * Every CTE reads the statement's one snapshot, so the job view's usage rows are those already
- * stored plus those the checkpoint's insert returns (a row that was already stored conflicts and
- * is not returned, so none is counted twice).
+ * worker's slot waits for it between one job and the next.
  */
 const finishJobQuery = prepare<Record<string, unknown>, Job>(
   'finish_job',
   (db, v) => {
     const { step, usage } = checkpointInserts(db, v);
-    const fresh = usage && db.insertInto('usage_events').values(usage).onConflict((oc) => oc.column('idempotency_key').doNothing()).returning(USAGE_VIEW_COLUMNS);
+    const fresh = usage && db.insertInto('usage_events').values(usage).onConflict((oc) => oc.column('idempotency_key').doNothing());
     const done = db
       .updateTable('jobs')
       .set({
@@ -159,9 +152,7 @@ const finishJobQuery = prepare<Record<string, unknown>, Job>(
       .where('id', '=', param('id'))
       .where('status', 'in', ['queued', 'running'])
       .returningAll();
-    const stored = db.selectFrom('usage_events').select(USAGE_VIEW_COLUMNS).where('job_id', '=', param('id'));
     const query = sql<Job>`WITH ${'seq' in v ? sql`step AS (${step}), ` : sql``}${fresh ? sql`fresh AS (${fresh}), ` : sql``}done AS (${done}),
-      job_usage AS (${stored}${fresh ? sql` UNION ALL SELECT * FROM fresh` : sql``}),
       ${jobEventOutboxSql()}
       SELECT done.* FROM done, dlv_notify`;
     return { compile: () => query.compile(db) };
@@ -182,8 +173,8 @@ export async function finishJob(db: Db, id: string, f: FinishJob, last?: Checkpo
     // Output and error carry model and provider text: made storable like every checkpoint.
     output: f.output === undefined ? null : JSON.stringify(storableJson(f.output)),
     error: f.error ? JSON.stringify(storableJson(f.error)) : null,
-    evt_rand: randomIdPart(),
-    whd_rand: randomIdPart(),
+    evt_id: newId('evt'),
+    whd_id: newId('whd'),
   });
 }
 

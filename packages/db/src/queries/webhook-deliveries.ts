@@ -3,6 +3,7 @@ import type { Db } from '../connection';
 import { notifyDeliveryDue } from '../delivery-notifications';
 import { newId } from '../ids';
 import { newestFirstPage } from './page';
+import { renderJobEvent } from './job-event';
 import type { DeliveryStatus, Environment, WebhookDeliveriesTable } from '../schema';
 import type { Selectable } from 'kysely';
 
@@ -16,7 +17,7 @@ export interface WebhookAttempt {
   attempted_at: Date;
 }
 
-/** A delivery plus what the sender needs: the stored event payload. */
+/** A delivery plus what the sender needs: the event's body (see renderJobEvent). */
 export interface DeliveryToSend {
   delivery: WebhookDelivery;
   payload: unknown;
@@ -56,9 +57,9 @@ export async function listDeliveryAttempts(db: Db, deliveryId: string): Promise<
 export async function getDeliveryToSend(db: Db, id: string): Promise<DeliveryToSend | undefined> {
   const delivery = await db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
   if (!delivery) return undefined;
-  const event = await db.selectFrom('webhook_events').select('payload').where('id', '=', delivery.event_id).executeTakeFirst();
-  if (!event) return undefined;
-  return { delivery, payload: event.payload };
+  const payload = await renderJobEvent(db, delivery.event_id);
+  if (!payload) return undefined;
+  return { delivery, payload };
 }
 
 /** Pending deliveries whose next attempt has no queue entry yet (new, rescheduled, or redelivered). */

@@ -1,9 +1,7 @@
 import { sql } from 'kysely';
 import { DELIVERY_CHANNEL } from '../delivery-notifications';
-import { idTimePartSql } from '../ids';
-import { isoSql, jobViewSql } from './job-view';
-import type { JobView } from './job-view';
 import { param } from '../prepared';
+import type { JobView } from './job-view';
 
 /** API.md "Outbound webhooks": the event types a terminal job produces. */
 export type JobEventType = 'job.succeeded' | 'job.failed' | 'job.cancelled';
@@ -21,35 +19,30 @@ export interface JobEventPayload {
  * (and its pending delivery) exists if and only if the terminal state does. A crash after the
  * commit loses nothing: the worker's relay enqueues every pending, unqueued delivery it finds.
  *
- * Reads `done` (the job row as just made terminal; no row when the transition lost) and `job_usage`
- * (the job's usage rows, see jobViewSql). The event's id and created_at come from the job's
- * finished_at as newId('evt', finished_at) and the Date pg reads back would make them; its
- * payload is `{ id, type, created_at, data: job view }`. The delivery goes to the job's
+ * Reads `done` (the job row as just made terminal; no row when the transition lost). The event
+ * is stored without its body: its first delivery renders it from the job view (renderJobEvent),
+ * so the public job object has one implementation (presentJob). The delivery goes to the job's
  * callback_url, else the tenant's webhook_url (read now, so a URL changed later does not redirect
  * an event that already happened); with neither (or an empty one), only the event is recorded
  * (redeliverable once a URL is set). A conflict means this job's event is already recorded (only
  * one terminal transition can win), and then no delivery is added either. `dlv_notify` wakes the
  * delivery relay at commit (NOTIFY is transactional); the statement must read it.
- * Placeholders: evt_rand, whd_rand (randomIdPart()).
+ * Placeholders: evt_id, whd_id (newId('evt'), newId('whd')).
  */
 export function jobEventOutboxSql() {
   return sql`event AS (
-    SELECT d.id AS job_id, d.tenant_id, d.environment, 'job.' || d.status AS type,
-      date_trunc('milliseconds', d.finished_at) AS created_at, ${sql.raw(isoSql('d.finished_at'))} AS created_iso,
-      ${sql.raw(idTimePartSql('d.finished_at'))} AS id_time,
-      nullif(coalesce(d.callback_url, (SELECT t.webhook_url FROM tenants t WHERE t.id = d.tenant_id)), '') AS url,
-      ${sql.raw(jobViewSql('d', 'job_usage'))} AS data
+    SELECT d.id AS job_id, d.tenant_id, d.environment, 'job.' || d.status AS type, date_trunc('milliseconds', d.finished_at) AS created_at,
+      nullif(coalesce(d.callback_url, (SELECT t.webhook_url FROM tenants t WHERE t.id = d.tenant_id)), '') AS url
     FROM done d
   ), ev AS (
     INSERT INTO webhook_events (id, tenant_id, environment, job_id, type, payload, created_at)
-    SELECT 'evt_' || e.id_time || ${param('evt_rand')}, e.tenant_id, e.environment, e.job_id, e.type,
-      jsonb_build_object('id', 'evt_' || e.id_time || ${param('evt_rand')}, 'type', e.type, 'created_at', e.created_iso, 'data', e.data), e.created_at
+    SELECT ${param('evt_id')}, e.tenant_id, e.environment, e.job_id, e.type, NULL, e.created_at
     FROM event e
     ON CONFLICT (job_id, type) WHERE job_id IS NOT NULL DO NOTHING
     RETURNING id
   ), dlv AS (
     INSERT INTO webhook_deliveries (id, event_id, tenant_id, environment, job_id, event_type, url, status, next_attempt_at, created_at)
-    SELECT 'whd_' || e.id_time || ${param('whd_rand')}, ev.id, e.tenant_id, e.environment, e.job_id, e.type, e.url, 'pending', e.created_at, e.created_at
+    SELECT ${param('whd_id')}, ev.id, e.tenant_id, e.environment, e.job_id, e.type, e.url, 'pending', e.created_at, e.created_at
     FROM event e, ev
     WHERE e.url IS NOT NULL
     RETURNING id
