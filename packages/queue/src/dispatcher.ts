@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Worker, createRedisBackend } from 'bullmq';
 import type { Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@agents/observability';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from './names';
+import { countPendingEntries, createTenantQueueWorker } from './bullmq-internals';
+import type { TenantQueueWorker } from './bullmq-internals';
+import { createSlotPolicy } from './slot-policy';
 
 export interface RunContext {
   /** Aborted on cancel request, lost lock or shutdown; `signal.reason` says which. */
@@ -47,10 +49,11 @@ export interface DispatcherOptions {
    * Headroom: at most this many free slots are kept for tenants that were announced (activation
    * message) within the last `reserveWindowMs` but hold no slot in this process. The tenant that
    * already holds the most slots here may not take a slot that would leave fewer free than that.
-   * 0 (the default) disables it; must be below `slots`.
+   * Default a quarter of `slots` (rounded down), as WORKER_RESERVED_SLOTS; 0 disables it; must be
+   * below `slots`.
    */
   reservedSlots?: number;
-  /** How long an activation message counts as "recently active" for the headroom (ms). Default 3 000. */
+  /** How long an activation message counts as "recently active" for the headroom (ms). Default 10 000, as FAIR_RESERVE_WINDOW_MS. */
   reserveWindowMs?: number;
   handler: RunHandler;
   /** Told when an attempt starts and ends (metrics); must not throw. */
@@ -94,18 +97,6 @@ interface Running {
   finishing: boolean;
 }
 
-/**
- * A tenant queue's Worker, used only as a fetch/finish handle (the dispatcher runs the jobs). The
- * subclass exposes BullMQ's own conversion of the next-job reply that `moveToCompleted` returns when
- * asked to fetch the next job in the same script (what BullMQ's Worker loop does itself).
- */
-class TenantQueueWorker extends Worker {
-  jobFromReply(reply: unknown, token: string): Promise<BullJob | undefined> {
-    if (!Array.isArray(reply) || !reply[0]) return Promise.resolve(undefined);
-    return this.nextJobFromJobData(reply[0], reply[1], token);
-  }
-}
-
 interface TenantWorker {
   worker: TenantQueueWorker;
   lastUsed: number;
@@ -125,81 +116,45 @@ export class LockLost extends Error {
 }
 
 /**
- * Fair dispatcher (DESIGN.md decision 1): a fixed number of slots per process, handed round-robin to
- * tenants that have waiting work. BullMQ enforces each tenant queue's global concurrency inside
- * moveToActive, so a tenant at its cap simply yields no job and the slot goes to the next tenant.
- * Waiting for work is a pub/sub wake-up, never a poll per tenant. Order: fewest running here first,
- * ties round-robin; with `reservedSlots`, some slots are kept free for recently announced tenants
- * (see heldBack).
+ * Fair dispatcher (DESIGN.md decision 1), the Redis side: a fixed number of slots per process, which
+ * tenant gets each one decided by the slot policy (slot-policy.ts). This file does what the policy
+ * decides: fetches (BullMQ's moveToActive, which enforces each tenant queue's global concurrency, so
+ * a tenant at its cap yields no job and the slot goes to the next tenant), runs, finishes, lock
+ * renewal, announcements on the activation channel, the active-tenant set and its rescan. Waiting
+ * for work is a pub/sub wake-up, never a poll per tenant. BullMQ internals: bullmq-internals.ts.
  */
 export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const keys = coordinationKeys(opts.redisPrefix);
   const log = opts.logger;
   const rescanMs = opts.rescanMs ?? 5_000;
   const idleTtl = opts.idleWorkerTtlMs ?? 60_000;
-  const maxReserved = opts.reservedSlots ?? 0;
-  const reserveWindowMs = opts.reserveWindowMs ?? 3_000;
-  if (!Number.isInteger(maxReserved) || maxReserved < 0 || maxReserved >= opts.slots) {
-    throw new RangeError(`reservedSlots must be an integer from 0 to slots - 1 (${opts.slots - 1}), got ${maxReserved}`);
-  }
+  const policy = createSlotPolicy({ slots: opts.slots, reservedSlots: opts.reservedSlots, reserveWindowMs: opts.reserveWindowMs, now: Date.now });
   const workers = new Map<string, TenantWorker>();
   // Keyed by the run's lock token, not the job id: after a lost lock the same job can briefly have
   // two runs in this process (the old one until its renewal notices, the new one the stalled
   // check handed it to), and each must keep its own entry.
   const running = new Map<string, Running>();
-  // Slots each tenant holds in this process, running or being fetched for it (absent = 0): the pump
-  // serves the emptiest first.
-  const runningOf = new Map<string, number>();
-  // Slots claimed by fetches in flight (several at once, one round trip each), and those fetches.
-  let fetching = 0;
+  // Fetches in flight (each holds a slot the policy gave it until it yields a job or nothing).
   const fetches = new Set<Promise<void>>();
-  // Fetches in flight per tenant, and the tenants whose latest fetch here returned a job. A tenant
-  // not known to have a backlog gets one fetch at a time: an announcement usually means one job, and
-  // the other free slots stay for tenants announced meanwhile instead of waiting a round trip on
-  // fetches that come back empty.
-  const fetchingOf = new Map<string, number>();
-  const backlogged = new Set<string>();
   // After a failed fetch (Redis unreachable) no new fetch starts before this time.
   let fetchPausedUntil = 0;
-  // Round-robin ring of tenants that may have waiting jobs.
-  const ring: string[] = [];
-  const inRing = new Set<string>();
-  // Each ring tenant's latest activation, numbered from one process-wide sequence: an empty fetch
-  // drops the tenant from the ring only if it was not activated again since the fetch began (its
-  // new job may have been added after the fetch looked). A process-wide sequence, so that a tenant
-  // dropped and activated again never shows the number an older fetch saw.
-  const activations = new Map<string, number>();
-  let activationSeq = 0;
-  let cursor = 0;
-  // When each tenant was last announced on the activation channel (any process's enqueue or job end).
-  // Entries older than the reserve window are dropped as they are met, and by every rescan.
-  const lastSeen = new Map<string, number>();
-  // One timer for the moment the kept-back headroom shrinks (a recently active tenant ages out).
+  // One timer for the moment a held-back slot is to be offered again (a recently active tenant ages out).
   let reserveTimer: NodeJS.Timeout | undefined;
   let closing = false;
   let timers: NodeJS.Timeout[] = [];
 
-  const backendFactory = (name: string, o: Parameters<typeof createRedisBackend>[1], extra?: Parameters<typeof createRedisBackend>[2]) =>
-    createRedisBackend(name, o, { ...extra, withBlockingConnection: false });
-
   function workerFor(tenantId: string): TenantQueueWorker {
     let tw = workers.get(tenantId);
     if (!tw) {
-      const worker = new TenantQueueWorker(
-        tenantQueueName(tenantId),
-        null,
-        {
-          connection: opts.redis,
-          prefix: tenantBullPrefix(opts.redisPrefix, tenantId),
-          autorun: false,
-          lockDuration: opts.lockMs,
-          stalledInterval: opts.stalledCheckMs,
-          // A job whose worker died is run again, twice; a third stall hands it to the handler as
-          // `stalledOut` (BullMQ's deferred failure), which fails it for good.
-          maxStalledCount: 2,
-        },
-        backendFactory,
-      );
+      const worker = createTenantQueueWorker(tenantQueueName(tenantId), {
+        connection: opts.redis,
+        prefix: tenantBullPrefix(opts.redisPrefix, tenantId),
+        lockMs: opts.lockMs,
+        stalledCheckMs: opts.stalledCheckMs,
+        // A job whose worker died is run again, twice; a third stall hands it to the handler as
+        // `stalledOut` (BullMQ's deferred failure), which fails it for good.
+        maxStalledCount: 2,
+      });
       worker.on('error', (err) => log.warn({ err, tenant_id: tenantId }, 'tenant worker error'));
       // The stalled check moved a dead (or starved) run's job back to wait: announce the tenant
       // everywhere now rather than at the next rescan, and make sure it is in the recovery set.
@@ -219,11 +174,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   function activate(tenantId: string): void {
     if (closing) return;
     workerFor(tenantId);
-    if (!inRing.has(tenantId)) {
-      inRing.add(tenantId);
-      ring.push(tenantId);
-    }
-    activations.set(tenantId, ++activationSeq);
+    policy.activate(tenantId);
     pump();
   }
 
@@ -238,123 +189,34 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       .catch((err) => log.warn({ err, tenant_id: tenantId }, 'could not announce tenant; the next rescan will'));
   }
 
-  function deactivate(tenantId: string): void {
-    if (!inRing.delete(tenantId)) return;
-    activations.delete(tenantId);
-    backlogged.delete(tenantId);
-    const i = ring.indexOf(tenantId);
-    ring.splice(i, 1);
-    if (i < cursor) cursor--;
-  }
-
-  /**
-   * The ring position of the tenant that gets the next free slot (-1: none can take one now): the
-   * one with the fewest jobs running in this process, ties going round-robin from the cursor,
-   * skipping a tenant whose fetch is in flight unless its last fetch found a job (fetchingOf).
-   * Plain round-robin let a tenant holding every slot take every other freed slot from a tenant
-   * that arrived with a backlog; this way slots go to the newcomer until both hold as many, then
-   * they alternate. O(ring length) per job start.
-   */
-  function nextInRing(): number {
-    if (cursor >= ring.length) cursor = 0;
-    let best = -1;
-    let bestRunning = Infinity;
-    for (let k = 0; k < ring.length && bestRunning > 0; k++) {
-      const i = (cursor + k) % ring.length;
-      const t = ring[i]!;
-      if (fetchingOf.has(t) && !backlogged.has(t)) continue;
-      const n = runningOf.get(t) ?? 0;
-      if (n < bestRunning) {
-        best = i;
-        bestRunning = n;
-      }
-    }
-    return best;
-  }
-
-  /**
-   * Headroom (AWS Lambda's unreserved concurrency, Oban Pro's burst-into-idle-capacity): a tenant
-   * that already holds the most slots here may not take one that would leave fewer than R free,
-   * R = the tenants (other than it) announced within the window that hold no slot here, capped at
-   * `reservedSlots`. A reserved-for tenant that shows up gets a free slot at once (it holds fewer,
-   * so nextInRing picks it first). When a slot is held back, a timer re-runs the pump when R would
-   * shrink, so the slots go back to the busy tenant once the others have gone quiet: a tenant alone
-   * (or after the window) uses every slot, and no slot stays idle past the window.
-   * A tie at one slot does not count as "holding the most": when the tenants here each held one,
-   * every one of them was held back, and the last slot idled for tenants that may be running in
-   * another process while the tenants here had jobs waiting. A lone busy tenant at one slot is
-   * still held back.
-   */
-  function heldBack(tenantId: string, freeing = 0): boolean {
-    if (maxReserved === 0) return false;
-    // `freeing` = 1 asks on behalf of a run of this tenant that is about to end (its slot counted free).
-    const mine = (runningOf.get(tenantId) ?? 0) - freeing;
-    for (const [t, n] of runningOf) if (t !== tenantId && (n > mine || (n === 1 && mine === 1))) return false;
-    const now = Date.now();
-    const seenAt: number[] = [];
-    for (const [t, at] of lastSeen) {
-      if (now - at >= reserveWindowMs) lastSeen.delete(t);
-      else if (t !== tenantId && !runningOf.has(t)) seenAt.push(at);
-    }
-    const r = Math.min(maxReserved, seenAt.length);
-    const free = opts.slots - running.size - fetching + freeing;
-    if (free - 1 >= r) return false;
-    // R shrinks when its r-th most recent tenant ages out; re-run the pump then (and again later if
-    // that tenant or another was announced meanwhile).
-    seenAt.sort((a, b) => b - a);
-    armReserveTimer(seenAt[r - 1]! + reserveWindowMs - now);
-    return true;
-  }
-
-  /**
-   * Whether the slot that a finishing run of `tenantId` frees would go straight back to that tenant,
-   * as the pump would decide once it is free: no other tenant in the ring holds as few slots here
-   * (ties go through the pump's round-robin) and the headroom does not hold it back. Then the finish
-   * asks BullMQ for the tenant's next job in the same script, as BullMQ's own Worker does: one round
-   * trip instead of a finish, an activation to every process and a fetch.
-   */
-  function keepsItsSlot(tenantId: string): boolean {
-    if (closing) return false;
-    const mine = (runningOf.get(tenantId) ?? 1) - 1;
-    for (const t of ring) if (t !== tenantId && (runningOf.get(t) ?? 0) <= mine) return false;
-    return !heldBack(tenantId, 1);
-  }
-
   function armReserveTimer(ms: number): void {
     if (reserveTimer) clearTimeout(reserveTimer);
     reserveTimer = setTimeout(() => {
       reserveTimer = undefined;
       pump();
-    }, Math.max(1, ms));
+    }, ms);
     reserveTimer.unref();
   }
 
   /**
-   * Hands out free slots: each goes to the tenant nextInRing picks, and the fetch for it starts at
+   * Hands out free slots: each goes to the tenant the policy picks, and the fetch for it starts at
    * once, so that several tenants announced together are fetched in one round trip, not one after
    * another. A tenant whose fetch yields no job leaves the ring until it is announced again (a job
    * enqueued, or one of its jobs finished somewhere).
    */
   function pump(): void {
-    while (!closing && running.size + fetching < opts.slots && ring.length > 0 && Date.now() >= fetchPausedUntil) {
-      const next = nextInRing();
-      if (next < 0) return;
-      cursor = next;
-      const tenantId = ring[cursor]!;
-      // nextInRing picked the fewest-holding tenant, so if it is held back every ring member is.
-      if (heldBack(tenantId)) return;
-      cursor++;
-      const f = fetchFor(tenantId).catch((err) => log.error({ err, tenant_id: tenantId }, 'dispatcher fetch failed'));
+    while (!closing && Date.now() >= fetchPausedUntil) {
+      const claim = policy.claim();
+      if (claim.kind === 'held') armReserveTimer(claim.retryInMs);
+      if (claim.kind !== 'fetch') return;
+      const { tenantId, seen } = claim;
+      const f = fetchFor(tenantId, seen).catch((err) => log.error({ err, tenant_id: tenantId }, 'dispatcher fetch failed'));
       fetches.add(f);
       void f.finally(() => fetches.delete(f));
     }
   }
 
-  async function fetchFor(tenantId: string): Promise<void> {
-    fetching++;
-    fetchingOf.set(tenantId, (fetchingOf.get(tenantId) ?? 0) + 1);
-    runningOf.set(tenantId, (runningOf.get(tenantId) ?? 0) + 1);
-    const seenActivations = activations.get(tenantId);
+  async function fetchFor(tenantId: string, seen: number | undefined): Promise<void> {
     const token = randomUUID();
     let job: BullJob | undefined;
     let failed = false;
@@ -367,36 +229,18 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       // A little past the pause: a timer may fire a millisecond before Date.now() reaches it.
       setTimeout(pump, 1010).unref();
     }
-    fetching--;
-    const stillFetching = fetchingOf.get(tenantId)! - 1;
-    if (stillFetching > 0) fetchingOf.set(tenantId, stillFetching);
-    else fetchingOf.delete(tenantId);
-    if (job) backlogged.add(tenantId);
-    else if (!failed) backlogged.delete(tenantId);
-    release(tenantId);
+    const dropped = policy.fetchEnded(tenantId, job ? 'job' : failed ? 'failed' : 'empty', seen);
     if (job && closing) {
       await handBack(job, token);
       return;
     }
     if (job) launch(job, token, tenantId);
-    else if (!failed) dropUnlessAnnounced(tenantId, seenActivations);
+    else if (dropped) retire(tenantId);
     pump();
   }
 
-  /**
-   * A look found nothing to run for the tenant: it leaves the ring, unless it was announced since
-   * the look began (`seenActivations`), when its new job may have been added after the look.
-   */
-  function dropUnlessAnnounced(tenantId: string, seenActivations: number | undefined): void {
-    if (activations.get(tenantId) !== seenActivations) return;
-    deactivate(tenantId);
+  function retire(tenantId: string): void {
     void retireIfDrained(tenantId).catch((err) => log.warn({ err, tenant_id: tenantId }, 'active-tenant bookkeeping failed'));
-  }
-
-  function release(tenantId: string): void {
-    const left = (runningOf.get(tenantId) ?? 1) - 1;
-    if (left > 0) runningOf.set(tenantId, left);
-    else runningOf.delete(tenantId);
   }
 
   /**
@@ -409,17 +253,8 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
    * the set and the tenant's queue keys live in different Redis Cluster slots.
    */
   async function retireIfDrained(tenantId: string): Promise<void> {
-    const q = `${tenantBullPrefix(opts.redisPrefix, tenantId)}:${tenantQueueName(tenantId)}`;
     if ((await opts.redis.srem(keys.activeTenants, tenantId)) === 0) return;
-    const counts = await opts.redis
-      .multi()
-      .llen(`${q}:wait`)
-      .zcard(`${q}:prioritized`)
-      .zcard(`${q}:delayed`)
-      .llen(`${q}:active`)
-      .exec();
-    // An unreadable count (error, aborted transaction) keeps the tenant: a spare fetch is harmless.
-    const pending = counts ? counts.reduce((n, [err, v]) => n + (err ? 1 : Number(v)), 0) : 1;
+    const pending = await countPendingEntries(opts.redis, tenantBullPrefix(opts.redisPrefix, tenantId), tenantQueueName(tenantId));
     if (pending > 0) await opts.redis.sadd(keys.activeTenants, tenantId);
   }
 
@@ -427,14 +262,14 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     const controller = new AbortController();
     const entry: Running = { job, token, tenantId, controller, done: Promise.resolve(), finishing: false };
     running.set(token, entry);
-    runningOf.set(tenantId, (runningOf.get(tenantId) ?? 0) + 1);
+    policy.runStarted(tenantId);
     entry.done = (async () => {
       const startedAt = Date.now();
       let end: AttemptEnd = 'failed';
       let result: unknown;
       // Set when the finish asked for this tenant's next job (keepsItsSlot); `next` is what it got.
       let askedNext = false;
-      let seenActivations: number | undefined;
+      let seen: number | undefined;
       let next: BullJob | undefined;
       opts.observer?.started(job, tenantId);
       try {
@@ -450,10 +285,13 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
           entry.finishing = true;
         }
         end = 'completed';
-        const ask = keepsItsSlot(tenantId);
-        seenActivations = activations.get(tenantId);
+        // The finish asks BullMQ for the tenant's next job in the same script, as BullMQ's own
+        // Worker does, when the policy would give the freed slot straight back to this tenant: one
+        // round trip instead of a finish, an activation to every process and a fetch.
+        const ask = !closing && policy.keepsItsSlot(tenantId);
+        seen = policy.activationMark(tenantId);
         const reply = await job.moveToCompleted(result ?? null, token, ask);
-        // Only a finish that went through asked: a failed one is handled as before (announced).
+        // Only a finish that went through asked: a failed one is announced like any other end.
         askedNext = ask;
         if (askedNext) {
           // Locked under our token by the finish script; if it cannot be read here, its lock
@@ -478,9 +316,9 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         }
       } finally {
         running.delete(token);
-        release(tenantId);
+        policy.runEnded(tenantId);
         opts.observer?.finished(job, tenantId, end, Date.now() - startedAt, result);
-        await afterRun(tenantId, token, askedNext, seenActivations, next);
+        await afterRun(tenantId, token, askedNext, seen, next);
       }
     })();
   }
@@ -491,7 +329,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   }
 
   /** What a slot does once its run has ended (see launch). */
-  async function afterRun(tenantId: string, token: string, askedNext: boolean, seenActivations: number | undefined, next: BullJob | undefined): Promise<void> {
+  async function afterRun(tenantId: string, token: string, askedNext: boolean, seen: number | undefined, next: BullJob | undefined): Promise<void> {
     if (next && closing) {
       // Shutdown began during the finish: hand the job it fetched back untouched.
       await handBack(next, token);
@@ -507,7 +345,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       // Asked, and the tenant had nothing to run (empty, or at its cap with the cap held by runs
       // that announce it when they end): leave the ring, as after an empty fetch, and give the
       // slot to the others.
-      dropUnlessAnnounced(tenantId, seenActivations);
+      if (policy.dropUnlessAnnounced(tenantId, seen)) retire(tenantId);
       pump();
       return;
     }
@@ -546,11 +384,11 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   async function rescan(): Promise<void> {
     const tenants = await opts.redis.smembers(keys.activeTenants);
     for (const t of tenants) activate(t);
+    policy.forgetStale();
     // Forget idle tenant Workers so that thousands of tenants cost nothing once quiet.
     const now = Date.now();
-    for (const [tid, at] of lastSeen) if (now - at >= reserveWindowMs) lastSeen.delete(tid);
     for (const [tid, tw] of workers) {
-      if (now - tw.lastUsed > idleTtl && !inRing.has(tid) && ![...running.values()].some((r) => r.tenantId === tid)) {
+      if (now - tw.lastUsed > idleTtl && !policy.inRing(tid) && ![...running.values()].some((r) => r.tenantId === tid)) {
         workers.delete(tid);
         void tw.worker.close().catch(() => undefined);
       }
@@ -559,7 +397,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
 
   function onMessage(channel: string, message: string): void {
     if (channel === keys.activationChannel) {
-      if (maxReserved > 0) lastSeen.set(message, Date.now());
+      policy.heard(message);
       activate(message);
     } else if (channel === keys.cancelChannel) cancel(message);
   }
@@ -587,7 +425,8 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     },
     cancel,
     stats() {
-      return { running: running.size, fetching, activeTenants: ring.length, knownTenants: workers.size };
+      const s = policy.stats();
+      return { running: running.size, fetching: s.fetching, activeTenants: s.activeTenants, knownTenants: workers.size };
     },
     async close(graceMs) {
       closing = true;

@@ -14,6 +14,8 @@ export { createProducer } from './producer';
 export type { Producer, ProducerOptions } from './producer';
 export { createDispatcher, LockLost, ShutdownAbort } from './dispatcher';
 export type { Dispatcher, DispatcherOptions, DispatcherStats, RunContext, RunHandler, DispatchObserver, AttemptEnd } from './dispatcher';
+export { createSlotPolicy, defaultReservedSlots, DEFAULT_RESERVE_WINDOW_MS } from './slot-policy';
+export type { SlotPolicy, SlotPolicyOptions } from './slot-policy';
 export { createRedis, defineScript } from './redis';
 export { reconcileUnqueued, startReconciler } from './reconciler';
 export { reviveStrandedEntries } from './revive-stranded';

@@ -1,7 +1,8 @@
-import { Job, Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from './names';
 import type { JobPayload } from './catalog';
+import { queueClient, sendAddJob } from './bullmq-internals';
 
 export interface ProducerOptions {
   redis: Redis;
@@ -105,13 +106,12 @@ export function createProducer(opts: ProducerOptions): Producer {
       // Resolved at once after the first use: the queues share opts.redis, on which BullMQ's
       // scripts are defined once.
       await Promise.all(queues.map((q) => q.waitUntilReady()));
-      // BullMQ's own add of each job (Job → its stored form → the addStandardJob script via
-      // `addJobToTransaction`, which BullMQ keeps public to batch adds across queues), then the
+      // BullMQ's own add of each job (sendAddJob), then the
       // activation, all issued in this tick on the shared connection with its socket corked: one
       // write for the batch instead of a pipeline per tenant queue plus a MULTI. No ioredis
       // pipeline either: making one copies every script command of the connection (BullMQ's ~64),
       // which cost more than the adds themselves.
-      const client = await queues[0]!.getBackend().client;
+      const client = await queueClient(queues[0]!);
       const socket = opts.redis.status === 'ready' ? opts.redis.stream : undefined;
       socket?.cork();
       const added: Promise<unknown>[] = [];
@@ -119,12 +119,8 @@ export function createProducer(opts: ProducerOptions): Producer {
       try {
         tenants.forEach((tid, i) => {
           const q = queues[i]!;
-          const backend = q.getBackend();
-          const adds = byTenant.get(tid)!.map((p) => {
-            const job = new Job(q, 'job.run', p, jobOpts(p.job_id), p.job_id);
-            // Sends its command synchronously; the promise settles with the reply (a refusal rejects).
-            return backend.addJobToTransaction(client, job.asJSON(), p.job_id, { parentKey: undefined, parentDependenciesKey: '' }, q.keys);
-          });
+          // Each add sends its command synchronously; the promise settles with the reply.
+          const adds = byTenant.get(tid)!.map((p) => sendAddJob(q, client, 'job.run', p, jobOpts(p.job_id), p.job_id));
           added.push(Promise.all(adds));
         });
         // Announced after the adds on the same connection, so a dispatcher that hears of a tenant

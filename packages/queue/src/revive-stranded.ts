@@ -1,9 +1,8 @@
-import { isRedisVersionLowerThan } from 'bullmq';
-import type { DatabaseType, IRedisTransaction, JobState } from 'bullmq';
-import type { ChainableCommander } from 'ioredis';
+import type { JobState } from 'bullmq';
 import type { Db } from '@agents/db';
 import type { Logger } from '@agents/observability';
 import type { Producer } from './producer';
+import { entryState, entryStateReader } from './bullmq-internals';
 
 export interface ReviveStrandedOptions {
   db: Db;
@@ -84,18 +83,10 @@ export async function reviveStrandedEntries(opts: ReviveStrandedOptions): Promis
 type EntryState = JobState | 'unknown' | 'missing';
 
 /**
- * BullMQ 6.7's RedisQueueBackend.getState, for many jobs at once: its state script (getStateV2, or
- * getState below Redis 6.0.6, as BullMQ picks) over the same queue keys, in this order. BullMQ has
- * no batched form of getJob/getState, so the keys are named here; a BullMQ upgrade must check them
- * against its getState (the stranded-jobs test reads every state this pass acts on).
- */
-const STATE_KEYS = ['completed', 'failed', 'delayed', 'active', 'wait', 'paused', 'waiting-children', 'prioritized'];
-
-/**
  * The entry state of each row, in one pipeline on the producer's shared connection (every tenant
- * queue uses it): per row an EXISTS of the job hash (what queue.getJob's HGETALL tells apart,
- * without reading the job) and BullMQ's state script. On Redis Cluster a pipeline must stay in one
- * slot and each tenant has its own hash tag: one pipeline per tenant queue, sent together.
+ * queue uses it): per row the two commands of entryStateReader (bullmq-internals.ts). On Redis
+ * Cluster a pipeline must stay in one slot and each tenant has its own hash tag: one pipeline per
+ * tenant queue, sent together.
  */
 async function entryStates(producer: Producer, rows: { id: string; tenant_id: string }[]): Promise<EntryState[]> {
   const byTenant = new Map<string, number[]>();
@@ -108,25 +99,18 @@ async function entryStates(producer: Producer, rows: { id: string; tenant_id: st
   const tenants = [...byTenant.keys()];
   const queues = tenants.map((tid) => producer.tenantQueue(tid));
   await Promise.all(queues.map((q) => q.waitUntilReady()));
-  const first = queues[0]!.getBackend();
-  const client = await first.client;
-  const script = isRedisVersionLowerThan(first.redisVersion, '6.0.6', first.databaseType as DatabaseType) ? 'getState' : 'getStateV2';
+  const reader = await entryStateReader(queues[0]!);
   const all = tenants.map((_, t) => t);
-  const groups = client.isCluster ? all.map((t) => [t]) : [all];
+  const groups = reader.client.isCluster ? all.map((t) => [t]) : [all];
   const out = new Array<EntryState>(rows.length);
   await Promise.all(
     groups.map(async (group) => {
-      // BullMQ's pipeline of an ioredis connection: an ioredis pipeline with BullMQ's runCommand added.
-      const pipeline = client.pipeline() as IRedisTransaction & Pick<ChainableCommander, 'exists'>;
+      const pipeline = reader.pipeline();
       const order: number[] = [];
       for (const t of group) {
         const q = queues[t]!;
-        const backend = q.getBackend();
-        const keys = STATE_KEYS.map((k) => q.toKey(k));
         for (const i of byTenant.get(tenants[t]!)!) {
-          const id = rows[i]!.id;
-          pipeline.exists(q.toKey(id));
-          backend.execCommand(pipeline, script, [...keys, id]);
+          reader.add(pipeline, q, rows[i]!.id);
           order.push(i);
         }
       }
@@ -136,7 +120,7 @@ async function entryStates(producer: Producer, rows: { id: string; tenant_id: st
         const [existsErr, exists] = replies[2 * n] ?? [new Error('no reply')];
         const [stateErr, state] = replies[2 * n + 1] ?? [new Error('no reply')];
         if (existsErr || stateErr) throw existsErr ?? stateErr;
-        out[i] = Number(exists) === 0 ? 'missing' : (state as JobState | 'unknown');
+        out[i] = entryState(exists, state);
       });
     }),
   );
