@@ -10,6 +10,13 @@ import type { Logger } from '@agents/observability';
 import { createWebhookDeliverProcessor } from './processors/webhook-deliver';
 import type { EnqueueAttempt } from './processors/webhook-deliver';
 import { startWebhookRelay } from './webhook-relay';
+import { createTenantShare } from './tenant-share';
+
+/** Delivery slots per process. */
+export const DEFAULT_DELIVERY_CONCURRENCY = 16;
+
+/** The share of a process's delivery slots one tenant may hold: a quarter, at least one. */
+export const tenantShareOf = (concurrency: number) => Math.max(1, Math.floor(concurrency / 4));
 
 export interface WebhookDeliveryOptions {
   db: Db;
@@ -26,6 +33,8 @@ export interface WebhookDeliveryOptions {
   logger: Logger;
   /** Deliveries in flight per process; each is one outbound request of at most 10 s. */
   concurrency?: number;
+  /** Of those, how many one tenant may hold; default tenantShareOf(concurrency). */
+  perTenant?: number;
   /** Relay poll period, ms. */
   relayEveryMs?: number;
 }
@@ -49,6 +58,7 @@ export function webhookAttemptJobId(deliveryId: string, n: number): string {
  */
 export async function startWebhookDelivery(opts: WebhookDeliveryOptions): Promise<WebhookDelivery> {
   const schedule = parseRetrySchedule(opts.retrySchedule);
+  const concurrency = opts.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY;
   const prefix = systemBullPrefix(opts.redisPrefix);
   const queue = new Queue(WEBHOOK_QUEUE, { connection: opts.redis, prefix });
   queue.on('error', () => undefined); // the shared client's own listener reports connection trouble
@@ -77,9 +87,10 @@ export async function startWebhookDelivery(opts: WebhookDeliveryOptions): Promis
       allowPrivate: opts.allowPrivate,
       resolve: opts.resolve,
       enqueueAttempt,
+      share: createTenantShare(opts.perTenant ?? tenantShareOf(concurrency)),
       logger: opts.logger,
     }),
-    { connection: opts.redis, prefix, concurrency: opts.concurrency ?? 16 },
+    { connection: opts.redis, prefix, concurrency },
   );
   worker.on('error', (err) => opts.logger.warn({ err: { message: err.message } }, 'webhook worker error'));
 

@@ -153,24 +153,39 @@ export async function recordDeliveryAttempt(db: Db, o: AttemptOutcome): Promise<
 
 /**
  * Manual redelivery: a new delivery of the same event (its own id, attempt log and retry
- * schedule), due now. Returns the new row; the relay picks it up.
+ * schedule), due now; the relay picks it up. While a delivery of the event to the same URL is
+ * still pending, that one is returned instead: a redeliver button pressed (or a script looping)
+ * any number of times keeps at most one delivery of an event per URL in flight.
  */
 export async function createRedelivery(db: Db, original: WebhookDelivery, url: string): Promise<WebhookDelivery> {
-  const row = await db
-    .insertInto('webhook_deliveries')
-    .values({
-      id: newId('whd'),
-      event_id: original.event_id,
-      tenant_id: original.tenant_id,
-      environment: original.environment,
-      job_id: original.job_id,
-      event_type: original.event_type,
-      url,
-      status: 'pending',
-      next_attempt_at: sql<Date>`now()`,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  await notifyDeliveryDue(db);
-  return row;
+  return db.transaction().execute(async (trx) => {
+    // Serialises redeliveries of one event, so two concurrent presses cannot both insert.
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${original.event_id}, 0))`.execute(trx);
+    const pending = await trx
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('event_id', '=', original.event_id)
+      .where('url', '=', url)
+      .where('status', '=', 'pending')
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    if (pending) return pending;
+    const row = await trx
+      .insertInto('webhook_deliveries')
+      .values({
+        id: newId('whd'),
+        event_id: original.event_id,
+        tenant_id: original.tenant_id,
+        environment: original.environment,
+        job_id: original.job_id,
+        event_type: original.event_type,
+        url,
+        status: 'pending',
+        next_attempt_at: sql<Date>`now()`,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await notifyDeliveryDue(trx);
+    return row;
+  });
 }
