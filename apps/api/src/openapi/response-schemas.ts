@@ -8,8 +8,9 @@ const timestamp = z.string().meta({ format: 'date-time', example: '2026-11-28T07
 const environment = z.enum(['test', 'live']);
 const counters = {
   jobs: z.number().int(),
-  tool_calls: z.number().int(),
-  failed_tool_calls: z.number().int(),
+  tool_calls: z.number().int().meta({ description: 'Tool calls that reached a provider (the billable ones; failed included, denied excluded).' }),
+  failed_tool_calls: z.number().int().meta({ description: 'Of tool_calls, those that failed.' }),
+  denied_tool_calls: z.number().int().meta({ description: 'Calls refused before reaching any provider (outside the session, approval denied); never billed.' }),
   input_tokens: z.number().int(),
   output_tokens: z.number().int(),
 };
