@@ -25,6 +25,8 @@ export const errorResponse = z
   })
   .meta({ id: 'Error' });
 
+const automationList = z.array(z.object({ on: z.string(), steps: z.array(z.object({ tool: z.string(), args: z.record(z.string(), z.unknown()) })) }));
+
 export const tenantResponse = z
   .object({
     id: z.string(),
@@ -45,7 +47,9 @@ export const tenantResponse = z
     }),
     instructions: z.string().nullable(),
     webhook_url: z.string().nullable(),
-    automations: z.array(z.object({ on: z.string(), steps: z.array(z.object({ tool: z.string(), args: z.record(z.string(), z.unknown()) })) })),
+    automations: z
+      .object({ test: automationList, live: automationList })
+      .meta({ description: 'Each environment’s automations; a hook for environment E runs only E’s.' }),
     disabled: z.boolean(),
     created_at: timestamp,
     updated_at: timestamp,
