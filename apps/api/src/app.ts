@@ -29,6 +29,7 @@ import { mountOpsRoutes } from './admin/ops-routes';
 import type { OpsDeps } from './admin/ops-routes';
 import { TENANT_ID } from './schemas';
 import { hookRoutes } from './routes/hooks';
+import { createHookVerificationThrottle } from './hook-verification-throttle';
 import { automationRoutes } from './routes/automations';
 import { validateAutomations } from './automation-validation';
 
@@ -149,7 +150,7 @@ export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
   app.use(docsRoutes());
   // Provider webhooks: outside /v1 (no bearer key) and before any JSON parser — the route reads the
   // raw bytes its signature covers.
-  app.use('/hooks', hookRoutes({ db: deps.db, producer: deps.producer, tenants: deps.tenants, credentials: deps.credentials, logger: deps.logger }));
+  app.use('/hooks', hookRoutes({ db: deps.db, producer: deps.producer, tenants: deps.tenants, credentials: deps.credentials, throttle: createHookVerificationThrottle({ redis: deps.redis, redisPrefix: deps.redisPrefix }), logger: deps.logger }));
 
   const v1 = express.Router();
   v1.use(authenticated);
@@ -176,7 +177,7 @@ export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
   // router still declares it, so its automatic OPTIONS answer (Allow) lists POST as before.
   v1.use('/tenants/:tid/jobs', jobRoutes(jobDeps, submitJob));
   v1.use('/tenants/:tid/credentials', credentialRoutes({ credentials: deps.credentials, catalog: deps.catalog, tenantOf }));
-  v1.use('/tenants/:tid/automations', automationRoutes({ db: deps.db, catalog: deps.catalog, tenants: deps.tenants, tenantOf }));
+  v1.use('/tenants/:tid/automations', automationRoutes({ db: deps.db, catalog: deps.catalog, tenantOf }));
   v1.use('/tenants/:tid/webhook-deliveries', webhookDeliveryRoutes({ db: deps.db, tenantOf }));
   v1.use('/admin/usage', requireOperator, adminUsageRoutes({ db: deps.db }));
   v1.use('/admin/tool-calls', requireOperator, adminToolCallRoutes({ db: deps.db }));

@@ -23,7 +23,7 @@ beforeAll(async () => {
   apiB = await startApi(config, silentLogger(), { port: 0 });
   callA = apiClient(apiA.url);
   callB = apiClient(apiB.url);
-  for (const [id, rpm, quota] of [['tenant_slow', 3, 1000], ['tenant_other', 100, 1000], ['tenant_burst', 4, 1000], ['tenant_spent', 2, 0]] as const) {
+  for (const [id, rpm, quota] of [['tenant_slow', 3, 1000], ['tenant_other', 100, 1000], ['tenant_burst', 4, 1000], ['tenant_spent', 2, 0], ['tenant_envs', 2, 1000]] as const) {
     const r = await callA('POST', '/v1/admin/tenants', { body: { id, servers: ['asaas'], limits: { requests_per_minute: rpm, monthly_tool_calls: quota } } });
     expect(r.status).toBe(201);
   }
@@ -125,4 +125,27 @@ test('a submission is refused for its rate first, then for its quota: the quota 
   expect(third.headers.get('retry-after')).not.toBeNull();
   expect(await refusals()).toEqual({ rate: before.rate + 1, quota: before.quota + 2 });
   expect(await tdb.db.selectFrom('jobs').select('id').where('tenant_id', '=', 'tenant_spent').execute()).toHaveLength(0);
+});
+
+test('each environment has its own budget: a test key spending its limit leaves the live key and the operator answered', async () => {
+  const keyOf = async (environment: 'test' | 'live') => {
+    const k = await callA('POST', '/v1/admin/tenants/tenant_envs/api-keys', { body: { environment } });
+    expect(k.status).toBe(201);
+    return k.body.key as string;
+  };
+  const [testKey, liveKey] = [await keyOf('test'), await keyOf('live')];
+  const flood = await Promise.all(Array.from({ length: 5 }, () => callA('GET', '/v1/tenants/tenant_envs/jobs', { key: testKey })));
+  expect(flood.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
+
+  for (const [call, key, remaining] of [[callB, liveKey, '1'], [callA, liveKey, '0'], [callB, undefined, '1']] as const) {
+    const r = await call('GET', '/v1/tenants/tenant_envs/jobs', key ? { key } : {});
+    expect(r.status).toBe(200);
+    expect(r.headers.get('ratelimit-limit')).toBe('2');
+    expect(r.headers.get('ratelimit-remaining')).toBe(remaining);
+  }
+  const liveOver = await callB('GET', '/v1/tenants/tenant_envs/jobs', { key: liveKey });
+  expect(liveOver.status).toBe(429);
+  expect(liveOver.body.error.code).toBe('rate_limited');
+  // The test budget is still spent: its refusals did not move to another budget.
+  expect((await callA('GET', '/v1/tenants/tenant_envs/jobs', { key: testKey })).status).toBe(429);
 });

@@ -72,8 +72,8 @@ afterAll(() => stack?.stop());
 
 // Expected per tenant and environment: create_customer 4/2, get_balance 4+3=7 / 2+1=3, get_payment 2/0 (failed).
 const EXPECTED = {
-  live: { jobs: 9, tool_calls: 13, failed_tool_calls: 2, input_tokens: 0, output_tokens: 0 },
-  test: { jobs: 3, tool_calls: 5, failed_tool_calls: 0, input_tokens: 0, output_tokens: 0 },
+  live: { jobs: 9, tool_calls: 13, failed_tool_calls: 2, denied_tool_calls: 0, input_tokens: 0, output_tokens: 0 },
+  test: { jobs: 3, tool_calls: 5, failed_tool_calls: 0, denied_tool_calls: 0, input_tokens: 0, output_tokens: 0 },
 };
 
 test('the scheduled rollup takes every event once; rollups reconcile with the events', async () => {

@@ -301,8 +301,9 @@ describe('refused webhooks write nothing', () => {
     await expectRefused(await postHook(`/hooks/${FULL}/asaas?environment=test`, asaasBody, { 'asaas-access-token': FULL_ASAAS_SECRET }));
   });
 
-  test('an unknown tenant → 404 tenant_not_found', async () => {
-    await expectRefused(await postHook('/hooks/tenant_nobody/asaas', asaasBody, { 'asaas-access-token': FULL_ASAAS_SECRET }), 404, 'tenant_not_found');
+  test('an unknown tenant → the same 401 as a bad signature', async () => {
+    // An unknown tenant answers exactly like a bad signature (issue 19): nothing reveals which tenants exist.
+    await expectRefused(await postHook('/hooks/tenant_nobody/asaas', asaasBody, { 'asaas-access-token': FULL_ASAAS_SECRET }));
   });
 });
 
@@ -368,8 +369,8 @@ describe('automations are validated when saved', () => {
   });
 
   test('PATCH /v1/admin/tenants/{id} applies the same validation', async () => {
-    const r = await call('PATCH', `/v1/admin/tenants/${OTHER}`, { body: { automations: [{ on: 'payment.confirmed', steps: [{ tool: 'stripe/no_such_tool', args: {} }] }] } });
+    const r = await call('PATCH', `/v1/admin/tenants/${OTHER}`, { body: { automations: { live: [{ on: 'payment.confirmed', steps: [{ tool: 'stripe/no_such_tool', args: {} }] }] } } });
     expect(r.status).toBe(400);
-    expect(paths(r)).toEqual(['body.automations.0.steps.0.tool']);
+    expect(paths(r)).toEqual(['body.automations.live.0.steps.0.tool']);
   });
 });

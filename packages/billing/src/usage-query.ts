@@ -7,8 +7,12 @@ export type UsageGroupBy = 'day' | 'server' | 'tool';
 
 export interface UsageCounters {
   jobs: number;
+  /** Tool calls that reached a provider: what the invoice bills (live), failed ones included. */
   tool_calls: number;
+  /** Of `tool_calls`, those that failed. */
   failed_tool_calls: number;
+  /** Calls refused before any provider (outside the session, approval denied): never billed, not in `tool_calls`. */
+  denied_tool_calls: number;
   input_tokens: number;
   output_tokens: number;
 }
@@ -44,7 +48,7 @@ const JOB_KEY: Partial<Record<Key, string>> = {
   total: `''`,
 };
 
-const empty = (): UsageCounters => ({ jobs: 0, tool_calls: 0, failed_tool_calls: 0, input_tokens: 0, output_tokens: 0 });
+const empty = (): UsageCounters => ({ jobs: 0, tool_calls: 0, failed_tool_calls: 0, denied_tool_calls: 0, input_tokens: 0, output_tokens: 0 });
 
 function filters(q: UsageQuery, timeColumn: string): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = [sql`${sql.raw(timeColumn)} >= ${q.from}`, sql`${sql.raw(timeColumn)} < ${q.to}`];
@@ -62,12 +66,15 @@ function filters(q: UsageQuery, timeColumn: string): RawBuilder<unknown> {
 export async function aggregateUsage(db: Db, q: UsageQuery, key: Key): Promise<Map<string, UsageCounters>> {
   const toolOnly = key === 'server' || key === 'tool';
   const kindFilter = toolOnly ? sql` AND kind = 'tool_call'` : sql``;
-  const rows = await sql<{ key: string; tool_calls: string; failed: string; input_tokens: string; output_tokens: string }>`
-    SELECT key, sum(tool_calls) AS tool_calls, sum(failed) AS failed, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+  // Denied calls are counted apart so `tool_calls` is exactly what billableUsage bills. A denied
+  // call is stored with success=false, so its failure is subtracted from `failed` too.
+  const rows = await sql<{ key: string; tool_calls: string; failed: string; denied: string; input_tokens: string; output_tokens: string }>`
+    SELECT key, sum(tool_calls) AS tool_calls, sum(failed) AS failed, sum(denied) AS denied, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
       FROM (
         SELECT ${sql.raw(ROLLUP_KEY[key])} AS key,
-               coalesce(sum(events) FILTER (WHERE kind = 'tool_call'), 0) AS tool_calls,
-               coalesce(sum(failures) FILTER (WHERE kind = 'tool_call'), 0) AS failed,
+               coalesce(sum(events - denied) FILTER (WHERE kind = 'tool_call'), 0) AS tool_calls,
+               coalesce(sum(failures - denied) FILTER (WHERE kind = 'tool_call'), 0) AS failed,
+               coalesce(sum(denied) FILTER (WHERE kind = 'tool_call'), 0) AS denied,
                coalesce(sum(input_tokens), 0) AS input_tokens,
                coalesce(sum(output_tokens), 0) AS output_tokens
           FROM usage_rollups
@@ -75,8 +82,9 @@ export async function aggregateUsage(db: Db, q: UsageQuery, key: Key): Promise<M
          GROUP BY 1
         UNION ALL
         SELECT ${sql.raw(EVENT_KEY[key])} AS key,
-               count(*) FILTER (WHERE kind = 'tool_call'),
-               count(*) FILTER (WHERE kind = 'tool_call' AND NOT success),
+               count(*) FILTER (WHERE kind = 'tool_call' AND NOT denied),
+               count(*) FILTER (WHERE kind = 'tool_call' AND NOT success AND NOT denied),
+               count(*) FILTER (WHERE kind = 'tool_call' AND denied),
                coalesce(sum(input_tokens), 0),
                coalesce(sum(output_tokens), 0)
           FROM usage_events
@@ -91,6 +99,7 @@ export async function aggregateUsage(db: Db, q: UsageQuery, key: Key): Promise<M
       jobs: 0,
       tool_calls: Number(r.tool_calls),
       failed_tool_calls: Number(r.failed),
+      denied_tool_calls: Number(r.denied),
       input_tokens: Number(r.input_tokens),
       output_tokens: Number(r.output_tokens),
     });

@@ -228,11 +228,12 @@ test('test-environment usage is reported but not billed; invoices match a hand c
   // Reported: both environments, each on its own.
   const octWindow = { from: new Date('2026-10-01T00:00:00Z'), to: new Date('2026-11-01T00:00:00Z') };
   const live = await tenantUsage(tdb.db, { tenantId: 'tenant_a', environment: 'live', ...octWindow, groupBy: 'server' });
-  expect(live.totals).toEqual({ jobs: 0, tool_calls: 6, failed_tool_calls: 2, input_tokens: 812_345, output_tokens: 95_678 });
-  expect(live.buckets.map((b) => [b.key, b.tool_calls])).toEqual([
-    ['asaas', 4],
-    ['stripe', 1],
-    ['z-api', 1],
+  // Denied calls are counted apart from the executed (billable) ones, per bucket too.
+  expect(live.totals).toEqual({ jobs: 0, tool_calls: 5, failed_tool_calls: 1, denied_tool_calls: 1, input_tokens: 812_345, output_tokens: 95_678 });
+  expect(live.buckets.map((b) => [b.key, b.tool_calls, b.failed_tool_calls, b.denied_tool_calls])).toEqual([
+    ['asaas', 4, 0, 0],
+    ['stripe', 0, 0, 1],
+    ['z-api', 1, 1, 0],
   ]);
   const test = await tenantUsage(tdb.db, { tenantId: 'tenant_a', environment: 'test', ...octWindow, groupBy: 'day' });
   expect(test.totals).toMatchObject({ tool_calls: 7, input_tokens: 1_000_000, output_tokens: 1_000_000 });
@@ -255,6 +256,8 @@ test('test-environment usage is reported but not billed; invoices match a hand c
   // Reproducible from the rollups alone.
   const usage = (await billableUsage(tdb.db, '2026-10', ['tenant_a'])).get('tenant_a')!;
   expect(computeInvoice(PLAN, usage).total).toBe(inv.total);
+  // The usage report and the invoice reconcile: the report's tool_calls are the billed ones.
+  expect(usage.tool_calls).toBe(live.totals.tool_calls);
 
   // A final invoice never changes, even if a (very) late event for its period is rolled up.
   await insert([{ tenant: 'tenant_a', server: 'asaas', tool: 'create_payment', at: oct(20, 12) }]);
@@ -292,4 +295,26 @@ test('monthlyToolCalls counts rolled-up and not-yet-rolled calls of the month, p
   expect(await monthlyToolCalls(tdb.db, 'tenant_b', 'live')).toBe(before + 3);
   expect(await monthlyToolCalls(tdb.db, 'tenant_b', 'test')).toBe(0);
   expect(await monthlyToolCalls(tdb.db, 'tenant_b', 'live', new Date('2026-10-15T00:00:00Z'))).toBe(0);
+});
+
+test('denied calls are reported apart from the billable ones, before and after they are rolled up', async () => {
+  const march = (h: number) => new Date(Date.UTC(2025, 2, 10, h, 15));
+  await insert([
+    { tenant: 'tenant_b', server: 'asaas', tool: 'create_payment', at: march(9) },
+    { tenant: 'tenant_b', server: 'asaas', tool: 'create_payment', success: false, at: march(9) },
+    { tenant: 'tenant_b', server: 'asaas', tool: 'create_payment', success: false, denied: true, at: march(9) },
+    { tenant: 'tenant_b', server: 'stripe', tool: 'create_refund', success: false, denied: true, at: march(10) },
+  ]);
+  const window = { tenantId: 'tenant_b', environment: 'live' as const, from: new Date('2025-03-01T00:00:00Z'), to: new Date('2025-04-01T00:00:00Z'), groupBy: 'tool' as const };
+  const expected = {
+    totals: { jobs: 0, tool_calls: 2, failed_tool_calls: 1, denied_tool_calls: 2, input_tokens: 0, output_tokens: 0 },
+    buckets: [
+      { key: 'asaas/create_payment', jobs: 0, tool_calls: 2, failed_tool_calls: 1, denied_tool_calls: 1, input_tokens: 0, output_tokens: 0 },
+      { key: 'stripe/create_refund', jobs: 0, tool_calls: 0, failed_tool_calls: 0, denied_tool_calls: 1, input_tokens: 0, output_tokens: 0 },
+    ],
+  };
+  expect(await tenantUsage(tdb.db, window)).toEqual(expected); // from the not-yet-rolled events
+  await settle();
+  expect(await tenantUsage(tdb.db, window)).toEqual(expected); // from the rollups
+  expect((await billableUsage(tdb.db, '2025-03', ['tenant_b'])).get('tenant_b')!.tool_calls).toBe(expected.totals.tool_calls);
 });

@@ -7,6 +7,7 @@ export { newId } from './ids';
 export * from './schema';
 export { insertTenant, getTenant, listTenants, updateTenant, listTenantsPage } from './queries/tenants';
 export type { NewTenantInput, TenantPatch } from './queries/tenants';
+export { getAutomations, setAutomations, listAutomationsByEnvironment } from './queries/automations';
 export { insertApiKey, listApiKeys, findApiKeyByHash, revokeApiKey, touchApiKey } from './queries/api-keys';
 export type { ApiKey, NewApiKey } from './queries/api-keys';
 export { createInvalidationBus } from './cache/invalidation-bus';

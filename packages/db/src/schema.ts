@@ -48,11 +48,21 @@ export interface TenantsTable {
   plan: Json<TenantPlan>;
   instructions: string | null;
   webhook_url: string | null;
-  automations: ColumnType<Automation[], string | undefined, string>;
   disabled: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
+
+/** A tenant's automations of one environment (migration 0007); no row reads as an empty list. */
+export interface TenantAutomationsTable {
+  tenant_id: string;
+  environment: Environment;
+  automations: ColumnType<Automation[], string, string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** Both environments' automations of a tenant, as the admin API shows and takes them. */
+export type AutomationsByEnvironment = Record<Environment, Automation[]>;
 
 export interface JobsTable {
   id: string;
@@ -272,6 +282,7 @@ export interface Database {
   tenant_data_keys: TenantDataKeysTable;
   credentials: CredentialsTable;
   tenants: TenantsTable;
+  tenant_automations: TenantAutomationsTable;
   jobs: JobsTable;
   job_steps: JobStepsTable;
   usage_events: UsageEventsTable;

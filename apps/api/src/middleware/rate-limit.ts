@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Tenant } from '@agents/db';
 import { ApiError } from '../errors';
+import { principalOf } from './auth';
 import { defineScript } from '@agents/queue';
 import { createMicroBatcher } from '../micro-batch';
 
@@ -43,35 +44,45 @@ interface Counted {
 }
 
 /**
+ * Whose budget a request spends: a tenant key its own environment's (DESIGN.md 15: a test key's
+ * flood must not get the live key answered 429), the operator one of its own, so operator tooling
+ * cannot exhaust a tenant's live budget either.
+ */
+function budgetOf(res: Response): 'test' | 'live' | 'operator' {
+  const p = principalOf(res);
+  return p.kind === 'tenant' ? p.environment : 'operator';
+}
+
+/**
  * Per-tenant request rate limit on tenant routes (`limits.requests_per_minute`, API.md), counted
- * in Redis so every API process shares one budget per tenant (fixed 60 s window from the first
- * request). Every answer carries RateLimit-Limit / -Remaining / -Reset (seconds until the window
+ * in Redis so every API process shares one budget per tenant and environment (fixed 60 s window
+ * from the first request); each environment gets the whole limit. Every answer carries RateLimit-Limit / -Remaining / -Reset (seconds until the window
  * resets); a refusal is 429 rate_limited with Retry-After (seconds). Keyed by the path tenant id
  * after authentication and the tenant check, so unauthenticated callers and other tenants' keys
  * cannot spend a tenant's budget.
  *
- * Concurrent requests are counted together: one pipeline per batch with one INCRBY-by-k per tenant,
+ * Concurrent requests are counted together: one pipeline per batch with one INCRBY-by-k per budget,
  * each request then taking its own position k-th..1st from the end. A request is refused exactly
  * when it would have been counted one at a time (its position is past the limit; refused requests
  * count, as they always did).
  */
 export function rateLimit(deps: RateLimitDeps) {
   defineScript(deps.redis, COMMAND, INCR_WINDOW);
-  const keyOf = (tenantId: string) => `${deps.redisPrefix}:rl:${tenantId}`;
+  const keyOf = (bucket: string) => `${deps.redisPrefix}:rl:${bucket}`;
 
-  const count = createMicroBatcher<{ tenantId: string; limit: number }, Counted>({
+  const count = createMicroBatcher<{ bucket: string; limit: number }, Counted>({
     async run(items) {
-      const byTenant = new Map<string, number[]>();
+      const byBucket = new Map<string, number[]>();
       items.forEach((it, i) => {
-        const list = byTenant.get(it.tenantId);
+        const list = byBucket.get(it.bucket);
         if (list) list.push(i);
-        else byTenant.set(it.tenantId, [i]);
+        else byBucket.set(it.bucket, [i]);
       });
       const pipeline = deps.redis.pipeline() as unknown as Record<string, (...args: unknown[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
-      for (const [tid, idx] of byTenant) pipeline[COMMAND]!(keyOf(tid), String(idx.length), String(WINDOW_S));
+      for (const [bucket, idx] of byBucket) pipeline[COMMAND]!(keyOf(bucket), String(idx.length), String(WINDOW_S));
       const replies = (await pipeline.exec()) ?? [];
       const out: PromiseSettledResult<Counted>[] = new Array(items.length);
-      [...byTenant.values()].forEach((idx, t) => {
+      [...byBucket.values()].forEach((idx, t) => {
         const [err, reply] = replies[t] ?? [new Error('no reply from Redis')];
         idx.forEach((i, pos) => {
           if (err) return void (out[i] = { status: 'rejected', reason: err });
@@ -90,7 +101,7 @@ export function rateLimit(deps: RateLimitDeps) {
   async function check(req: Request, res: Response): Promise<void> {
     const tenant = await deps.tenantOf(req, res);
     const limit = tenant.limits.requests_per_minute;
-    const c = await count({ tenantId: tenant.id, limit });
+    const c = await count({ bucket: `${tenant.id}:${budgetOf(res)}`, limit });
     const resetS = Math.max(1, Math.ceil(c.msBeforeNext / 1000));
     res.setHeader('RateLimit-Limit', String(limit));
     res.setHeader('RateLimit-Remaining', String(Math.max(0, limit - c.consumed)));

@@ -172,9 +172,9 @@ function routes(): Route[] {
     },
     {
       method: 'put', path: '/v1/tenants/{tid}/automations', tags: ['Automations'], summary: "Replace the tenant's automations", operationId: 'putAutomations',
-      description: 'Steps may only name the tenant’s own servers (else 400 validation_failed).',
-      request: { params: tenantParams, body: { required: true, content: { 'application/json': { schema: z.object({ automations }) } } } },
-      responses: { 200: json(z.object({ automations }), 'The stored automations.'), ...TENANT_ERRORS, ...BODY_ERRORS },
+      description: 'Replaces the list of one environment: a tenant key’s own (asking for the other is 400 validation_failed), for the operator `?environment=` (default live). A hook for environment E runs only E’s list. Steps may only name the tenant’s own servers (else 400 validation_failed).',
+      request: { params: tenantParams, query: envQuery, body: { required: true, content: { 'application/json': { schema: z.object({ automations }) } } } },
+      responses: { 200: json(z.object({ environment, automations }), 'The stored automations of that environment.'), ...TENANT_ERRORS, ...BODY_ERRORS },
     },
     // Catalog
     {
@@ -191,7 +191,13 @@ function routes(): Route[] {
         query: z.object({ environment: environment.optional() }),
         body: { required: true, content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
       },
-      responses: { 200: { description: 'Accepted; the work is queued.' }, 401: err('bad or missing signature'), 404: err('tenant_not_found'), ...BODY_ERRORS },
+      responses: {
+        200: { description: 'Accepted; the work is queued.' },
+        401: err('bad or missing signature, unknown tenant, or a tenant without that server or secret (one answer for all)'),
+        404: err('not_found: no provider of that name sends webhooks'),
+        429: err('rate_limited: too many failed verifications from this address for this tenant path; see Retry-After'),
+        ...BODY_ERRORS,
+      },
     },
     // Operations
     {

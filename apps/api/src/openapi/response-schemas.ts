@@ -8,8 +8,9 @@ const timestamp = z.string().meta({ format: 'date-time', example: '2026-11-28T07
 const environment = z.enum(['test', 'live']);
 const counters = {
   jobs: z.number().int(),
-  tool_calls: z.number().int(),
-  failed_tool_calls: z.number().int(),
+  tool_calls: z.number().int().meta({ description: 'Tool calls that reached a provider (the billable ones; failed included, denied excluded).' }),
+  failed_tool_calls: z.number().int().meta({ description: 'Of tool_calls, those that failed.' }),
+  denied_tool_calls: z.number().int().meta({ description: 'Calls refused before reaching any provider (outside the session, approval denied); never billed.' }),
   input_tokens: z.number().int(),
   output_tokens: z.number().int(),
 };
@@ -23,6 +24,8 @@ export const errorResponse = z
     }),
   })
   .meta({ id: 'Error' });
+
+const automationList = z.array(z.object({ on: z.string(), steps: z.array(z.object({ tool: z.string(), args: z.record(z.string(), z.unknown()) })) }));
 
 export const tenantResponse = z
   .object({
@@ -44,7 +47,9 @@ export const tenantResponse = z
     }),
     instructions: z.string().nullable(),
     webhook_url: z.string().nullable(),
-    automations: z.array(z.object({ on: z.string(), steps: z.array(z.object({ tool: z.string(), args: z.record(z.string(), z.unknown()) })) })),
+    automations: z
+      .object({ test: automationList, live: automationList })
+      .meta({ description: 'Each environment’s automations; a hook for environment E runs only E’s.' }),
     disabled: z.boolean(),
     created_at: timestamp,
     updated_at: timestamp,

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { getTenant, insertTenant, listTenantsPage, updateTenant } from '@agents/db';
-import type { Automation, Db, Tenant, TenantCache, WebhookSecretStore } from '@agents/db';
+import { getTenant, insertTenant, listAutomationsByEnvironment, listTenantsPage, setAutomations, updateTenant } from '@agents/db';
+import type { Automation, AutomationsByEnvironment, Db, Environment, Tenant, TenantCache, WebhookSecretStore } from '@agents/db';
 import { generateWebhookSecret } from '@agents/webhooks';
 import { ApiError } from '../errors';
 import { serverId, tenantId, workflowStep } from '../schemas';
@@ -36,6 +36,9 @@ export const automation = z.strictObject({
   steps: z.array(workflowStep).min(1).max(50),
 });
 export const automations = z.array(automation).max(50);
+/** PATCH of the tenant: each environment's list (API.md); an absent environment is left alone. */
+export const automationsByEnvironment = z.strictObject({ test: automations.optional(), live: automations.optional() });
+const ENVIRONMENTS: readonly Environment[] = ['test', 'live'];
 
 export const createTenantBody = z.strictObject({
   id: tenantId,
@@ -55,7 +58,7 @@ export const patchTenantBody = z.strictObject({
   plan: plan.optional(),
   instructions: instructions.nullable().optional(),
   webhook_url: webhookUrl.nullable().optional(),
-  automations: automations.optional(),
+  automations: automationsByEnvironment.optional(),
   disabled: z.boolean().optional(),
 });
 
@@ -64,7 +67,7 @@ export const listTenantsQuery = z.strictObject({
   starting_after: tenantId.optional(),
 });
 
-export function presentTenant(t: Tenant) {
+export function presentTenant(t: Tenant, automations: AutomationsByEnvironment = { test: [], live: [] }) {
   return {
     id: t.id,
     name: t.name,
@@ -73,7 +76,7 @@ export function presentTenant(t: Tenant) {
     plan: t.plan,
     instructions: t.instructions,
     webhook_url: t.webhook_url,
-    automations: t.automations,
+    automations,
     disabled: t.disabled,
     created_at: t.created_at.toISOString(),
     updated_at: t.updated_at.toISOString(),
@@ -106,20 +109,27 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     if (unknown.length) throw invalid(unknown.map((s) => ({ path: 'body.servers', message: `unknown server "${s}"` })));
   }
 
-  /** API.md: automation steps may only name the tenant's own servers. */
-  function checkAutomations(list: Automation[], servers: string[]) {
+  /** API.md: automation steps may only name the tenant's own servers. Paths are under `body.automations.<env>`. */
+  function automationProblems(list: Automation[], servers: string[], env: Environment): { path: string; message: string }[] {
+    const prefix = `body.automations.${env}`;
     if (deps.validateAutomations) {
-      const problems = deps.validateAutomations(list, servers);
-      if (problems.length) throw invalid(problems);
-      return;
+      return deps.validateAutomations(list, servers).map((d) => ({ ...d, path: d.path.replace(/^body\.automations/, prefix) }));
     }
-    const details = list.flatMap((a, i) =>
+    return list.flatMap((a, i) =>
       a.steps
         .map((st, j) => ({ st, j }))
         .filter(({ st }) => !servers.includes(st.tool.split('/')[0]!))
-        .map(({ st, j }) => ({ path: `body.automations.${i}.steps.${j}.tool`, message: `"${st.tool}" is not on one of the tenant's servers` })),
+        .map(({ st, j }) => ({ path: `${prefix}.${i}.steps.${j}.tool`, message: `"${st.tool}" is not on one of the tenant's servers` })),
     );
+  }
+
+  function checkAutomations(lists: Partial<AutomationsByEnvironment>, servers: string[]) {
+    const details = ENVIRONMENTS.flatMap((env) => (lists[env] ? automationProblems(lists[env], servers, env) : []));
     if (details.length) throw invalid(details);
+  }
+
+  async function automationsOf(id: string): Promise<AutomationsByEnvironment> {
+    return (await listAutomationsByEnvironment(deps.db, [id])).get(id)!;
   }
 
   /** Same SSRF rule as callback_url, reported against webhook_url. */
@@ -165,11 +175,13 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   r.get('/', async (req, res) => {
     const q = parseOrThrow(listTenantsQuery, req.query, 'query');
     const { data, hasMore } = await listTenantsPage(deps.db, { limit: q.limit, startingAfter: q.starting_after });
-    res.json({ data: data.map(presentTenant), has_more: hasMore });
+    const lists = await listAutomationsByEnvironment(deps.db, data.map((t) => t.id));
+    res.json({ data: data.map((t) => presentTenant(t, lists.get(t.id))), has_more: hasMore });
   });
 
   r.get('/:id', async (req, res) => {
-    res.json(presentTenant(await load(req.params.id)));
+    const t = await load(req.params.id);
+    res.json(presentTenant(t, await automationsOf(t.id)));
   });
 
   r.patch('/:id', async (req, res) => {
@@ -177,24 +189,32 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     const b = parseOrThrow(patchTenantBody, req.body ?? {}, 'body');
     if (b.servers) checkServers(b.servers);
     const servers = b.servers ? [...new Set(b.servers)] : current.servers;
-    if (b.automations) checkAutomations(b.automations, servers);
-    else if (b.servers) checkAutomations(current.automations, servers);
+    const given = (b.automations ?? {}) as Partial<AutomationsByEnvironment>;
+    // The lists that will be stored must all fit the servers that will be stored: the given ones,
+    // and, when servers change, the kept ones too.
+    const stored = await automationsOf(current.id);
+    const next: AutomationsByEnvironment = { test: given.test ?? stored.test, live: given.live ?? stored.live };
+    checkAutomations(b.servers ? next : given, servers);
     if (b.webhook_url) await checkWebhookUrl(b.webhook_url);
     const limitsNext = b.limits ? { ...current.limits, ...b.limits } : undefined;
-    const updated = await updateTenant(deps.db, current.id, {
-      name: b.name,
-      servers: b.servers ? servers : undefined,
-      limits: limitsNext,
-      plan: b.plan ? { ...current.plan, ...b.plan } : undefined,
-      instructions: b.instructions,
-      webhook_url: b.webhook_url,
-      automations: b.automations as Automation[] | undefined,
-      disabled: b.disabled,
+    // The tenant row and the automation lists change together or not at all.
+    const updated = await deps.db.transaction().execute(async (trx) => {
+      const t = await updateTenant(trx, current.id, {
+        name: b.name,
+        servers: b.servers ? servers : undefined,
+        limits: limitsNext,
+        plan: b.plan ? { ...current.plan, ...b.plan } : undefined,
+        instructions: b.instructions,
+        webhook_url: b.webhook_url,
+        disabled: b.disabled,
+      });
+      if (t) for (const env of ENVIRONMENTS) if (given[env]) await setAutomations(trx, t.id, env, given[env]);
+      return t;
     });
     if (!updated) throw new ApiError('tenant_not_found', 'No such tenant.');
     if (limitsNext && limitsNext.concurrency !== current.limits.concurrency) await deps.applyConcurrency(updated.id, limitsNext.concurrency);
     await deps.tenants.invalidate(updated.id);
-    res.json(presentTenant(updated));
+    res.json(presentTenant(updated, next));
   });
 
   r.post('/:id/webhook-secret/rotate', async (req, res) => {

@@ -1,46 +1,62 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { updateTenant } from '@agents/db';
-import type { Automation, Db, Tenant, TenantCache } from '@agents/db';
+import { getAutomations, setAutomations } from '@agents/db';
+import type { Automation, Db, Environment, Tenant } from '@agents/db';
 import type { Catalog } from '@agents/runtime';
 import { validateAutomations } from '../automation-validation';
 import { ApiError } from '../errors';
+import { principalOf } from '../middleware/auth';
+import { environment } from '../schemas';
 import { parseOrThrow } from '../validation';
 import { automations } from './admin-tenants';
 
 const putBody = z.strictObject({ automations });
+const envQuery = z.strictObject({ environment: environment.optional() });
 
 export interface AutomationRoutesDeps {
   db: Db;
   catalog: Pick<Catalog, 'get'>;
-  tenants: TenantCache;
   tenantOf(req: Request, res: Response): Promise<Tenant>;
 }
 
 /**
- * `GET|PUT /v1/tenants/{tid}/automations`: the tenant's own automations (API.md "Inbound provider
- * webhooks and automations"). PUT replaces the whole list, validated against the tenant's servers
- * and the catalog; every process sees the change within the tenant cache's invalidation.
+ * `GET|PUT /v1/tenants/{tid}/automations`: the tenant's own automations of one environment (API.md
+ * "Inbound provider webhooks and automations"). A tenant key reads and writes its own environment's
+ * list only, so a test key can never decide what a live webhook runs; the operator names one with
+ * `?environment=` (default live, as for credentials). PUT replaces that list, validated against the
+ * tenant's servers and the catalog. Hooks read the list from Postgres per delivery, so a change
+ * applies to the next delivery on every process.
  */
 export function automationRoutes(deps: AutomationRoutesDeps): Router {
   const r = Router({ mergeParams: true });
 
+  function environmentOf(req: Request, res: Response): Environment {
+    const q = parseOrThrow(envQuery, req.query, 'query');
+    const p = principalOf(res);
+    if (p.kind !== 'tenant') return q.environment ?? 'live';
+    if (q.environment && q.environment !== p.environment) {
+      throw new ApiError('validation_failed', 'The request query is invalid.', [
+        { path: 'query.environment', message: `a ${p.environment} key manages ${p.environment} automations only` },
+      ]);
+    }
+    return p.environment;
+  }
+
   r.get('/', async (req, res) => {
     const tenant = await deps.tenantOf(req, res);
-    res.json({ automations: tenant.automations });
+    const env = environmentOf(req, res);
+    res.json({ environment: env, automations: await getAutomations(deps.db, tenant.id, env) });
   });
 
   r.put('/', async (req, res) => {
     const tenant = await deps.tenantOf(req, res);
+    const env = environmentOf(req, res);
     const body = parseOrThrow(putBody, req.body ?? {}, 'body');
     const list = body.automations as Automation[];
     const problems = validateAutomations({ catalog: deps.catalog }, list, tenant.servers);
     if (problems.length) throw new ApiError('validation_failed', 'The request body is invalid.', problems);
-    const updated = await updateTenant(deps.db, tenant.id, { automations: list });
-    if (!updated) throw new ApiError('tenant_not_found', 'No such tenant.');
-    await deps.tenants.invalidate(updated.id);
-    res.json({ automations: updated.automations });
+    res.json({ environment: env, automations: await setAutomations(deps.db, tenant.id, env, list) });
   });
 
   return r;

@@ -1,13 +1,15 @@
 import express, { Router } from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import { markEnqueued, newId, recordProviderEvent } from '@agents/db';
-import type { CredentialStore, Environment, NewJob, Tenant, TenantCache, Db } from '@agents/db';
+import { randomBytes } from 'node:crypto';
+import { getAutomations, markEnqueued, newId, recordProviderEvent, storableJson } from '@agents/db';
+import type { Automation, CredentialStore, Environment, NewJob, Tenant, TenantCache, Db } from '@agents/db';
 import type { Producer } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 import { isInboundWebhookServer, normaliseProviderEvent, verifyProviderWebhook } from '@agents/webhooks';
 import type { NormalisedEvent } from '@agents/webhooks';
 import { ApiError } from '../errors';
+import type { HookVerificationThrottle } from '../hook-verification-throttle';
 import { BODY_LIMIT_BYTES } from '../middleware/json-body';
 import { environment as environmentSchema, tenantId as tenantIdSchema } from '../schemas';
 import { parseOrThrow } from '../validation';
@@ -22,14 +24,26 @@ export interface HookRoutesDeps {
   producer: Pick<Producer, 'enqueueRun'>;
   tenants: Pick<TenantCache, 'get'>;
   credentials: Pick<CredentialStore, 'get'>;
+  /** Failed verifications per tenant path and source address; past its limit, 429 before any other work. */
+  throttle: HookVerificationThrottle;
   logger: Logger;
   /** Clock in ms (Stripe's timestamp tolerance); Date.now by default. */
   now?: () => number;
 }
 
-/** The jobs a normalised event triggers: one workflow job per matching automation of the tenant. */
-export function automationJobs(tenant: Tenant, environment: Environment, event: NormalisedEvent): NewJob[] {
-  return tenant.automations.flatMap((a, index) => {
+/**
+ * Verifies against when there is no secret to verify against (unknown tenant, no such server, no
+ * webhook_secret), so a refusal costs the same HMAC either way; the result is discarded. Random per
+ * process: nobody can send a token equal to it.
+ */
+const NO_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+
+/**
+ * The jobs a normalised event triggers: one workflow job per matching automation of `automations`,
+ * the list of the hook's environment (a hook for E runs only E's automations).
+ */
+export function automationJobs(tenant: Tenant, environment: Environment, event: NormalisedEvent, automations: readonly Automation[]): NewJob[] {
+  return automations.flatMap((a, index) => {
     if (a.on !== event.type) return [];
     const servers = [...new Set(a.steps.map((s) => s.tool.split('/')[0]!))].filter((s) => tenant.servers.includes(s));
     return [
@@ -65,6 +79,17 @@ export function automationJobs(tenant: Tenant, environment: Environment, event: 
  * Answers fast: verify, dedupe and write the jobs in one transaction, enqueue, 200. A redelivery,
  * or a second event for an already-confirmed payment, is acknowledged (200) and does nothing, so
  * providers stop retrying it.
+ *
+ * Nothing tells a sender which tenants exist: an unknown or disabled tenant, a tenant without that
+ * server or without a webhook_secret, and a bad signature all answer the same 401 body after the
+ * same work (the tenant lookup and the credential read run for any well-formed id, and an HMAC is
+ * computed against a throwaway secret when there is none). Each refusal counts against the sender's
+ * address for that tenant path; past the throttle's limit the answer is 429 rate_limited with
+ * Retry-After, before any Postgres read.
+ *
+ * The payload is made storable (U+0000 and lone surrogates become U+FFFD, keys included) right
+ * after it is parsed: everything recorded or queued from it (event ids, the job's event context)
+ * derives from that copy. The signature was already checked over the raw bytes.
  */
 export function hookRoutes(deps: HookRoutesDeps): Router {
   const r = Router();
@@ -81,30 +106,37 @@ export function hookRoutes(deps: HookRoutesDeps): Router {
   }
 
   r.post('/:tid/:server', rawBody, async (req, res) => {
-    const tid = tenantIdSchema.safeParse(req.params.tid);
-    const tenant = tid.success ? await deps.tenants.get(tid.data) : undefined;
-    if (!tenant || tenant.disabled) throw new ApiError('tenant_not_found', 'No such tenant.');
+    // Platform-wide facts first (the same for every tenant id): which servers send webhooks, the query.
     const server = String(req.params.server);
     if (!isInboundWebhookServer(server)) throw new ApiError('not_found', 'No webhook endpoint for that server.');
     const environment: Environment = parseOrThrow(hookQuery, req.query, 'query').environment ?? 'live';
+    const tenantPath = String(req.params.tid);
+    const address = req.ip ?? req.socket.remoteAddress ?? '';
+    const retryAfterS = await deps.throttle.retryAfterS(tenantPath, address);
+    if (retryAfterS > 0) {
+      throw new ApiError('rate_limited', `Too many failed webhook verifications; retry in ${retryAfterS} s.`, undefined, { 'Retry-After': String(retryAfterS) });
+    }
     const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const log = deps.logger.child({ tenant_id: tenant.id, server, environment });
 
-    // A tenant without the server or without a webhook_secret answers exactly like a bad signature:
-    // the sender learns nothing about the tenant's configuration.
-    const creds = tenant.servers.includes(server) ? await deps.credentials.get(tenant.id, server, environment) : null;
-    const secret = creds?.values.webhook_secret;
-    const check = secret
-      ? verifyProviderWebhook({ server, header: (name) => req.get(name), rawBody: body, secret, nowMs: now() })
-      : ({ ok: false, reason: 'no_webhook_secret' } as const);
-    if (!check.ok) {
-      log.warn({ reason: check.reason }, 'provider webhook refused');
+    const tid = tenantIdSchema.safeParse(tenantPath);
+    const [found, creds] = tid.success
+      ? await Promise.all([deps.tenants.get(tid.data), deps.credentials.get(tid.data, server, environment)])
+      : [undefined, null];
+    const tenant = found && !found.disabled && found.servers.includes(server) ? found : undefined;
+    const secret = tenant ? creds?.values.webhook_secret : undefined;
+    const verified = verifyProviderWebhook({ server, header: (name) => req.get(name), rawBody: body, secret: secret ?? NO_SECRET, nowMs: now() });
+    const refusal = !found ? 'unknown_tenant' : !tenant ? 'tenant_disabled_or_without_server' : !secret ? 'no_webhook_secret' : verified.ok ? null : verified.reason;
+    if (!tenant || refusal !== null) {
+      await deps.throttle.recordFailure(tenantPath, address);
+      // For the operator only (the sender gets the same 401 whatever the reason).
+      deps.logger.warn({ tenant_path: tenantPath.slice(0, 64), server, environment, reason: refusal }, 'provider webhook refused');
       throw new ApiError('unauthorized', 'Missing or invalid webhook signature.');
     }
+    const log = deps.logger.child({ tenant_id: tenant.id, server, environment });
 
     let payload: unknown;
     try {
-      payload = JSON.parse(body.toString('utf8'));
+      payload = storableJson(JSON.parse(body.toString('utf8')) as unknown);
     } catch {
       throw new ApiError('invalid_json', 'The body is not valid JSON.');
     }
@@ -114,7 +146,7 @@ export function hookRoutes(deps: HookRoutesDeps): Router {
       throw new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body.id', message: `longer than ${MAX_EVENT_ID_CHARS} characters` }]);
     }
 
-    const jobs = n.event ? automationJobs(tenant, environment, n.event) : [];
+    const jobs = n.event ? automationJobs(tenant, environment, n.event, await getAutomations(deps.db, tenant.id, environment)) : [];
     const result = await recordProviderEvent(
       deps.db,
       {

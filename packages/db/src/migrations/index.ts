@@ -5,6 +5,16 @@ import { m0003Platform } from './0003-platform';
 import { m0004RollupHorizon } from './0004-rollup-horizon';
 import { m0005Automations } from './0005-automations';
 import { m0006LeanJobWrites } from './0006-lean-job-writes';
-import { m0007EventBodyAtDelivery } from './0007-event-body-at-delivery';
+import { m0007AutomationsPerEnvironment } from './0007-automations-per-environment';
+import { m0008EventBodyAtDelivery } from './0008-event-body-at-delivery';
 
-export const MIGRATIONS: readonly Migration[] = [m0001Init, m0002Credentials, m0003Platform, m0004RollupHorizon, m0005Automations, m0006LeanJobWrites, m0007EventBodyAtDelivery];
+export const MIGRATIONS: readonly Migration[] = [
+  m0001Init,
+  m0002Credentials,
+  m0003Platform,
+  m0004RollupHorizon,
+  m0005Automations,
+  m0006LeanJobWrites,
+  m0007AutomationsPerEnvironment,
+  m0008EventBodyAtDelivery,
+];

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../connection';
-import type { Automation, Tenant, TenantLimits, TenantPlan } from '../schema';
+import type { Tenant, TenantLimits, TenantPlan } from '../schema';
 import { param, prepare } from '../prepared';
 
 export interface NewTenantInput {
@@ -11,7 +11,6 @@ export interface NewTenantInput {
   plan: TenantPlan;
   instructions: string | null;
   webhook_url: string | null;
-  automations?: Automation[];
 }
 
 export async function insertTenant(db: Db, t: NewTenantInput): Promise<Tenant | undefined> {
@@ -25,7 +24,6 @@ export async function insertTenant(db: Db, t: NewTenantInput): Promise<Tenant | 
       plan: JSON.stringify(t.plan),
       instructions: t.instructions,
       webhook_url: t.webhook_url,
-      automations: JSON.stringify(t.automations ?? []),
     })
     .onConflict((oc) => oc.column('id').doNothing())
     .returningAll()
@@ -50,7 +48,6 @@ export interface TenantPatch {
   plan?: TenantPlan;
   instructions?: string | null;
   webhook_url?: string | null;
-  automations?: Automation[];
   disabled?: boolean;
 }
 
@@ -64,7 +61,6 @@ export async function updateTenant(db: Db, id: string, p: TenantPatch): Promise<
       ...(p.plan !== undefined ? { plan: JSON.stringify(p.plan) } : {}),
       ...(p.instructions !== undefined ? { instructions: p.instructions } : {}),
       ...(p.webhook_url !== undefined ? { webhook_url: p.webhook_url } : {}),
-      ...(p.automations !== undefined ? { automations: JSON.stringify(p.automations) } : {}),
       ...(p.disabled !== undefined ? { disabled: p.disabled } : {}),
       updated_at: new Date(),
     })
