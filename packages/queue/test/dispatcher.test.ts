@@ -97,13 +97,13 @@ test('shutdown waits for a fetch Redis does not answer no longer than its grace,
   const admin = redis.duplicate();
   const started: string[] = [];
   try {
-    await admin.call('CLIENT', 'PAUSE', '5000', 'WRITE');
+    await admin.call('CLIENT', 'PAUSE', '2000', 'WRITE');
     await start(async (job) => void started.push(job.id!), 1);
     await waitFor(() => dispatcher!.stats().fetching === 1, { what: 'a fetch in flight while Redis holds writes', timeoutMs: 1000 });
     const d = dispatcher!;
     dispatcher = undefined;
     await d.close(200);
-    // close() returned while Redis still held the fetch (the pause lasts 5 s): the grace bounded the wait.
+    // close() returned while Redis still held the fetch (the pause lasts 2 s): the grace bounded the wait.
     expect(d.stats().fetching).toBe(1);
   } finally {
     await admin.call('CLIENT', 'UNPAUSE');
