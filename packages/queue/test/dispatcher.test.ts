@@ -22,9 +22,12 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  await dispatcher?.close(1000);
-  dispatcher = undefined;
-  await closeQueueClients({ prefix, redis, sub, producer });
+  try {
+    await dispatcher?.close(1000);
+  } finally {
+    dispatcher = undefined;
+    await closeQueueClients({ prefix, redis, sub, producer });
+  }
 });
 
 test('slots are handed round-robin across tenants, not in arrival order', async () => {

@@ -20,8 +20,12 @@ export function openQueueClients(attempts: number): QueueClients {
 
 /** Closes what openQueueClients opened and removes every key under the prefix. */
 export async function closeQueueClients(c: QueueClients): Promise<void> {
-  await c.producer.close();
-  c.redis.disconnect();
-  c.sub.disconnect();
+  try {
+    await c.producer.close();
+  } finally {
+    // Whatever the producer did, the two connections close: one left open fails every later file of this jest worker.
+    c.redis.disconnect();
+    c.sub.disconnect();
+  }
   await flushPrefix(c.prefix);
 }
