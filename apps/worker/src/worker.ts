@@ -1,6 +1,7 @@
 import type { Config } from '@agents/config';
 import { createCredentialStore, createDb, createInvalidationBus, createTenantCache, createWebhookSecretStore } from '@agents/db';
-import { createDispatcher, createModelBudget, createProducer, createRedis, startReconciler } from '@agents/queue';
+import { createDispatcher, createModelBudget, createProducer, createRedis, createSystemQueues, runHandlerOf, startReconciler } from '@agents/queue';
+import type { JobHandlers } from '@agents/queue';
 import { createCatalog, createRuntime } from '@agents/runtime';
 import { parseMasterKeys } from '@agents/vault';
 import { createModelProvider } from '@agents/agent';
@@ -12,10 +13,13 @@ import type { MetricsServer } from './metrics-server';
 import { createJobRunHandler } from './processors/job-run';
 import { budgetedModel } from './budgeted-model';
 import { createToolCallAdmission } from '@agents/jobs';
-import { startWebhookDelivery } from './webhook-delivery';
+import { DEFAULT_DELIVERY_CONCURRENCY, attemptQueuer, startWebhookDelivery, tenantShareOf } from './webhook-delivery';
 import type { WebhookDelivery } from './webhook-delivery';
-import { startBillingRollup } from './processors/billing-rollup';
+import { createWebhookDeliverHandler } from './processors/webhook-deliver';
+import { createBillingRollupHandler, startBillingRollup } from './processors/billing-rollup';
 import type { BillingRollup } from './processors/billing-rollup';
+import { createTenantShare } from './tenant-share';
+import { parseRetrySchedule } from '@agents/webhooks';
 import type { Resolve } from '@agents/webhooks';
 
 /**
@@ -78,6 +82,34 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     }),
   );
   const producer = createProducer({ redis, redisPrefix: config.redisPrefix, attempts: config.jobAttempts });
+  const systemQueues = createSystemQueues({ redis, redisPrefix: config.redisPrefix });
+  const enqueueAttempt = attemptQueuer(systemQueues);
+  // One handler per kind in the job catalog (a kind without one does not compile); the consumers
+  // below (the fair dispatcher, the system queues' Workers) parse payloads before calling them.
+  const handlers: JobHandlers = {
+    'job.run': createJobRunHandler({
+      db,
+      tenants,
+      runtime,
+      logger,
+      jobTimeoutMs: config.jobTimeoutMs,
+      // Each attempt's model calls are budgeted for its tenant.
+      model: (tenantId) => budgetedModel(model, modelBudget, tenantId),
+      defaultModel: config.openai.model,
+      jobTokenBudget: config.jobTokenBudget,
+    }),
+    'webhook.deliver': createWebhookDeliverHandler({
+      db,
+      secrets: createWebhookSecretStore(db, ring),
+      schedule: parseRetrySchedule(config.webhookRetrySchedule),
+      allowPrivate: config.webhookAllowPrivateNetworks,
+      resolve: opts.webhookResolve,
+      enqueueAttempt,
+      share: createTenantShare(tenantShareOf(DEFAULT_DELIVERY_CONCURRENCY)),
+      logger,
+    }),
+    'billing.rollup': createBillingRollupHandler({ db, logger, settleMs: config.jobTimeoutMs }),
+  };
   const dispatcher = createDispatcher({
     redis,
     subscriber,
@@ -89,17 +121,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     stalledCheckMs: config.stalledCheckMs,
     logger,
     observer: jobMetricsObserver(metrics),
-    handler: createJobRunHandler({
-      db,
-      tenants,
-      runtime,
-      logger,
-      jobTimeoutMs: config.jobTimeoutMs,
-      // Each attempt's model calls are budgeted for its tenant.
-      model: (tenantId) => budgetedModel(model, modelBudget, tenantId),
-      defaultModel: config.openai.model,
-      jobTokenBudget: config.jobTokenBudget,
-    }),
+    handler: runHandlerOf(handlers),
   });
   await dispatcher.start();
   const stopReconciler = startReconciler({ db, producer, logger, graceMs: config.reconcileGraceMs, everyMs: config.reconcileEveryMs });
@@ -111,16 +133,15 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
           redis,
           databaseUrl: config.databaseUrl,
           redisPrefix: config.redisPrefix,
-          secrets: createWebhookSecretStore(db, ring),
-          retrySchedule: config.webhookRetrySchedule,
-          allowPrivate: config.webhookAllowPrivateNetworks,
-          resolve: opts.webhookResolve,
+          handlers,
+          enqueueAttempt,
+          concurrency: DEFAULT_DELIVERY_CONCURRENCY,
           logger,
         });
   const billing: BillingRollup | undefined =
     opts.billingRollup === false
       ? undefined
-      : await startBillingRollup({ db, redis, redisPrefix: config.redisPrefix, logger, everyMs: config.billingRollupEveryMs, settleMs: config.jobTimeoutMs });
+      : await startBillingRollup({ redis, redisPrefix: config.redisPrefix, queues: systemQueues, handlers, logger, everyMs: config.billingRollupEveryMs });
   const metricsPort = opts.metricsPort ?? (config.workerMetricsPort || undefined);
   const metricsServer: MetricsServer | undefined =
     metricsPort === undefined ? undefined : await startMetricsServer({ metrics, port: metricsPort, tokens: [config.operatorApiKey, config.metricsToken], logger });
@@ -137,6 +158,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
         modelBudget.close();
         await webhooks?.close();
         await billing?.close();
+        await systemQueues.close();
         await runtime.close();
         await producer.close();
         await bus.close();

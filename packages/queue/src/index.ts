@@ -8,8 +8,12 @@ export {
   systemBullPrefix,
   coordinationKeys,
 } from './names';
-export { jobCatalog, parsePayload } from './catalog';
-export type { JobName, JobPayload } from './catalog';
+export { jobCatalog, jobOptions, parsePayload, systemQueueOf } from './catalog';
+export type { JobName, JobPayload, SystemJobName } from './catalog';
+export { processorOf, runHandlerOf } from './handlers';
+export type { Handler, HandlerContexts, JobHandlers } from './handlers';
+export { createSystemQueues } from './system-queues';
+export type { SystemQueues } from './system-queues';
 export { createProducer } from './producer';
 export type { Producer, ProducerOptions } from './producer';
 export { createDispatcher, LockLost, ShutdownAbort } from './dispatcher';

@@ -1,15 +1,15 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from './names';
+import { jobOptions } from './catalog';
 import type { JobPayload } from './catalog';
 import { queueClient, sendAddJob } from './bullmq-internals';
 
 export interface ProducerOptions {
   redis: Redis;
   redisPrefix: string;
-  /** BullMQ attempts for a job run (transient failures retry with exponential backoff). */
+  /** BullMQ attempts for a job run (JOB_ATTEMPTS; the catalog holds the backoff and retention). */
   attempts: number;
-  backoffMs?: number;
 }
 
 export interface Producer {
@@ -48,14 +48,7 @@ export function createProducer(opts: ProducerOptions): Producer {
     return q;
   }
 
-  const jobOpts = (jobId: string) => ({
-    jobId,
-    attempts: opts.attempts,
-    backoff: { type: 'exponential', delay: opts.backoffMs ?? 1000 },
-    // The job row keeps the history; Redis keeps only what ops need to look at.
-    removeOnComplete: { age: 24 * 3600, count: 1000 },
-    removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
-  });
+  const jobOpts = (jobId: string) => jobOptions('job.run', { jobId, attempts: opts.attempts });
 
   /** Announces tenants that got work to every dispatcher: one MULTI however many tenants. */
   async function activate(tenantIds: string[]): Promise<void> {

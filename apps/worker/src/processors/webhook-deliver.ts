@@ -1,8 +1,7 @@
 import { DelayedError } from 'bullmq';
-import type { Job as BullJob } from 'bullmq';
 import { getDeliveryToSend, recordDeliveryAttempt, markDeliveryEnqueued } from '@agents/db';
 import type { Db, DeliveryStatus, DeliveryToSend, WebhookSecretStore } from '@agents/db';
-import { parsePayload } from '@agents/queue';
+import type { Handler } from '@agents/queue';
 import { deliverWebhook, isRetryable, nextAttemptDelay, signPayload } from '@agents/webhooks';
 import type { DeliveryResult, Resolve } from '@agents/webhooks';
 import type { Logger } from '@agents/observability';
@@ -46,9 +45,8 @@ export const NO_SIGNING_SECRET = 'no_signing_secret';
  * webhook_attempts, and either settles the delivery or schedules the next attempt per the
  * retry schedule. Only infrastructure errors (DB, Redis) throw, so BullMQ retries the entry.
  */
-export function createWebhookDeliverProcessor(deps: WebhookDeliverDeps) {
-  return async (bullJob: BullJob, token?: string): Promise<WebhookDeliverResult> => {
-    const { delivery_id, attempt } = parsePayload('webhook.deliver', bullJob.data);
+export function createWebhookDeliverHandler(deps: WebhookDeliverDeps): Handler<'webhook.deliver'> {
+  return async ({ delivery_id, attempt }, { job, token }): Promise<WebhookDeliverResult> => {
     const found = await getDeliveryToSend(deps.db, delivery_id);
     if (!found) return { skipped: 'missing' };
     const { delivery } = found;
@@ -58,7 +56,7 @@ export function createWebhookDeliverProcessor(deps: WebhookDeliverDeps) {
     if (!deps.share.tryAcquire(delivery.tenant_id)) {
       // The tenant holds its share of this process's slots: the attempt goes back to wait (it is not
       // an attempt, nothing is recorded), and the slot serves another tenant.
-      await bullJob.moveToDelayed(Date.now() + (deps.deferMs ?? SHARE_DEFER_MS), token);
+      await job.moveToDelayed(Date.now() + (deps.deferMs ?? SHARE_DEFER_MS), token);
       throw new DelayedError();
     }
     try {

@@ -1,0 +1,53 @@
+import type { Job as BullJob } from 'bullmq';
+import { jobCatalog, jobOptions, processorOf, runHandlerOf } from '@agents/queue';
+import type { JobHandlers, JobPayload, RunContext } from '@agents/queue';
+
+// A catalog kind without its handler must not compile (tsc runs over the tests in `npm test`).
+// @ts-expect-error 'billing.rollup' is missing
+const incomplete: JobHandlers = { 'job.run': async () => undefined, 'webhook.deliver': async () => undefined };
+void incomplete;
+
+const entry = (data: unknown) => ({ data }) as BullJob;
+
+test('a system processor parses the payload before its handler runs, and refuses a malformed one', async () => {
+  const seen: JobPayload<'webhook.deliver'>[] = [];
+  const processor = processorOf('webhook.deliver', {
+    'webhook.deliver': async (payload) => {
+      seen.push(payload);
+      return 'done';
+    },
+  });
+  await expect(processor(entry({ delivery_id: 'whd_1', attempt: 2, extra: 'dropped' }), 'tok')).resolves.toBe('done');
+  expect(seen).toEqual([{ delivery_id: 'whd_1', attempt: 2 }]);
+  await expect(processor(entry({ delivery_id: '' }), 'tok')).rejects.toThrow();
+  await expect(processor(entry({ attempt: 0, delivery_id: 'whd_2' }), 'tok')).rejects.toThrow();
+  expect(seen).toHaveLength(1);
+});
+
+test('the dispatcher handler gets the parsed payload and the run context with its entry', async () => {
+  const ctx: RunContext = { signal: new AbortController().signal, tenantId: 'tenant_a', attemptsMade: 1, maxAttempts: 3 };
+  const job = entry({ job_id: 'job_1', tenant_id: 'tenant_a' });
+  let got: unknown;
+  const run = runHandlerOf({
+    'job.run': async (payload, c) => {
+      got = { payload, attemptsMade: c.attemptsMade, job: c.job };
+    },
+  });
+  await run(job, ctx);
+  expect(got).toEqual({ payload: { job_id: 'job_1', tenant_id: 'tenant_a' }, attemptsMade: 1, job });
+  await expect(run(entry({ job_id: 'job_1' }), ctx)).rejects.toThrow();
+});
+
+test('each kind carries its own BullMQ options; per-job ones go on top without changing the catalog', () => {
+  expect(jobOptions('webhook.deliver', { jobId: 'whd_1-2', delay: 5000 })).toEqual({
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: true,
+    jobId: 'whd_1-2',
+    delay: 5000,
+  });
+  expect(jobOptions('job.run', { attempts: 3 }).attempts).toBe(3);
+  expect(jobCatalog['job.run'].options).not.toHaveProperty('attempts');
+  expect(jobOptions('billing.rollup')).toEqual({ removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } });
+});
