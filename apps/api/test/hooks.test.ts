@@ -115,7 +115,7 @@ describe('automations per environment (item 4)', () => {
     const drop = await call('PATCH', `/v1/admin/tenants/${T}`, { body: { servers: ['stripe'] } });
     expect(drop.status).toBe(400);
     expect(drop.body.error.details.map((d: { path: string }) => d.path)).toEqual(['body.automations.test.0.steps.0.tool', 'body.automations.live.0.steps.0.tool']);
-    // A list-shaped value (one list for both environments) is no longer accepted.
+    // A list-shaped value (one list for both environments) is refused: each environment has its own.
     expect((await call('PATCH', `/v1/admin/tenants/${T}`, { body: { automations: LIVE_LIST } })).status).toBe(400);
   });
 

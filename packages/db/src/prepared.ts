@@ -34,7 +34,7 @@ interface Compiled {
 /** SQL text of every prepared query -> its server-side statement name (process-wide, bounded by the code). */
 const statementNames = new Map<string, string>();
 
-/** The name a pooled connection prepares `sql` under, or undefined for any other SQL (unnamed, as before). */
+/** The name a pooled connection prepares `sql` under, or undefined for any other SQL (sent unnamed). */
 export function statementNameOf(sql: string): string | undefined {
   return statementNames.get(sql);
 }

@@ -115,7 +115,7 @@ test.each<[string, Partial<NewJob>, FinishJob, string | null]>([
   ['failed with partial output, callback_url over the tenant URL', { callback_url: 'https://cb.example.com/x?y=1' }, { status: 'failed', output: { partial: true }, error: { code: 'tool_failed', message: 'The tool said no.' } }, 'https://cb.example.com/x?y=1'],
   ['cancelled, no URL anywhere', { tenant_id: 'tenant_none' }, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled on request.' } }, null],
   ['succeeded with output null, callback_url without a tenant URL', { tenant_id: 'tenant_none', callback_url: 'https://cb.example.com/only' }, { status: 'succeeded', output: null }, 'https://cb.example.com/only'],
-  ['an empty callback_url means no delivery (as before: not the tenant URL either)', { callback_url: '' }, { status: 'succeeded', output: 'plain string' }, null],
+  ['an empty callback_url means no delivery (not the tenant URL either)', { callback_url: '' }, { status: 'succeeded', output: 'plain string' }, null],
   ['agent job (no steps key), test environment', { type: 'agent', input: 'Create a customer', steps: null, environment: 'test' }, { status: 'succeeded', output: { message: 'done' } }, TENANT_URL],
 ])('%s: the event is the committed job as the API shows it, with its delivery and wake-up iff a URL', async (_name, over, f, url) => {
   const j = job(newId('job'), over);
