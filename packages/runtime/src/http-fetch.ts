@@ -106,6 +106,7 @@ class UndiciResponse {
   }
   async text(): Promise<string> {
     if (!this.#body) return '';
+    if (this.#stream) throw new TypeError('Body is unusable: Body has already been read');
     const text = await this.#body.text();
     await closed(this.#body);
     return text;
@@ -115,6 +116,7 @@ class UndiciResponse {
   }
   async arrayBuffer(): Promise<ArrayBuffer> {
     if (!this.#body) return new ArrayBuffer(0);
+    if (this.#stream) throw new TypeError('Body is unusable: Body has already been read');
     const bytes = await this.#body.arrayBuffer();
     await closed(this.#body);
     return bytes;
