@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { WebhookVerificationError } from './webhook-verification-error';
 import type { WebhookEvent } from './webhook-event';
 
@@ -47,15 +48,14 @@ export function verifyWebhook<TData = unknown>(
   }
 
   const raw = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const expected = Buffer.from(
-    createHmac('sha256', key).update(`${id}.${timestamp}.`, 'utf8').update(raw).digest('base64'),
-    'utf8',
-  );
+  // The MAC is the Standard Webhooks reference library's. Its verify() is not used as a whole
+  // because it checks the timestamp against Date.now() with a fixed 5 min window, and we take
+  // `now` and `toleranceSeconds`; so the window is checked above and the signature here.
+  const expected = Buffer.from(new Webhook(key, { format: 'raw' }).sign(id, new Date(Number(timestamp) * 1000), raw), 'utf8');
   let matched = false;
   for (const entry of signatures.split(' ')) {
-    const comma = entry.indexOf(',');
-    if (comma < 0 || entry.slice(0, comma) !== 'v1') continue; // other schemes (v1a) are not ours to check
-    const candidate = Buffer.from(entry.slice(comma + 1), 'utf8');
+    // Whole `v1,<sig>` entries are compared, so other schemes (v1a) never match.
+    const candidate = Buffer.from(entry, 'utf8');
     // Equal length first (timingSafeEqual requires it); the length of a base64 HMAC is public.
     if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) matched = true;
   }
@@ -73,7 +73,9 @@ function decodeSecret(secret: string): Buffer {
   if (typeof text !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
     throw new WebhookVerificationError('invalid_secret', 'webhook secret must be "whsec_" followed by base64');
   }
-  return Buffer.from(text, 'base64');
+  const key = Buffer.from(text, 'base64');
+  if (key.length === 0) throw new WebhookVerificationError('invalid_secret', 'webhook secret is empty');
+  return key;
 }
 
 /** Case-insensitive header lookup; a repeated header counts as its first value. */

@@ -56,6 +56,23 @@ describe('verifyWebhook', () => {
     expect(codeOf(() => verifyWebhook(secret, v1a, BODY, { now: NOW }))).toBe('invalid_signature');
   });
 
+  it('verifies a known vector (the one our signer has produced since before the library)', () => {
+    const body = '{"test": 2432232314}';
+    const headers = {
+      'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      'webhook-timestamp': '1614265330',
+      'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    };
+    const at = new Date(1614265330 * 1000);
+    expect(verifyWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers, body, { now: at })).toEqual({ test: 2432232314 });
+    // Tampered body, stale timestamp, wrong secret: each refused with its code.
+    expect(codeOf(() => verifyWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers, '{"test": 2432232315}', { now: at }))).toBe('invalid_signature');
+    expect(
+      codeOf(() => verifyWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers, body, { now: at.getTime() + 301_000 })),
+    ).toBe('timestamp_out_of_tolerance');
+    expect(codeOf(() => verifyWebhook(newSecret(), headers, body, { now: at }))).toBe('invalid_signature');
+  });
+
   it('rejects a tampered body', () => {
     const secret = newSecret();
     const tampered = BODY.replace('succeeded', 'failed');
@@ -104,5 +121,6 @@ describe('verifyWebhook', () => {
     const secret = newSecret();
     expect(codeOf(() => verifyWebhook(secret, { ...signed(secret), 'webhook-timestamp': '12.5' }, BODY, { now: NOW }))).toBe('invalid_signature');
     expect(codeOf(() => verifyWebhook('whsec_!!', signed(secret), BODY, { now: NOW }))).toBe('invalid_secret');
+    expect(codeOf(() => verifyWebhook('whsec_=', signed(secret), BODY, { now: NOW }))).toBe('invalid_secret');
   });
 });

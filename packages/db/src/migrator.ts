@@ -12,7 +12,10 @@ const MIGRATION_LOCK_KEY = 7_246_118_001;
 /**
  * Applies pending migrations in order, each in its own transaction. Safe to run from any number
  * of processes at once: a session-level advisory lock serialises them and the second one finds
- * nothing left to do.
+ * nothing left to do. Applied ids this release does not know are ignored: during a rolling
+ * deploy old processes boot against a database the new release already migrated. That is why
+ * this is not kysely's Migrator, which fails on such "missing" migrations (and on out-of-order
+ * ones unless allowUnorderedMigrations).
  */
 export async function migrate(databaseUrl: string, migrations: readonly Migration[]): Promise<string[]> {
   const client = new Client({ connectionString: databaseUrl });

@@ -28,6 +28,9 @@ describe('migrations', () => {
       // Exactly one of the racing runs applied everything; the others found nothing to do.
       expect(results.map((r) => r.length).sort()).toEqual([0, 0, MIGRATIONS.length]);
       expect(await migrate(url, MIGRATIONS)).toEqual([]);
+      // Rolling deploy: an old release boots against a database a newer one already migrated.
+      // Its migrator must not fail on ids it does not know (kysely's Migrator would).
+      expect(await migrate(url, MIGRATIONS.slice(0, -1))).toEqual([]);
     } finally {
       await dropDatabase(name);
     }

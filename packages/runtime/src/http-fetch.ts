@@ -1,44 +1,46 @@
-import http from 'node:http';
-import https from 'node:https';
-import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
 
 /**
  * The fetch the MCP SDK's Streamable HTTP transport makes its requests with: the subset of fetch
- * that transport uses, on node:http's client with keep-alive agents instead of the global fetch.
+ * that transport uses, on undici's `request()` over a keep-alive connection pool (an undici Agent,
+ * one Pool per origin) instead of the global fetch.
  *
  * Why: in the pipeline benchmark a worker spent ~15 % of its CPU in fetch's machinery around each
- * tool call (undici's fetch algorithm, WHATWG streams for a body of a few hundred bytes, one
- * AbortSignal per request, Response/Headers objects). Here a JSON answer is read from the socket
- * into one string, and a web stream is made only for a body that is read as a stream (SSE).
+ * tool call (the fetch algorithm, WHATWG streams for a body of a few hundred bytes, Response and
+ * Headers objects). `request()` skips that machinery: a JSON answer is read with the body's own
+ * `text()`/`json()`, and a web stream is made only for a body read as a stream (SSE).
  *
  * Semantics kept from fetch (and from signalIsolatingFetch): the request's signal aborts it and its
- * body (rejecting with the signal's reason) and its listener on that signal is removed as soon as
- * the body has been read, cancelled or failed, so one connection-wide signal shared by thousands
- * of requests holds no listeners; network errors reject with TypeError('fetch failed', { cause })
- * as fetch does, so callers reading `cause.code` still work; compressed answers are decoded.
- * A request that failed on a pooled keep-alive socket the server had closed is retried (at most 3
- * times) only when its method is idempotent: a POST (an MCP tool call) may have reached the server
- * before the reset, and sending it again could repeat a side effect, so it fails as fetch's does
- * (the caller's retry carries the call's idempotency key). To keep that race rare, an idle pooled
- * socket is closed after FREE_SOCKET_MS, before a Node server's default 5 s keep-alive ends it. Anything the fast path does not do (a redirect to follow, a body
- * other than text or bytes, a non-http(s) URL) goes to `fallback` unchanged.
+ * body (rejecting with the signal's reason), and undici removes its listener on that signal as
+ * soon as the body has closed (read to the end, cancelled or failed), so one connection-wide signal
+ * shared by thousands of requests holds no listeners; network errors reject with
+ * TypeError('fetch failed', { cause }) as fetch does, so callers reading `cause.code` still work;
+ * compressed answers are decoded. A request that failed on a socket the server had closed is
+ * retried (at most 3 times) only when its method is idempotent: a POST (an MCP tool call) may have
+ * reached the server before the reset, and sending it again could repeat a side effect, so it fails
+ * as fetch's does (the caller's retry carries the call's idempotency key). Idle pooled sockets are
+ * closed after FREE_SOCKET_MS, before a Node server's default 5 s keep-alive ends them. Anything
+ * this path does not do (a redirect to follow, a body other than text or bytes, a non-http(s) URL)
+ * goes to `fallback` unchanged.
  */
 
-/** Like undici's headersTimeout/bodyTimeout: a server that goes silent this long fails the request (ms). */
+/** A server that goes silent this long (before headers, or between body chunks) fails the request (ms). */
 const IDLE_TIMEOUT_MS = 300_000;
-const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+/** An idle pooled socket is closed by us after this long (ms); undici's default too, stated. */
+const FREE_SOCKET_MS = 4_000;
+/** undici's codes (and the OS's) for a socket the server closed under a request. */
+const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 const MAX_STALE_RETRIES = 3;
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
-/** An idle pooled socket is closed by us after this long (undici's default keep-alive is 4 s too). */
-const FREE_SOCKET_MS = 4_000;
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
-// LIFO: the hottest sockets are reused and the rest idle out.
-const httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: FREE_SOCKET_MS });
-const httpsAgent = new https.Agent({ keepAlive: true, scheduling: 'lifo', timeout: FREE_SOCKET_MS });
+const dispatcher = new Agent({ keepAliveTimeout: FREE_SOCKET_MS, headersTimeout: IDLE_TIMEOUT_MS, bodyTimeout: IDLE_TIMEOUT_MS });
 
 type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+type Body = Dispatcher.ResponseData['body'];
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
@@ -53,176 +55,132 @@ function requestHeaders(h: RequestInit['headers']): Record<string, string> {
   return out;
 }
 
-/** Read-only Headers view over a node response's (already lower-cased) header map. */
+/** Read-only Headers view over undici's (lower-cased) header map. */
 class ResponseHeaders {
-  constructor(private readonly raw: IncomingMessage['headers']) {}
+  constructor(private readonly raw: Dispatcher.ResponseData['headers']) {}
   get(name: string): string | null {
     const v = this.raw[name.toLowerCase()];
-    if (v === undefined) return null;
-    return Array.isArray(v) ? v.join(', ') : v;
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
   }
   has(name: string): boolean {
     return this.raw[name.toLowerCase()] !== undefined;
   }
   forEach(cb: (value: string, key: string) => void): void {
-    for (const k of Object.keys(this.raw)) cb(this.get(k)!, k);
+    for (const [k, v] of this.entries()) cb(v, k);
   }
   *entries(): IterableIterator<[string, string]> {
     for (const k of Object.keys(this.raw).sort()) yield [k, this.get(k)!];
-  }
-  keys(): IterableIterator<string> {
-    return Object.keys(this.raw).sort()[Symbol.iterator]();
-  }
-  *values(): IterableIterator<string> {
-    for (const [, v] of this.entries()) yield v;
   }
   [Symbol.iterator](): IterableIterator<[string, string]> {
     return this.entries();
   }
 }
 
-/** The Response surface fetch callers use, over a node response stream. */
-class NodeResponse {
+/** The Response surface fetch callers use, delegating the body to undici's (text/json/arrayBuffer/body). */
+class UndiciResponse {
   readonly ok: boolean;
-  readonly status: number;
-  readonly statusText: string;
+  readonly statusText = '';
   readonly headers: ResponseHeaders;
   readonly redirected = false;
   readonly type = 'basic';
-  #used = false;
-  #body: ReadableStream<Uint8Array> | null | undefined;
+  readonly #body: Body | null;
+  #stream: ReadableStream<Uint8Array> | undefined;
 
-  constructor(
-    readonly url: string,
-    res: IncomingMessage,
-    private readonly stream: Readable,
-    private readonly done: () => void,
-    private readonly nullBody: boolean,
-    private readonly emptyBody: boolean,
-  ) {
-    this.status = res.statusCode ?? 0;
-    this.statusText = res.statusMessage ?? '';
-    this.ok = this.status >= 200 && this.status < 300;
-    this.headers = new ResponseHeaders(res.headers);
+  constructor(readonly url: string, readonly status: number, headers: Dispatcher.ResponseData['headers'], body: Body, nullBody: boolean) {
+    this.ok = status >= 200 && status < 300;
+    this.headers = new ResponseHeaders(headers);
+    // A body nobody reads (a 202 only drained, a stream the server ends abruptly) must not turn
+    // into an uncaught 'error' that ends the process; readers attach their own listener.
+    body.on('error', () => undefined);
+    if (nullBody) body.resume(); // drained, so the socket goes back to the pool
+    this.#body = nullBody ? null : body;
   }
-
-  get bodyUsed(): boolean {
-    return this.#used;
-  }
-
   /** Made on first access only: a JSON answer read with text()/json() never builds a web stream. */
   get body(): ReadableStream<Uint8Array> | null {
-    if (this.#body !== undefined) return this.#body;
-    if (this.nullBody) {
-      this.#body = null;
-      this.done();
-      this.stream.resume();
-      return null;
-    }
-    if (this.#used) throw new TypeError('Body is unusable: Body has already been read');
-    this.#used = true;
-    const node = this.stream;
-    if (this.emptyBody) {
-      // Drained rather than destroyed by a cancel(), so its keep-alive socket goes back to the pool.
-      node.once('end', this.done);
-      node.once('close', this.done);
-      node.resume();
-      this.#body = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-      return this.#body;
-    }
-    const done = this.done;
-    let settled = false;
-    const settle = (f: () => void) => {
-      if (settled) return;
-      settled = true;
-      done();
-      f();
-    };
-    // Our own stream (not Readable.toWeb) so that cancel() releases the signal before it resolves.
-    this.#body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        // Aborted (or lost) before the body was touched: 'close' has already fired.
-        if (node.destroyed && !node.readableEnded) return settle(() => controller.error(node.errored ?? new TypeError('terminated')));
-        node.on('data', (c: Buffer) => {
-          if (settled) return;
-          controller.enqueue(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
-          if ((controller.desiredSize ?? 1) <= 0) node.pause();
-        });
-        node.once('end', () => settle(() => controller.close()));
-        node.once('error', (err) => settle(() => controller.error(err)));
-        node.once('close', () => {
-          if (!node.readableEnded) settle(() => controller.error(node.errored ?? new TypeError('terminated')));
-        });
-      },
-      pull() {
-        node.resume();
-      },
-      cancel() {
-        settle(() => node.destroy());
-      },
-    });
-    return this.#body;
+    if (!this.#body) return null;
+    this.#stream ??= webStream(this.#body);
+    return this.#stream;
   }
-
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    const b = await this.#readAll();
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  get bodyUsed(): boolean {
+    return this.#stream !== undefined || this.#body?.bodyUsed === true;
   }
-
   async text(): Promise<string> {
-    return (await this.#readAll()).toString('utf8');
+    if (!this.#body) return '';
+    if (this.#stream) throw new TypeError('Body is unusable: Body has already been read');
+    const text = await this.#body.text();
+    await closed(this.#body);
+    return text;
   }
-
   async json(): Promise<unknown> {
     return JSON.parse(await this.text());
   }
-
-  #readAll(): Promise<Buffer> {
-    if (this.#used || this.#body) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
-    this.#used = true;
-    const s = this.stream;
-    // Aborted (or lost) between the answer's headers and this read: 'close' has already fired.
-    if (s.destroyed && !s.readableEnded) {
-      this.done();
-      return Promise.reject(s.errored ?? new TypeError('terminated'));
-    }
-    return new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      s.on('data', (c: Buffer) => chunks.push(c));
-      s.once('end', () => {
-        this.done();
-        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-      });
-      s.once('error', (err) => {
-        this.done();
-        reject(err);
-      });
-      s.once('close', () => {
-        // Closed before 'end' (aborted, socket lost): fail rather than hang.
-        if (!s.readableEnded) {
-          this.done();
-          reject(s.errored ?? new TypeError('terminated'));
-        }
-      });
-    });
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    if (!this.#body) return new ArrayBuffer(0);
+    if (this.#stream) throw new TypeError('Body is unusable: Body has already been read');
+    const bytes = await this.#body.arrayBuffer();
+    await closed(this.#body);
+    return bytes;
   }
 }
 
-function decoded(res: IncomingMessage): Readable {
-  const enc = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
-  const decoder = enc === 'gzip' || enc === 'x-gzip' ? zlib.createGunzip() : enc === 'deflate' ? zlib.createInflate() : enc === 'br' ? zlib.createBrotliDecompress() : null;
-  if (!decoder) return res;
-  res.on('error', (err) => decoder.destroy(err));
-  // A body nobody reads (an empty 202 that is only drained, an abort before the body is touched)
-  // must not turn a corrupt or cut-off stream into an uncaught error that ends the process; a
-  // reader attaches its own listener and gets the error.
-  decoder.on('error', () => undefined);
-  return res.pipe(decoder);
+/**
+ * The body as a web stream (SSE). Not undici's own `body.body`: cancelling that one before the
+ * first read neither drains nor destroys the socket's stream, so the request (and its signal
+ * listener) would stay open. Here cancel() destroys it and resolves once it has closed.
+ */
+function webStream(node: Body): ReadableStream<Uint8Array> {
+  let settled = false; // closed, errored or cancelled: the controller takes nothing more
+  const settle = (f: () => void) => {
+    if (!settled) (settled = true), f();
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      // Aborted (or lost) before the body was touched: it has already failed.
+      if (node.destroyed && !node.readableEnded) return settle(() => controller.error(node.errored ?? new TypeError('terminated')));
+      node.on('data', (c: Buffer) => {
+        if (settled) return;
+        controller.enqueue(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) node.pause();
+      });
+      node.once('end', () => settle(() => controller.close()));
+      node.once('error', (err) => settle(() => controller.error(err)));
+      node.once('close', () => settle(() => controller.error(new TypeError('terminated'))));
+    },
+    pull() {
+      node.resume();
+    },
+    cancel() {
+      settled = true;
+      if (node.closed) return;
+      return new Promise<void>((resolve) => {
+        node.once('close', () => resolve());
+        node.destroy();
+      });
+    },
+  });
 }
 
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+/**
+ * undici drops its listener on the request's signal when the body emits 'close', a tick after the
+ * last byte was read; a read resolves only after that, so a caller never sees the listener linger.
+ */
+function closed(body: Body): Promise<void> {
+  return body.closed ? Promise.resolve() : new Promise((resolve) => body.once('close', () => resolve()));
+}
 
-/** Builds the fetch; `fallback` serves what the fast path does not (see above). */
+/** A compressed answer (rare: our servers do not compress) is decoded into a real Response. */
+function decodedResponse(url: string, status: number, headers: Dispatcher.ResponseData['headers'], body: Body, encoding: string): Response | null {
+  const decoder = encoding === 'gzip' || encoding === 'x-gzip' ? zlib.createGunzip() : encoding === 'deflate' ? zlib.createInflate() : encoding === 'br' ? zlib.createBrotliDecompress() : null;
+  if (!decoder) return null;
+  body.on('error', (err) => decoder.destroy(err));
+  const h = new Headers();
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+  const res = new Response(Readable.toWeb(body.pipe(decoder)) as ReadableStream<Uint8Array>, { status, headers: h });
+  Object.defineProperty(res, 'url', { value: url });
+  return res;
+}
+
+/** Builds the fetch; `fallback` serves what this path does not (see above). */
 export function createHttpFetch(fallback: FetchLike): FetchLike {
   return async function httpFetch(input, init) {
     const url = typeof input === 'string' ? new URL(input) : input;
@@ -237,72 +195,29 @@ export function createHttpFetch(fallback: FetchLike): FetchLike {
     const signal = init?.signal ?? undefined;
     if (signal?.aborted) throw abortReason(signal);
     const headers = requestHeaders(init?.headers);
-    const payload = typeof body === 'string' ? Buffer.from(body) : (body as Uint8Array | null | undefined) ?? undefined;
-    if (payload) {
-      headers['content-length'] = String(payload.byteLength);
-      if (typeof body === 'string' && !headers['content-type']) headers['content-type'] = 'text/plain;charset=UTF-8';
-    }
+    if (typeof body === 'string' && !headers['content-type']) headers['content-type'] = 'text/plain;charset=UTF-8';
     headers['accept-encoding'] ??= 'gzip, deflate, br';
 
     for (let attempt = 0; ; attempt++) {
+      let res: Dispatcher.ResponseData;
       try {
-        return await send(url, method, headers, payload, signal, init?.redirect === 'error');
+        // maxRedirections 0 (the default): a 3xx is returned as it is, as `redirect: 'manual'` asks.
+        res = await dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method: method as Dispatcher.HttpMethod, headers, body: (body as string | Uint8Array | null | undefined) ?? null, signal });
       } catch (err) {
-        const e = err as { code?: string; reusedSocket?: boolean };
-        if (attempt < MAX_STALE_RETRIES && IDEMPOTENT_METHODS.has(method) && e.reusedSocket && STALE_SOCKET_CODES.has(e.code ?? '') && !signal?.aborted) continue;
         if (signal?.aborted) throw abortReason(signal);
+        const code = (err as { code?: string }).code ?? '';
+        if (attempt < MAX_STALE_RETRIES && IDEMPOTENT_METHODS.has(method) && STALE_SOCKET_CODES.has(code)) continue;
         throw new TypeError('fetch failed', { cause: err });
       }
-    }
-  };
-}
-
-function send(url: URL, method: string, headers: Record<string, string>, payload: Uint8Array | undefined, signal: AbortSignal | undefined, redirectIsError: boolean): Promise<Response> {
-  return new Promise<Response>((resolve, reject) => {
-    const lib = url.protocol === 'https:' ? https : http;
-    const req = lib.request(url, { method, headers, agent: url.protocol === 'https:' ? httpsAgent : httpAgent });
-    let res: IncomingMessage | undefined;
-    let listening = false;
-    const onAbort = () => {
-      const reason = abortReason(signal!);
-      req.destroy(reason as Error);
-      res?.destroy(reason as Error);
-    };
-    const unlisten = () => {
-      if (listening) signal!.removeEventListener('abort', onAbort);
-      listening = false;
-    };
-    if (signal) {
-      signal.addEventListener('abort', onAbort, { once: true });
-      listening = true;
-    }
-    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${IDLE_TIMEOUT_MS} ms`)));
-    req.once('error', (err) => {
-      unlisten();
-      // Node marks a failure on a pooled socket; the caller retries only those.
-      (err as { reusedSocket?: boolean }).reusedSocket = req.reusedSocket && !res;
-      if (res) res.destroy(err);
-      else reject(err);
-    });
-    req.once('response', (r) => {
-      res = r;
-      const status = r.statusCode ?? 0;
-      if (redirectIsError && status >= 300 && status < 400 && r.headers.location) {
-        unlisten();
-        r.resume();
-        reject(new Error('unexpected redirect'));
-        return;
+      const { statusCode: status, headers: h, body: resBody } = res;
+      if (init?.redirect === 'error' && status >= 300 && status < 400 && h.location) {
+        resBody.resume();
+        throw new TypeError('fetch failed', { cause: new Error('unexpected redirect') });
       }
       const nullBody = NULL_BODY_STATUSES.has(status) || method === 'HEAD';
-      const stream = nullBody ? r : decoded(r);
-      const response = new NodeResponse(url.href, r, stream, unlisten, nullBody, r.headers['content-length'] === '0');
-      if (nullBody) {
-        r.resume();
-        r.once('end', unlisten);
-        r.once('close', unlisten);
-      }
-      resolve(response as unknown as Response);
-    });
-    req.end(payload);
-  });
+      const encoding = String(h['content-encoding'] ?? '').trim().toLowerCase();
+      const decoded = !nullBody && encoding !== '' && h['content-length'] !== '0' ? decodedResponse(url.href, status, h, resBody, encoding) : null;
+      return decoded ?? (new UndiciResponse(url.href, status, h, resBody, nullBody) as unknown as Response);
+    }
+  };
 }

@@ -179,3 +179,13 @@ test('mcpHttpFetch: an empty compressed 202 whose body is cancelled, and a body 
   // Anything uncaught from the two would have failed this file by now.
   await new Promise((resolve) => setTimeout(resolve, 50));
 });
+
+test('mcpHttpFetch: a body taken as a stream cannot be read again as text, as with fetch', async () => {
+  const res = await mcpHttpFetch(`${base}/json`, { method: 'POST', redirect: 'manual' });
+  const reader = res.body!.getReader();
+  let text = '';
+  for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+  expect(JSON.parse(text)).toEqual({ ok: true });
+  expect(res.bodyUsed).toBe(true);
+  await expect(res.text()).rejects.toThrow(TypeError);
+});

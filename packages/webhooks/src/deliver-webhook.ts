@@ -1,9 +1,9 @@
-import { lookup as dnsLookup } from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
+import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import { classifyAddress } from './classify-address';
 import { isLocalhostName, normalizeHost } from './check-callback-url';
 import type { Resolve } from './check-callback-url';
@@ -43,41 +43,43 @@ export interface DeliveryResult {
   durationMs: number;
 }
 
-/** Node error code our lookup uses to refuse an address; mapped to `address_not_allowed`. */
-const REFUSED = 'ERR_WEBHOOK_ADDRESS_NOT_ALLOWED';
+/**
+ * The SSRF gate at connect time is request-filtering-agent: its createConnection refuses an
+ * IP-literal host before connecting, and wraps the socket's lookup so the socket only connects to
+ * addresses it checked in that same lookup (DNS rebinding between submission and delivery, and
+ * between retries). With every answer requested (autoSelectFamily below), any non-unicast answer
+ * refuses the whole host, as checkCallbackUrl does. keepAlive is off (the http.Agent default): the
+ * socket is closed after each attempt, so no pooled socket to a previously checked address is reused.
+ */
+const guardedAgents = { 'http:': new RequestFilteringHttpAgent(), 'https:': new RequestFilteringHttpsAgent() };
+/** WEBHOOK_ALLOW_PRIVATE_NETWORKS: same agents, nothing refused (local/demo only). */
+const openAgents = {
+  'http:': new RequestFilteringHttpAgent({ allowPrivateIPAddress: true, allowMetaIPAddress: true }),
+  'https:': new RequestFilteringHttpsAgent({ allowPrivateIPAddress: true, allowMetaIPAddress: true }),
+};
+
+/** How request-filtering-agent 3.x words a refusal (it sets no error code); pinned by test/deliver.test.ts. */
+const REFUSED = /^DNS lookup .* is not allowed\b/;
+
+function isRefusal(err: unknown): boolean {
+  if (err instanceof AggregateError) return err.errors.some(isRefusal);
+  return err instanceof Error && REFUSED.test(err.message);
+}
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
-function refusal(): NodeJS.ErrnoException {
-  return Object.assign(new Error('webhook target address is not public'), { code: REFUSED });
-}
-
-/**
- * The SSRF gate at connect time: the socket connects only to addresses this lookup returns, so
- * checking them here covers DNS rebinding between submission and delivery (and between retries).
- * Any non-public answer refuses the whole host, matching checkCallbackUrl.
- */
-function guardedLookup(allowPrivate: boolean, resolve: Resolve | undefined) {
+/** `resolve` (tests, custom DNS) in the shape of dns.lookup, for the agent to check and connect with. */
+function resolverLookup(resolve: Resolve) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    const answer = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]): void => {
-      if (err) return callback(err, []);
-      const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
-      if (wanted.length === 0) {
-        return callback(Object.assign(new Error(`no addresses for ${hostname}`), { code: 'ENOTFOUND' }), []);
-      }
-      if (!allowPrivate && wanted.some((a) => safeClass(a.address) !== 'public')) return callback(refusal(), []);
-      if (options.all) return callback(null, wanted);
-      const first = wanted[0] as LookupAddress;
-      callback(null, first.address, first.family);
-    };
-    if (resolve) {
-      resolve(hostname).then(
-        (list) => answer(null, list.filter((a) => isIP(a) !== 0).map((address) => ({ address, family: isIP(address) }))),
-        (err: unknown) => answer(Object.assign(new Error(`cannot resolve ${hostname}`), { code: 'ENOTFOUND', cause: err }), []),
-      );
-    } else {
-      dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => answer(err, addresses ?? []));
-    }
+    const fail = (cause?: unknown) => callback(Object.assign(new Error(`cannot resolve ${hostname}`), { code: 'ENOTFOUND', cause }), []);
+    resolve(hostname).then((list) => {
+      const all = list.filter((a) => isIP(a) !== 0).map((address) => ({ address, family: isIP(address) }));
+      const wanted = options.family === 4 || options.family === 6 ? all.filter((a) => a.family === options.family) : all;
+      const first = wanted[0];
+      if (!first) return fail();
+      if (options.all) callback(null, wanted);
+      else callback(null, first.address, first.family);
+    }, fail);
   };
 }
 
@@ -117,9 +119,8 @@ export function deliverWebhook(input: DeliverWebhookInput): Promise<DeliveryResu
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '') {
     return Promise.resolve(done({ ok: false, status: null, error: 'invalid_url' }));
   }
-  const host = normalizeHost(url.hostname);
-  // Node skips `lookup` for IP literals, so they are checked here; localhost names by RFC 6761.
-  if (!input.allowPrivate && ((isIP(host) !== 0 && safeClass(host) !== 'public') || isLocalhostName(host))) {
+  // localhost names are loopback by RFC 6761 whatever a resolver says (IP literals: the agent).
+  if (!input.allowPrivate && isLocalhostName(normalizeHost(url.hostname))) {
     return Promise.resolve(done({ ok: false, status: null, error: 'address_not_allowed' }));
   }
 
@@ -149,8 +150,12 @@ export function deliverWebhook(input: DeliverWebhookInput): Promise<DeliveryResu
       {
         method: 'POST',
         headers,
-        agent: false, // fresh connection each attempt: no pooled socket to a previously checked address
-        lookup: guardedLookup(input.allowPrivate, input.resolve),
+        agent: (input.allowPrivate ? openAgents : guardedAgents)[url.protocol as 'http:' | 'https:'],
+        // Passed through to the agent's createConnection, which checks what this lookup answers.
+        ...(input.resolve ? { lookup: resolverLookup(input.resolve) } : {}),
+        // Ask the lookup for every address (not just the first), so all of them are checked
+        // (net option passed through; Node 20's default, stated so no flag can turn it off).
+        ...({ autoSelectFamily: true } as http.RequestOptions),
       },
       (res) => {
         status = res.statusCode ?? null;
@@ -167,7 +172,8 @@ export function deliverWebhook(input: DeliverWebhookInput): Promise<DeliveryResu
       },
     );
 
-    // Belt and braces: whatever path produced the socket, refuse if the peer is not public.
+    // Belt and braces, and our stricter policy: the agent refuses what ipaddr.js does not call
+    // unicast; classifyAddress also refuses IPv6 outside 2000::/3 (unallocated space).
     req.on('socket', (socket: Socket) => {
       socket.once('connect', () => {
         const peer = socket.remoteAddress;
@@ -177,9 +183,8 @@ export function deliverWebhook(input: DeliverWebhookInput): Promise<DeliveryResu
       });
     });
 
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      const refused = err.code === REFUSED || (err instanceof AggregateError && err.errors.some((e: NodeJS.ErrnoException) => e?.code === REFUSED));
-      settle({ ok: false, status: null, error: refused ? 'address_not_allowed' : 'connection_error' });
+    req.on('error', (err: Error) => {
+      settle({ ok: false, status: null, error: isRefusal(err) ? 'address_not_allowed' : 'connection_error' });
     });
 
     const timer = setTimeout(() => {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { decodeWebhookSecret } from './secret';
 import { WebhookError } from './webhook-error';
 
@@ -24,7 +24,8 @@ export interface SignedHeaders {
 
 /**
  * Standard Webhooks v1 signing: base64 HMAC-SHA256 over `{id}.{timestamp}.{body}`, one
- * `v1,<sig>` per secret, space separated.
+ * `v1,<sig>` per secret, space separated. The MAC is the reference library's (`standardwebhooks`),
+ * the same code our tenants' receivers verify with; we only validate input and join signatures.
  */
 export function signPayload(input: SignPayloadInput): SignedHeaders {
   const { id, timestamp, body, secrets } = input;
@@ -32,7 +33,8 @@ export function signPayload(input: SignPayloadInput): SignedHeaders {
   if (typeof id !== 'string' || id === '' || id.includes('.') || /\s/.test(id)) {
     throw new WebhookError('invalid_input', 'webhook id must be a non-empty string without "." or whitespace');
   }
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+  // Upper bound: the latest instant a Date holds (8.64e15 ms), which the library signs through.
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > 8_640_000_000_000) {
     throw new WebhookError('invalid_input', 'webhook timestamp must be a non-negative integer of unix seconds');
   }
   if (typeof body !== 'string') throw new WebhookError('invalid_input', 'webhook body must be a string');
@@ -40,11 +42,13 @@ export function signPayload(input: SignPayloadInput): SignedHeaders {
     throw new WebhookError('invalid_secret', 'at least one webhook secret is required to sign');
   }
   const ts = String(timestamp);
+  const at = new Date(timestamp * 1000);
   const signatures = secrets.map((secret) => {
+    // Our decoder (lenient base64, our error codes) hands the library the raw key bytes, so the
+    // key, and thus every signature, is exactly what it was before the library signed.
     const key = decodeWebhookSecret(secret);
     try {
-      const mac = createHmac('sha256', key).update(`${id}.${ts}.`, 'utf8').update(body, 'utf8').digest('base64');
-      return `v1,${mac}`;
+      return new Webhook(key, { format: 'raw' }).sign(id, at, body);
     } finally {
       key.fill(0);
     }

@@ -44,6 +44,11 @@ const server = http.createServer((req, res) => {
 });
 let baseUrl = '';
 let port = 0;
+/** TCP connections the receiver accepted: a refusal must happen before connecting, not after. */
+let connections = 0;
+server.on('connection', () => {
+  connections += 1;
+});
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -58,6 +63,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   received.length = 0;
+  connections = 0;
 });
 
 const fixedDns = (table: Record<string, string[]>): Resolve => async (host) => table[host] ?? [];
@@ -155,6 +161,7 @@ describe('deliverWebhook SSRF gate at connect time (allowPrivate: false)', () =>
     const result = await deliverWebhook({ url: makeUrl(), headers: {}, body: '{}', allowPrivate: false });
     expect(result).toMatchObject({ ok: false, status: null, error: 'address_not_allowed' });
     expect(received).toHaveLength(0);
+    expect(connections).toBe(0);
   });
 
   it('refuses a host name that now resolves to loopback (DNS rebinding after submission)', async () => {
@@ -163,6 +170,7 @@ describe('deliverWebhook SSRF gate at connect time (allowPrivate: false)', () =>
     const result = await deliverWebhook({ url: `http://rebind.test:${port}/ok`, headers: {}, body: '{}', allowPrivate: false, resolve });
     expect(result).toMatchObject({ ok: false, status: null, error: 'address_not_allowed' });
     expect(received).toHaveLength(0);
+    expect(connections).toBe(0);
   });
 
   it('refuses when any resolved address is private, even if another is public', async () => {
@@ -170,5 +178,15 @@ describe('deliverWebhook SSRF gate at connect time (allowPrivate: false)', () =>
     const result = await deliverWebhook({ url: `http://mixed.test:${port}/ok`, headers: {}, body: '{}', allowPrivate: false, resolve });
     expect(result).toMatchObject({ ok: false, error: 'address_not_allowed' });
     expect(received).toHaveLength(0);
+    expect(connections).toBe(0);
   });
+
+  it.each(['169.254.169.254', '100.100.100.200', '10.0.0.1', 'fd00:ec2::254', '::ffff:127.0.0.1', '0.0.0.0'])(
+    'refuses %s from DNS before any connection (request-filtering-agent)',
+    async (address) => {
+      const resolve = fixedDns({ 'inside.test': [address] });
+      const result = await deliverWebhook({ url: `http://inside.test:${port}/ok`, headers: {}, body: '{}', allowPrivate: false, resolve, timeoutMs: 2000 });
+      expect(result).toMatchObject({ ok: false, status: null, error: 'address_not_allowed' });
+    },
+  );
 });

@@ -60,10 +60,38 @@ describe('signPayload', () => {
     expect(headers['webhook-signature']).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
   });
 
+  it('signs byte-identically to the hand-written HMAC it replaced (non-ASCII body, two secrets)', () => {
+    // Expected header captured from the previous node:crypto implementation before the switch.
+    const body = JSON.stringify({
+      id: 'evt_01J',
+      type: 'job.succeeded',
+      created_at: '2026-12-07T16:00:00.000Z',
+      data: { id: 'job_9', output: { note: 'Pedido nº 1001 — ação concluída ✓' } },
+    });
+    const headers = signPayload({
+      id: 'evt_01J',
+      timestamp: 1796659200,
+      body,
+      secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD'],
+    });
+    expect(headers).toEqual({
+      'webhook-id': 'evt_01J',
+      'webhook-timestamp': '1796659200',
+      'webhook-signature': 'v1,T3E8aimMMOQuvgx12r77cvw0xI/dTGv9vfZtXgZd+xU= v1,5RFHJghkf25WgFZqYkuWU+u3jZEn8GiVyEuWloDSfQs=',
+    });
+  });
+
+  it('keys on the secret bytes whether or not the whsec_ prefix is given', () => {
+    const secret = generateWebhookSecret();
+    const input = { id: 'evt_3', timestamp: 1796659200, body: BODY };
+    expect(signPayload({ ...input, secrets: [secret.slice(6)] })).toEqual(signPayload({ ...input, secrets: [secret] }));
+  });
+
   it('refuses ids with a dot, non-integer timestamps and missing secrets', () => {
     const secret = generateWebhookSecret();
     expect(codeOf(() => signPayload({ id: 'evt.1', timestamp: 1, body: '', secrets: [secret] }))).toBe('invalid_input');
     expect(codeOf(() => signPayload({ id: 'evt_1', timestamp: 1.5, body: '', secrets: [secret] }))).toBe('invalid_input');
+    expect(codeOf(() => signPayload({ id: 'evt_1', timestamp: 2 ** 52, body: '', secrets: [secret] }))).toBe('invalid_input');
     expect(codeOf(() => signPayload({ id: 'evt_1', timestamp: 1, body: '', secrets: [] }))).toBe('invalid_secret');
     expect(codeOf(() => signPayload({ id: 'evt_1', timestamp: 1, body: '', secrets: ['whsec_'] }))).toBe('invalid_secret');
   });

@@ -50,7 +50,8 @@ describe('classifyAddress', () => {
     ['::ffff:8.8.8.8', 'public'],
     ['64:ff9b::7f00:1', 'loopback'],
     ['::127.0.0.1', 'loopback'], // ipaddr.js reads the deprecated IPv4-compatible form as mapped: still refused
-    ['fec0::1', 'reserved'],
+    ['fec0::1', 'reserved'], // site-local: a named range since ipaddr.js 2.3
+    ['5f00::1', 'reserved'], // SRv6 SIDs (RFC 9602), named in ipaddr.js 2.5
     ['2002:7f00:1::1', 'reserved'],
     ['2001:db8::1', 'reserved'],
     ['224.0.0.1', 'reserved'],
