@@ -8,8 +8,8 @@
  * usage mismatches (the last three must be 0) and exits 1 if any drill found a problem.
  * Needs redis-server on PATH and /usr/lib/postgresql/15/bin; the machine's Postgres on 5432.
  */
-import { DRILLS, formatTable, runDrills } from '../packages/bench/src';
-import type { DrillSize } from '../packages/bench/src';
+import { DRILLS, formatTable, runDrills } from '../apps/bench/src';
+import type { DrillSize } from '../apps/bench/src';
 
 // Ctrl-C / SIGTERM: exit normally so the children's exit-time cleanup runs.
 process.on('SIGINT', () => process.exit(130));

@@ -24,7 +24,7 @@ mkdirSync(outDir, { recursive: true });
 
 /**
  * Runs jest once and returns its counts. The suite runs in two passes: everything else two files
- * at a time, then the load/fault drills (packages/bench) one at a time, because they start their
+ * at a time, then the load/fault drills (apps/bench) one at a time, because they start their
  * own stacks of processes and kill them on a timetable; sharing two cores with other suites made
  * them measure the machine's load instead of the product.
  */
@@ -47,7 +47,7 @@ function runJest(name, args) {
 
 const runs = extra.length
   ? [runJest('selected', ['--maxWorkers=2', ...extra])]
-  : [runJest('main', ['--maxWorkers=2', '--testPathIgnorePatterns', '/packages/bench/']), runJest('drills', ['--runInBand', 'packages/bench'])];
+  : [runJest('main', ['--maxWorkers=2', '--testPathIgnorePatterns', '/apps/bench/']), runJest('drills', ['--runInBand', 'apps/bench'])];
 
 const passed = runs.reduce((n, r) => n + r.passed, 0);
 const failed = failedChecks + runs.reduce((n, r) => n + r.failed, 0);

@@ -4,7 +4,7 @@
  * Real Redis and Postgres (a throwaway database and Redis prefix), the real API (apps/api/src/main.ts),
  * N workers (apps/worker/src/main.ts) and the sandbox with a fixed per-call latency, so every job (a
  * one-step workflow: one MCP tool call) has a known duration, each in its own *child process*; the
- * heavy tenant's client too (packages/bench/src/submitter-main.ts), so this script's event loop runs
+ * heavy tenant's client too (apps/bench/src/submitter-main.ts), so this script's event loop runs
  * only the quiet tenants' clients and its 2,000 POSTs do not delay their submissions. Scenarios:
  *   quiet-alone  9 quiet tenants submit 20 jobs each at a steady rate, nothing else (reference)
  *   flood        the heavy tenant dumps heavyJobs at t=0; the quiet tenants do the same as above during it
@@ -30,7 +30,7 @@ import type { Db } from '@agents/db';
 import { createProducer, createRedis, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { createLogger } from '@agents/observability';
 import { dropDatabase, flushPrefix } from '@agents/testkit';
-import { createJsonClient, sparePort, spawnEntry, waitPort } from '../../packages/bench/src';
+import { createJsonClient, sparePort, spawnEntry, waitPort } from '../../apps/bench/src';
 
 const [HEAVY_JOBS = 2000, JOB_MS = 100, SLOTS = 8, WORKERS = 2] = process.argv.slice(2).map(Number);
 const QUIET = 9;
@@ -67,7 +67,7 @@ async function main() {
   const db = createDb({ url: dbUrl, max: 10 });
   // The sandbox and the API each in their own process, as the workers are.
   const sandboxPort = await sparePort();
-  const sandbox = spawnEntry('packages/bench/src/latency-sandbox-main.ts', {}, [String(sandboxPort), String(JOB_MS)]);
+  const sandbox = spawnEntry('apps/bench/src/latency-sandbox-main.ts', {}, [String(sandboxPort), String(JOB_MS)]);
   await waitPort(sandboxPort, true, 30_000);
   const apiPort = await sparePort();
   const env: Record<string, string> = {
@@ -124,7 +124,7 @@ async function main() {
   }
 
   const headers = { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' };
-  // The same client as the heavy tenant's (packages/bench/src/post-json.ts), not the global fetch:
+  // The same client as the heavy tenant's (apps/bench/src/post-json.ts), not the global fetch:
   // the load generators should cost the machine as little as they can.
   const client = createJsonClient(apiUrl, { authorization: headers.authorization }, 64);
   const post = async (p: string, body: unknown) => {
@@ -145,13 +145,13 @@ async function main() {
     steps: [{ tool: 'asaas/create_customer', args: { name: `Customer of ${label}`, cpfCnpj: '52998224725' } }],
   });
   /**
-   * The heavy tenant's client runs in its own process (packages/bench/src/submitter-main.ts), as a
+   * The heavy tenant's client runs in its own process (apps/bench/src/submitter-main.ts), as a
    * different customer's would: its 2,000 POSTs do not hold up the quiet tenants' timers and
    * requests in this process's event loop.
    */
   const submitInChild = (name: string, list: Submission[]) =>
     new Promise<string[]>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'packages/bench/src/submitter-main.ts')], {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/bench/src/submitter-main.ts')], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? '', SUBMIT_TOKEN: OPERATOR_KEY, SUBMIT_SPEC: JSON.stringify({ url: apiUrl, path: `/v1/tenants/${list[0]!.queueTenant}/jobs`, count: list.length, inFlight: 32, body: jobBody(name, list[0]!.label) }) },
         stdio: ['ignore', 'pipe', 'inherit'],

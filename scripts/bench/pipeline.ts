@@ -4,9 +4,9 @@
  * N two-step workflow jobs across T tenants through api + 2 workers + sandbox (each its own
  * process, on a private Redis and a private Postgres cluster), end to end. Prints jobs/s, CPU ms
  * per job by process (api, workers, sandbox, Redis, Postgres; from /proc), the bare costs of the
- * same work measured in the same run, and the ratio (goal ≤ 1.5). See packages/bench/src/benchmarks/pipeline.ts.
+ * same work measured in the same run, and the ratio (goal ≤ 1.5). See apps/bench/src/benchmarks/pipeline.ts.
  */
-import { runPipelineBench } from '../../packages/bench/src';
+import { runPipelineBench } from '../../apps/bench/src';
 
 const [jobs = 5000, tenants = 100, slots = 50, bareN = 2000] = process.argv.slice(2).map(Number);
 process.on('SIGINT', () => process.exit(130));

@@ -9,14 +9,14 @@
  * alone and mixed with each class, for normal p99.
  */
 import path from 'node:path';
-import { cpuSeconds, percentile, runLoad, startStack } from '../../packages/bench/src';
-import { HOSTILE_KINDS, slowClient } from '../../packages/bench/src/drills/poison-input';
-import type { HostileKind } from '../../packages/bench/src/drills/poison-input';
+import { cpuSeconds, percentile, runLoad, startStack } from '../../apps/bench/src';
+import { HOSTILE_KINDS, slowClient } from '../../apps/bench/src/drills/poison-input';
+import type { HostileKind } from '../../apps/bench/src/drills/poison-input';
 
 const [PER_CLASS = 100, NORMAL = 200] = process.argv.slice(2).map(Number);
 
 async function main() {
-  const preload = path.resolve(__dirname, '../../packages/bench/src/loop-delay-preload.cjs');
+  const preload = path.resolve(__dirname, '../../apps/bench/src/loop-delay-preload.cjs');
   const stack = await startStack({ label: 'poisonprof', tenants: 5, workers: 1, workerSlots: 16, env: { NODE_OPTIONS: `--require ${preload}` } });
   const port = Number(new URL(stack.apiUrl).port);
   const api = stack.api;

@@ -27,7 +27,7 @@ export interface ReviveStrandedResult {
  * dispatcher will run. Looks at the oldest non-terminal rows (those are the ones that can be
  * stuck), `batch` per pass, and repairs their entries:
  * - `failed` while the row is not terminal: the last attempt failed and so did the write marking
- *   the row failed (Postgres outage drill, packages/bench). Retried: the job resumes from its
+ *   the row failed (Postgres outage drill, apps/bench). Retried: the job resumes from its
  *   checkpoints and completed tool calls are not repeated.
  * - no entry at all (Redis lost it): added again (jobId = row id, so a racing add is a no-op).
  * - waiting, delayed or active, but its tenant is missing from the active-tenant set (a worker

@@ -106,7 +106,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!opts.sandboxProcess) return createSandboxServer({ port: sandboxPort, logger: silentLogger(), callLatencyMs: opts.callLatencyMs });
     // The product's entry point has no per-call latency setting; a stack that asks for one gets the bench's.
     const child = opts.callLatencyMs
-      ? spawnEntry('packages/bench/src/latency-sandbox-main.ts', {}, [String(sandboxPort), String(opts.callLatencyMs)])
+      ? spawnEntry('apps/bench/src/latency-sandbox-main.ts', {}, [String(sandboxPort), String(opts.callLatencyMs)])
       : spawnEntry('apps/sandbox/src/main.ts', { SANDBOX_PORT: String(sandboxPort), LOG_LEVEL: 'warn' });
     sandboxChild = child;
     await waitPort(sandboxPort, true, 30_000);

@@ -5,7 +5,7 @@
  * `POST /v1/tenants/{tid}/jobs`: tenant API-key auth, zod validation, the Redis rate-limit check,
  * the quota check, an Idempotency-Key per request, the job row, the BullMQ enqueue. Baseline in
  * the same run, on the same Postgres, Redis and machine: a bare Express process that does one
- * Postgres insert and one BullMQ add per request (packages/bench/src/bare-ingress.ts). Prints
+ * Postgres insert and one BullMQ add per request (apps/bench/src/bare-ingress.ts). Prints
  * req/s, p50/p99 latency, CPU per request of the server process (from /proc) and the ratios.
  */
 import autocannon from 'autocannon';
@@ -64,7 +64,7 @@ async function load(o: IngressBenchOptions, name: string, url: string, pid: numb
 export async function runIngressBench(o: IngressBenchOptions): Promise<{ runs: IngressRun[]; ratio: number }> {
   const stack: Stack = await startStack({ label: 'ingress', tenants: o.tenants, workers: 0, env: { LOG_LEVEL: 'warn' } });
   const port = await sparePort();
-  const baseline = spawnEntry('packages/bench/src/bare-ingress-main.ts', {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
+  const baseline = spawnEntry('apps/bench/src/bare-ingress-main.ts', {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
   try {
     const keys = new Map<string, string>();
     for (const t of stack.tenants) {

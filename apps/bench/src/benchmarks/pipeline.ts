@@ -81,7 +81,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const bareN = o.bareN;
     // 1. bare ingress: one Express request = one insert + one BullMQ add.
     const port = await sparePort();
-    const bare = spawnEntry('packages/bench/src/bare-ingress-main.ts', {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
+    const bare = spawnEntry('apps/bench/src/bare-ingress-main.ts', {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
     await waitPort(port, true, 30_000);
     const body = JSON.stringify({ steps: [{ tool: 'asaas/create_customer', args: {} }], metadata: {} });
     await autocannon({ url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, amount: 500 });
@@ -91,12 +91,12 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     await bare.stop('SIGKILL');
     // 2. bare BullMQ fetch + complete of those jobs (500 warm-up + bareN queued above).
     const r0 = cpuTree(stack.redis.pid()!);
-    const consumer = spawnEntry('packages/bench/src/bare-consumer-main.ts', {}, [stack.redis.url, 'bare', 'bare.t001', String(bareN + 500)]);
+    const consumer = spawnEntry('apps/bench/src/bare-consumer-main.ts', {}, [stack.redis.url, 'bare', 'bare.t001', String(bareN + 500)]);
     const cons = JSON.parse(await lineOf(consumer, /"cpu_s"/, 120_000)) as { jobs: number; cpu_s: number };
     const fetchMs = ((cons.cpu_s + (cpuTree(stack.redis.pid()!) - r0)) * 1000) / cons.jobs;
     await consumer.stop('SIGKILL');
     // 3. bare MCP tool calls over Streamable HTTP, one connection (client + sandbox CPU).
-    const mcp = spawnEntry('packages/bench/src/bare-mcp-main.ts', {}, [`${stack.sandbox.url}/mcp/asaas`, stack.accountOf('t001'), String(bareN)]);
+    const mcp = spawnEntry('apps/bench/src/bare-mcp-main.ts', {}, [`${stack.sandbox.url}/mcp/asaas`, stack.accountOf('t001'), String(bareN)]);
     await mcp.waitForOutput(/warm/, 60_000);
     const s0 = cpuTree(stack.sandboxChild!.pid);
     mcp.proc.stdin!.write('go\n');
