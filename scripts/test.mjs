@@ -17,6 +17,9 @@ if (!extra.length) {
   log('type-checking the workspace…');
   const tsc = spawnSync(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: ROOT, stdio: 'inherit' });
   if (tsc.status !== 0) failedChecks++;
+  log('linting the workspace (layout rules: eslint.config.mjs)…');
+  const lint = spawnSync(bin('eslint'), ['.'], { cwd: ROOT, stdio: 'inherit' });
+  if (lint.status !== 0) failedChecks++;
 }
 
 const outDir = path.join(ROOT, 'test-artifacts');
@@ -52,6 +55,6 @@ const runs = extra.length
 const passed = runs.reduce((n, r) => n + r.passed, 0);
 const failed = failedChecks + runs.reduce((n, r) => n + r.failed, 0);
 const skipped = runs.reduce((n, r) => n + r.skipped, 0);
-if (failedChecks) console.log(`type-check failed (${failedChecks})`);
+if (failedChecks) console.log(`static checks failed (${failedChecks}): see the type-check and lint output above`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 ? 0 : 1);

@@ -9,7 +9,7 @@ import type { ModelProvider, ModelRequest } from '@agents/agent';
 import { createModelServer } from '@agents/model-sandbox';
 import type { ModelServer } from '@agents/model-sandbox';
 import { silentLogger } from '@agents/observability';
-import type { apiClient } from '@agents/testkit';
+import type { apiClient, waitFor } from '@agents/testkit';
 
 export const LOJA = 'tenant_loja';
 export const ACME = 'tenant_acme';
@@ -81,9 +81,9 @@ export async function sandboxObjects(sandboxUrl: string, server: string, account
   return ((await res.json()) as { data: Array<{ id: string; object: string; idempotency_key: string | null }> }).data;
 }
 
-export function terminalJob(call: ReturnType<typeof apiClient>, waitFor: typeof import('@agents/testkit').waitFor) {
+export function terminalJob(call: ReturnType<typeof apiClient>, wait: typeof waitFor) {
   return (tenant: string, jobId: string, timeoutMs = 30_000) =>
-    waitFor(
+    wait(
       async () => {
         const r = await call('GET', `/v1/tenants/${tenant}/jobs/${jobId}`);
         return ['succeeded', 'failed', 'cancelled'].includes(r.body?.status) ? r.body : undefined;

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createDispatcher, coordinationKeys } from '@agents/queue';
 import type { Dispatcher, Producer, RunHandler } from '@agents/queue';
@@ -200,12 +201,12 @@ test('a tenant announced with one job gets one fetch, not every free slot: a ten
       },
     });
     await dispatcher.start();
-    (own.stream as import('node:net').Socket).cork();
+    (own.stream as Socket).cork();
     await producer.enqueueRun({ job_id: 'a1', tenant_id: 'tenant_a' });
     await waitFor(() => dispatcher!.stats().activeTenants === 1 && dispatcher!.stats().fetching > 0, { what: 'a fetch for tenant_a issued' });
     await producer.enqueueRun({ job_id: 'b1', tenant_id: 'tenant_b' });
     await waitFor(() => dispatcher!.stats().activeTenants === 2, { what: 'tenant_b announced' });
-    (own.stream as import('node:net').Socket).uncork();
+    (own.stream as Socket).uncork();
     await waitFor(() => started.length === 2, { what: 'both jobs started' });
     await waitFor(() => fetchedFor.length >= 2, { what: 'the fetches seen by Redis' });
     // The old pump sent tenant_a a fetch for each free slot and tenant_b's fetch only after they came back.

@@ -40,7 +40,6 @@ async function sandboxTarget(): Promise<Target | null> {
 }
 
 async function fakeTarget(): Promise<Target> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startFakeHttpServer } = require('../test/fixtures/fake-http-server');
   const fake = await startFakeHttpServer();
   const entry: CatalogEntry = {

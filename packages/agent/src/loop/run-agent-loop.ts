@@ -1,6 +1,5 @@
-import { getTools, handleToolCall, toToolMessage } from '@agents/runtime';
+import { getTools, handleToolCall, toToolMessage, withCallSignal } from '@agents/runtime';
 import { createAbortError } from '../model/abort';
-import { withCallSignal } from '@agents/runtime';
 import type { ChatMessage, ModelTurn, ToolDefinition } from '../model/types';
 import { answersInCallOrder, nextTurnSeq, replaySteps, unansweredCalls } from './replay';
 import type { OpenTurn } from './replay';
