@@ -32,7 +32,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     sup.stop('SIGTERM');
   });
 }
-sup.done.then((codes) => process.exit(codes.every((c) => c === 0) ? 0 : 1));
+sup.done.then((code) => process.exit(process.exitCode || code));
 
 async function api(method, path, body) {
   const res = await fetch(API + path, {
