@@ -24,7 +24,7 @@ await build({
   entryPoints: ['src/main.ts'],
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   format: 'cjs',
   outfile: 'dist/main.js',
   sourcemap: true,

@@ -2,11 +2,12 @@
 // and Postgres run, migrates, starts sandbox + api + worker, seeds the seed's tenants, submits their
 // jobs, prints results as they finish, and leaves the system running (Ctrl-C stops everything).
 import { spawnSync } from 'node:child_process';
-import { ROOT, bin, ensureDependencies, ensureServices, log } from './lib.mjs';
+import { ROOT, bin, ensureDependencies, ensureServices, ensureSupportedNode, log } from './lib.mjs';
 import { startAll } from './start.mjs';
 import { TENANTS, JOBS } from './demo-seed.mjs';
 import { runAutomationDemo, seedAutomations } from './demo-automation.mjs';
 
+await ensureSupportedNode('npm run demo');
 const t0 = Date.now();
 ensureDependencies();
 await ensureServices();

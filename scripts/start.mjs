@@ -126,9 +126,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const watch = process.argv.includes('--watch');
   const source = watch || process.argv.includes('--source');
   const sup = startAll({}, { source, watch });
+  // The same signal can arrive twice (from a terminal's process group and from the Node 20 parent that relays it).
+  let signalled = false;
   for (const sig of ['SIGTERM', 'SIGINT']) {
     process.on(sig, () => {
-      log(`${sig}: stopping every process…`);
+      if (!signalled) log(`${sig}: stopping every process…`);
+      signalled = true;
       sup.stop('SIGTERM');
     });
   }

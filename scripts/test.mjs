@@ -3,9 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, bin, ensureDependencies, ensureServices, log } from './lib.mjs';
+import { ROOT, ensureDependencies, ensureServices, ensureSupportedNode, log } from './lib.mjs';
 import { ensureChromium } from './ensure-chromium.mjs';
 
+await ensureSupportedNode('npm test');
 ensureDependencies();
 await ensureServices();
 // The Bull Board browser test drives Debian's Chromium (installed here when missing).
@@ -15,7 +16,7 @@ const extra = process.argv.slice(2);
 let failedChecks = 0;
 if (!extra.length) {
   log('type-checking the workspace…');
-  const tsc = spawnSync(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: ROOT, stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit'], { cwd: ROOT, stdio: 'inherit' });
   if (tsc.status !== 0) failedChecks++;
 }
 
@@ -30,8 +31,9 @@ mkdirSync(outDir, { recursive: true });
  */
 function runJest(name, args) {
   const report = path.join(outDir, `jest-${name}.json`);
-  log(`running jest (${name})…`);
-  const r = spawnSync(bin('jest'), [...args, '--json', `--outputFile=${report}`], {
+  log(`running jest (${name}) on Node ${process.version}…`);
+  // This very Node (the one ensureSupportedNode chose), not whichever `node` the bin shim finds.
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), ...args, '--json', `--outputFile=${report}`], {
     cwd: ROOT,
     stdio: 'inherit',
     env: { ...process.env, NODE_ENV: 'test' },
