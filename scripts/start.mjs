@@ -63,6 +63,11 @@ export function startAll(env = {}, opts = {}) {
     const port = s.app === 'worker' && s.env.WORKER_METRICS_PORT !== '0' ? `, metrics port ${s.env.WORKER_METRICS_PORT}` : '';
     if (opts.announce !== false || s.exits.length) log(`${s.name} started (pid ${s.child.pid}${port})`);
     const child = s.child;
+    // A child that could not be spawned emits 'error' and no 'exit': it counts as an exit.
+    child.on('error', (err) => {
+      log(`${s.name}: ${err.message}`);
+      if (child.pid === undefined) onExit(s, child, -1, null);
+    });
     child.on('exit', (code, signal) => onExit(s, child, code, signal));
   }
 

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, ensureDependencies, ensureServices, ensureSupportedNode, log } from './lib.mjs';
+import { ROOT, bin, ensureDependencies, ensureServices, ensureSupportedNode, log } from './lib.mjs';
 import { ensureChromium } from './ensure-chromium.mjs';
 
 await ensureSupportedNode('npm test');
@@ -16,7 +16,7 @@ const extra = process.argv.slice(2);
 let failedChecks = 0;
 if (!extra.length) {
   log('type-checking the workspace…');
-  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit'], { cwd: ROOT, stdio: 'inherit' });
+  const tsc = spawnSync(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: ROOT, stdio: 'inherit' });
   if (tsc.status !== 0) failedChecks++;
 }
 
@@ -32,8 +32,9 @@ mkdirSync(outDir, { recursive: true });
 function runJest(name, args) {
   const report = path.join(outDir, `jest-${name}.json`);
   log(`running jest (${name}) on Node ${process.version}…`);
-  // This very Node (the one ensureSupportedNode chose), not whichever `node` the bin shim finds.
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), ...args, '--json', `--outputFile=${report}`], {
+  // Through pnpm's bin shim: it sets NODE_PATH to the hoisted dependencies some test files rely on,
+  // and runs the first `node` on PATH, which ensureSupportedNode put first (Node 24 on a re-run).
+  const r = spawnSync(bin('jest'), [...args, '--json', `--outputFile=${report}`], {
     cwd: ROOT,
     stdio: 'inherit',
     env: { ...process.env, NODE_ENV: 'test' },
