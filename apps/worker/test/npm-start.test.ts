@@ -120,7 +120,7 @@ async function baseEnv(extra: Record<string, string>) {
 
 test('WORKER_PROCESSES=2: each worker has its own metrics port, a SIGKILLed worker comes back while /readyz stays 200 and jobs finish, SIGTERM exits 0', async () => {
   const metricsBase = await freePortPair();
-  const { env, apiUrl } = await baseEnv({ WORKER_PROCESSES: '2', WORKER_METRICS_PORT: String(metricsBase) });
+  const { env, apiUrl, sandboxUrl } = await baseEnv({ WORKER_PROCESSES: '2', WORKER_METRICS_PORT: String(metricsBase) });
   const sup = supervise(env);
   running.push(sup.child);
 
@@ -177,6 +177,9 @@ test('WORKER_PROCESSES=2: each worker has its own metrics port, a SIGKILLed work
   polling = false;
   await poller;
   expect(statuses).toEqual(ids.map(() => 'succeeded'));
+  // None ran twice: one Pix charge per job at the provider, even for jobs the killed worker held.
+  const objects = (await (await fetch(`${sandboxUrl}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': 'sup_account_0001' } })).json()) as { data: { id: string }[] };
+  expect(objects.data.filter((o) => o.id.startsWith('pay_')).length).toBe(ids.length);
   expect(readyz.length).toBeGreaterThan(10);
   expect(readyz.filter((s) => s !== 200)).toEqual([]);
   // The other worker, the API and the sandbox kept running: only worker-1 was restarted.
