@@ -1,12 +1,17 @@
 // `npm run demo`: everything on the embedded defaults. Installs what is missing, makes sure Redis
 // and Postgres run, migrates, starts sandbox + api + worker, seeds the seed's tenants, submits their
 // jobs, prints results as they finish, and leaves the system running (Ctrl-C stops everything).
+// The services' own JSON log lines go to demo.log (LOG_FILE overrides), so the terminal shows only
+// the demo's narration, ending with its summary.
 import { spawnSync } from 'node:child_process';
-import { ROOT, bin, ensureDependencies, ensureServices, log } from './lib.mjs';
+import { openSync, closeSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, bin, ensureDependencies, ensureServices, ensureSupportedNode, log } from './lib.mjs';
 import { startAll } from './start.mjs';
 import { TENANTS, JOBS } from './demo-seed.mjs';
 import { runAutomationDemo, seedAutomations } from './demo-automation.mjs';
 
+await ensureSupportedNode('npm run demo');
 const t0 = Date.now();
 ensureDependencies();
 await ensureServices();
@@ -14,25 +19,33 @@ await ensureServices();
 const env = {
   PORT: process.env.PORT ?? '3000',
   SANDBOX_PORT: process.env.SANDBOX_PORT ?? '4010',
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 };
+const LOG_FILE = path.resolve(ROOT, process.env.LOG_FILE ?? 'demo.log');
+writeFileSync(LOG_FILE, '');
 const API = `http://127.0.0.1:${env.PORT}`;
 const SANDBOX = process.env.SANDBOX_URL ?? `http://127.0.0.1:${env.SANDBOX_PORT}`;
 const KEY = process.env.OPERATOR_API_KEY ?? 'op_dev_insecure_operator_key_change_me';
 
+log(`service logs (JSON) go to ${path.relative(process.cwd(), LOG_FILE) || LOG_FILE}`);
 log('migrating the database…');
-const m = spawnSync(bin('tsx'), ['scripts/migrate.ts'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
-if (m.status !== 0) process.exit(1);
+const logFd = openSync(LOG_FILE, 'a');
+const m = spawnSync(bin('tsx'), ['scripts/migrate.ts'], { cwd: ROOT, stdio: ['ignore', logFd, logFd], env: { ...process.env, ...env } });
+closeSync(logFd);
+if (m.status !== 0) {
+  console.error(`demo failed: the migration failed (see ${LOG_FILE})`);
+  process.exit(1);
+}
 
 log('starting sandbox, api and worker…');
-const sup = startAll(env, { source: true });
+const sup = startAll(env, { source: true, logFile: LOG_FILE, announce: false });
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     log('stopping…');
     sup.stop('SIGTERM');
   });
 }
-sup.done.then((codes) => process.exit(codes.every((c) => c === 0) ? 0 : 1));
+sup.done.then((code) => process.exit(process.exitCode || code));
 
 async function api(method, path, body) {
   const res = await fetch(API + path, {
@@ -106,10 +119,13 @@ try {
   console.log(`\nDemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s (${failures ? `${failures} job(s) did not succeed` : 'all jobs succeeded'}).`);
   console.log(`  API        ${API}   (operator key: ${KEY === 'op_dev_insecure_operator_key_change_me' ? 'the dev key, see README' : 'from OPERATOR_API_KEY'})`);
   console.log(`  Sandbox    ${SANDBOX}/sandbox/<server>/objects`);
-  console.log('The system keeps running; press Ctrl-C to stop everything.');
-  if (process.env.DEMO_EXIT === '1') sup.stop('SIGTERM');
+  console.log(`  Logs       ${LOG_FILE}   (every service's JSON log lines)`);
+  if (process.env.DEMO_EXIT === '1') {
+    console.log('DEMO_EXIT=1: stopping everything.');
+    sup.stop('SIGTERM');
+  } else console.log('The system keeps running; press Ctrl-C to stop everything.');
 } catch (err) {
-  console.error(`demo failed: ${err.message}`);
+  console.error(`demo failed: ${err.message} (the services' logs: ${LOG_FILE})`);
   sup.stop('SIGTERM');
   process.exitCode = 1;
 }

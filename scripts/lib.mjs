@@ -8,6 +8,45 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const PNPM = ['-y', 'pnpm@12.4.2'];
 
+/** The oldest Node major the project supports (package.json engines) and the one it fetches when the machine's is older. */
+export const MIN_NODE_MAJOR = 22;
+export const FETCHED_NODE = 'node@24';
+/** Set in the environment of a re-executed entry point, so it never re-executes itself again. */
+export const REEXEC_ENV = 'AGENTS_NODE_REEXEC';
+
+/**
+ * Makes the entry point run on a supported Node: returns at once on Node >= 22; on an older Node
+ * (Node 20 is end-of-life) it says so and runs the same script with the same arguments under Node 24
+ * obtained as the `node` package (`npx -y node@24`, cached after the first time), forwarding
+ * SIGTERM/SIGINT to it, and exits with its exit code: the returned promise then never settles.
+ * Where REEXEC_ENV is already set (a re-executed run, or a caller opting out) it warns and continues.
+ */
+export function ensureSupportedNode(what) {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major >= MIN_NODE_MAJOR) return Promise.resolve();
+  if (process.env[REEXEC_ENV]) {
+    log(`${what}: running on Node ${process.version}, older than ${MIN_NODE_MAJOR} (${REEXEC_ENV} is set, so not re-running under ${FETCHED_NODE})`);
+    return Promise.resolve();
+  }
+  log(`${what}: this machine has Node ${process.version}; the project needs Node >= ${MIN_NODE_MAJOR}, so it re-runs itself under Node 24 (npx -y ${FETCHED_NODE}; downloaded once, then cached)…`);
+  // npx only finds (or installs) the binary; the script then runs as a direct child, so signals
+  // reach it without passing through npm.
+  const found = spawnSync('npx', ['-y', FETCHED_NODE, '-p', 'process.execPath'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, npm_config_yes: 'true' } });
+  const node24 = found.status === 0 ? found.stdout.trim().split('\n').pop() : '';
+  if (!node24 || !existsSync(node24)) {
+    process.stderr.write(`${what}: could not obtain Node 24 with npx -y ${FETCHED_NODE}.\n  Install Node ${MIN_NODE_MAJOR}+ (24 LTS recommended) and run it again.\n`);
+    process.exit(1);
+  }
+  const child = spawn(node24, [...process.execArgv, process.argv[1], ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    // Its directory first on PATH: tools the script starts by name (`node`, npm's bin shims) get Node 24 too.
+    env: { ...process.env, [REEXEC_ENV]: '1', PATH: `${path.dirname(node24)}${path.delimiter}${process.env.PATH ?? ''}` },
+  });
+  for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  return new Promise(() => {});
+}
+
 export function log(msg) {
   process.stdout.write(`\x1b[36m›\x1b[0m ${msg}\n`);
 }

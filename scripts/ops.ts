@@ -1,14 +1,16 @@
 // Ops CLI: the operator's everyday tasks over the HTTP API (operator key), plus re-running the
 // reconciler directly against Postgres + Redis. Configuration comes from the same environment as
 // the services (OPERATOR_API_KEY, DATABASE_URL, REDIS_URL, REDIS_PREFIX), plus API_URL.
-// Usage: npx tsx scripts/ops.ts <command> [options]   (--help lists them)
+// Usage: npm run ops -- <command> [options]   (--help lists them). Output: tables; --json prints
+// the API's JSON as it came.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@agents/config';
 import { createDb } from '@agents/db';
 import { silentLogger } from '@agents/observability';
 import { createProducer, createRedis, reconcileUnqueued } from '@agents/queue';
 
-const HELP = `ops <command> [options]
+const HELP = `npm run ops -- <command> [options] [--json]
+  (tables by default; --json prints the raw JSON)
   tenants create --id <id> --servers a,b [--name <n>] [--concurrency <n>]
   tenants list | tenants show --id <id>
   keys issue --tenant <id> --environment test|live [--name <n>]
@@ -18,6 +20,9 @@ const HELP = `ops <command> [options]
   invoices --period YYYY-MM
   jobs failed --tenant <id> [--limit n]
   jobs stuck --tenant <id> [--older-than-ms n]   (running longer than n ms, default 600000)
+  jobs show <tenant> <job_id>
+  jobs cancel <tenant> <job_id>                  (queued: cancelled at once; running: before its next call)
+  jobs retry <tenant> <job_id>                   (not available: the API has no retry route yet)
   reconcile                                      (enqueue committed jobs missing from Redis)
 env: API_URL (default http://127.0.0.1:$PORT), OPERATOR_API_KEY, DATABASE_URL, REDIS_URL, REDIS_PREFIX`;
 
@@ -46,9 +51,10 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       limit: { type: 'string' },
       'older-than-ms': { type: 'string' },
       help: { type: 'boolean' },
+      json: { type: 'boolean' },
     },
   });
-  const [group, action] = positionals;
+  const [group, action, ...rest] = positionals;
   if (values.help || !group) return HELP;
   const config = loadConfig(env);
   const base = env.API_URL ?? `http://127.0.0.1:${config.port}`;
@@ -114,6 +120,15 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       return api('GET', `/v1/admin/invoices?period=${encodeURIComponent(need(values.period, 'period'))}`);
     case 'jobs failed':
       return api('GET', `${tenantPath(need(values.tenant, 'tenant'))}/jobs?status=failed&limit=${Number(values.limit ?? 20)}`);
+    case 'jobs show':
+    case 'jobs cancel': {
+      const tenant = need(rest[0] ?? values.tenant, 'tenant');
+      const id = need(rest[1] ?? values.id, 'id');
+      const path = `${tenantPath(tenant)}/jobs/${encodeURIComponent(id)}`;
+      return action === 'show' ? api('GET', path) : api('POST', `${path}/cancel`);
+    }
+    case 'jobs retry':
+      throw new OpsError('jobs retry is not available: the API has no job retry route yet (a failed job cannot be re-run; submit it again instead)');
     case 'jobs stuck': {
       const olderThanMs = Number(values['older-than-ms'] ?? 600_000);
       const r = await api('GET', `${tenantPath(need(values.tenant, 'tenant'))}/jobs?status=running&limit=100`);
@@ -137,12 +152,56 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   }
 }
 
-main(process.argv.slice(2), process.env).then(
-  (out) => {
-    console.log(typeof out === 'string' ? out : JSON.stringify(out, null, 2));
-  },
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  },
-);
+/** A cell: scalars as they are, lists of scalars joined, anything else as compact JSON; long cells cut. */
+function cell(v: unknown): string {
+  const text =
+    v === null || v === undefined
+      ? ''
+      : typeof v !== 'object'
+        ? String(v)
+        : Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object')
+          ? v.join(',')
+          : JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}
+
+function table(rows: Record<string, unknown>[]): string {
+  if (!rows.length) return '(none)';
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cells = rows.map((r) => cols.map((c) => cell(r[c])));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** The human form of a result: a list as a table; an object as field/value lines, its lists of objects as tables below. */
+export function render(out: unknown): string {
+  if (typeof out === 'string') return out;
+  if (Array.isArray(out)) return table(out as Record<string, unknown>[]);
+  if (!out || typeof out !== 'object') return String(out);
+  const obj = out as Record<string, unknown>;
+  const isRows = (v: unknown): v is Record<string, unknown>[] => Array.isArray(v) && v.length > 0 && v.every((x) => x && typeof x === 'object' && !Array.isArray(x));
+  const lists = Object.entries(obj).filter(([k, v]) => isRows(v) || (k === 'data' && Array.isArray(v)));
+  const fields = Object.entries(obj).filter(([k]) => !lists.some(([l]) => l === k) && k !== 'has_more');
+  const parts: string[] = [];
+  if (fields.length) {
+    const w = Math.max(...fields.map(([k]) => k.length));
+    parts.push(fields.map(([k, v]) => `${k.padEnd(w)}  ${cell(v)}`).join('\n'));
+  }
+  for (const [k, v] of lists) parts.push((lists.length > 1 || fields.length ? `${k}:\n` : '') + table(v as Record<string, unknown>[]));
+  if (obj.has_more) parts.push('(more: raise --limit)');
+  return parts.join('\n\n');
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  main(argv, process.env).then(
+    (out) => {
+      console.log(typeof out === 'string' ? out : argv.includes('--json') ? JSON.stringify(out, null, 2) : render(out));
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exit(1);
+    },
+  );
+}

@@ -3,9 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, bin, ensureDependencies, ensureServices, log } from './lib.mjs';
+import { ROOT, bin, ensureDependencies, ensureServices, ensureSupportedNode, log } from './lib.mjs';
 import { ensureChromium } from './ensure-chromium.mjs';
 
+await ensureSupportedNode('npm test');
 ensureDependencies();
 await ensureServices();
 // The Bull Board browser test drives Debian's Chromium (installed here when missing).
@@ -33,7 +34,9 @@ mkdirSync(outDir, { recursive: true });
  */
 function runJest(name, args) {
   const report = path.join(outDir, `jest-${name}.json`);
-  log(`running jest (${name})…`);
+  log(`running jest (${name}) on Node ${process.version}…`);
+  // Through pnpm's bin shim: it sets NODE_PATH to the hoisted dependencies some test files rely on,
+  // and runs the first `node` on PATH, which ensureSupportedNode put first (Node 24 on a re-run).
   const r = spawnSync(bin('jest'), [...args, '--json', `--outputFile=${report}`], {
     cwd: ROOT,
     stdio: 'inherit',

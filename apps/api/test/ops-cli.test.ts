@@ -40,12 +40,22 @@ afterAll(async () => {
 });
 
 test('creates and lists tenants, sets credentials without echoing them, refuses bad usage', async () => {
-  const created = await ops('tenants', 'create', '--id', 'tenant_cli', '--servers', 'asaas', '--name', 'CLI');
+  const created = await ops('tenants', 'create', '--id', 'tenant_cli', '--servers', 'asaas', '--name', 'CLI', '--json');
   expect(created.code).toBe(0);
   expect(created.json()).toMatchObject({ id: 'tenant_cli', servers: ['asaas'] });
-  const list = await ops('tenants', 'list');
+  const list = await ops('tenants', 'list', '--json');
   expect(list.json().data.map((t: { id: string }) => t.id)).toContain('tenant_cli');
-  const cred = await ops('credentials', 'set', '--tenant', 'tenant_cli', '--server', 'asaas', '--environment', 'live', '--value', 'api_key=aact_cli_secret_value_1');
+  // Without --json: a table, a header row of field names, a rule, one row per tenant.
+  const tableOut = await ops('tenants', 'list');
+  expect(tableOut.code).toBe(0);
+  const lines = tableOut.out.trimEnd().split('\n');
+  expect(lines[0]).toMatch(/^id\s+/);
+  expect(lines[1]).toMatch(/^-+\s+-+/);
+  expect(lines.find((l) => l.startsWith('tenant_cli '))).toMatch(/\basaas\b/);
+  expect(() => JSON.parse(tableOut.out)).toThrow();
+  const shown = await ops('tenants', 'show', '--id', 'tenant_cli');
+  expect(shown.out).toMatch(/^id\s+tenant_cli$/m);
+  const cred = await ops('credentials', 'set', '--tenant', 'tenant_cli', '--server', 'asaas', '--environment', 'live', '--value', 'api_key=aact_cli_secret_value_1', '--json');
   expect(cred.code).toBe(0);
   expect(cred.out).not.toContain('aact_cli_secret_value_1');
   expect(cred.json()).toEqual({ server: 'asaas', fields: ['api_key'] });
@@ -68,10 +78,35 @@ test('lists failed jobs and re-runs the reconciler', async () => {
       model: null, idempotency_key: null, request_hash: null,
     })
     .execute();
-  const rec = await ops('reconcile');
+  const rec = await ops('reconcile', '--json');
   expect(rec.code).toBe(0);
   expect(rec.json()).toEqual({ enqueued: 1 });
-  const failed = await ops('jobs', 'failed', '--tenant', 'tenant_cli');
+  const failed = await ops('jobs', 'failed', '--tenant', 'tenant_cli', '--json');
   expect(failed.code).toBe(0);
   expect(failed.json().data).toEqual([]);
+  expect((await ops('jobs', 'failed', '--tenant', 'tenant_cli')).out.trim()).toBe('(none)');
+
+  // No worker runs here: the job stays queued until the CLI cancels it.
+  const cancelled = await ops('jobs', 'cancel', 'tenant_cli', id, '--json');
+  expect(cancelled.code).toBe(0);
+  expect(cancelled.json()).toMatchObject({ id, status: 'cancelled' });
+  const shown = await ops('jobs', 'show', 'tenant_cli', id);
+  expect(shown.out).toMatch(/^status\s+cancelled$/m);
+  const again = await ops('jobs', 'cancel', 'tenant_cli', id);
+  expect(again.code).toBe(1);
+  expect(again.err).toMatch(/409 job_not_cancellable/);
+
+  const retry = await ops('jobs', 'retry', 'tenant_cli', id);
+  expect(retry.code).toBe(1);
+  expect(retry.err).toMatch(/jobs retry is not available/);
+});
+
+test('npm run ops -- … is the entry point', async () => {
+  const r = await new Promise<{ code: number; out: string }>((resolve) => {
+    execFile('npm', ['run', '-s', 'ops', '--', 'tenants', 'list'], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } }, (error, stdout) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout }),
+    );
+  });
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/^tenant_cli\s/m);
 });

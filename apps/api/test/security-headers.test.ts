@@ -34,9 +34,19 @@ function appWith(middleware: express.RequestHandler): express.Express {
   return app;
 }
 
-/** The security headers helmet itself sends with these options, in order, as the reference. */
-async function helmetReference(options?: Parameters<typeof helmet>[0]): Promise<Array<[string, string]>> {
-  const s = await serveLocally(appWith(helmet(options)));
+type HelmetOpts = Parameters<typeof helmet>[0];
+
+/** helmet's options as securityHeaders applies them to a plain-HTTP request: CSP without `upgrade-insecure-requests`. */
+function plainHttp(options?: HelmetOpts): HelmetOpts {
+  const csp = options?.contentSecurityPolicy;
+  if (csp === false) return options;
+  const base = csp && typeof csp === 'object' ? csp : {};
+  return { ...options, contentSecurityPolicy: { ...base, directives: { ...(base.directives ?? {}), upgradeInsecureRequests: null } } };
+}
+
+/** The security headers helmet itself sends with these options, in order, as the reference (for a plain-HTTP request unless `tls`). */
+async function helmetReference(options?: HelmetOpts, tls = false): Promise<Array<[string, string]>> {
+  const s = await serveLocally(appWith(helmet(tls ? options : plainHttp(options))));
   try {
     return (await rawHeaders(`${s.url}/`)).headers.filter(([k]) => !['content-type', 'content-length', 'etag', 'x-powered-by'].includes(k));
   } finally {
@@ -58,6 +68,29 @@ test('securityHeaders sends exactly what helmet sends (names, values, order), X-
     }
   }
   expect(helmetHeaderSet().removed).toEqual(['X-Powered-By']);
+});
+
+test('CSP sends upgrade-insecure-requests only to a request that came over TLS (else /docs is blank over plain HTTP)', async () => {
+  const csp = (headers: Array<[string, string]>) => headers.find(([k]) => k === 'content-security-policy')?.[1];
+  const app = appWith(securityHeaders());
+  // req.secure: X-Forwarded-Proto from a trusted proxy stands for TLS here (no certificate needed).
+  app.set('trust proxy', 'loopback');
+  const s = await serveLocally(app);
+  try {
+    const plain = csp((await rawHeaders(`${s.url}/`)).headers);
+    const tls = csp((await rawHeaders(`${s.url}/`, { headers: { 'x-forwarded-proto': 'https' } })).headers);
+    expect(plain).toBeDefined();
+    expect(plain).not.toMatch(/upgrade-insecure-requests/);
+    expect(plain).toMatch(/default-src 'self'/);
+    expect(tls).toMatch(/upgrade-insecure-requests/);
+    // Over TLS the headers are helmet's own defaults, byte for byte.
+    expect(tls).toBe(csp(await helmetReference(undefined, true)));
+    expect(tls!.replace(/;?upgrade-insecure-requests/, '')).toBe(plain);
+  } finally {
+    await s.close();
+  }
+  // Options without CSP are unaffected.
+  expect(helmetHeaderSet({ contentSecurityPolicy: false }).set.some(([k]) => k.toLowerCase() === 'content-security-policy')).toBe(false);
 });
 
 test('a CSP computed per request cannot be precomputed and is refused at start-up', () => {
@@ -97,6 +130,7 @@ describe('on the API', () => {
     ['a job list', 'GET', '/v1/tenants/tenant_hdr/jobs', op, undefined, 200],
     ['an unknown route', 'GET', '/v1/nope', op, undefined, 404],
     ['the liveness probe', 'GET', '/healthz', {}, undefined, 200],
+    ['the API docs page', 'GET', '/docs/', {}, undefined, 200],
   ])('%s carries helmet’s headers, in helmet’s order', async (_what, method, path, headers, payload, status) => {
     const r = await rawHeaders(`${api.url}${path}`, { method, headers, body: payload });
     expect(r.status).toBe(status);

@@ -20,7 +20,7 @@ const MEANINGS: Record<string, string> = {
   OPENAI_BASE_URL: 'any OpenAI-compatible server',
   OPENAI_MODEL: 'default model name',
   WORKER_SLOTS: 'concurrent jobs per worker process',
-  WORKER_PROCESSES: 'worker processes `npm start` runs',
+  WORKER_PROCESSES: 'worker processes `npm start` runs (supervised: restarted on exit; each on its own `WORKER_METRICS_PORT` + index)',
   JOB_ATTEMPTS: 'BullMQ attempts per job run (transient failures retry with backoff, resuming from checkpoints)',
   JOB_TIMEOUT_MS: 'per-job wall clock',
   RECONCILE_EVERY_MS: 'period of the reconciler that enqueues committed jobs missing from Redis',

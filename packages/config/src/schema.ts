@@ -66,7 +66,7 @@ export const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16).optional(),
   /** Distinct tenant label values per metric; tenants past it are counted under tenant="_other". */
   METRICS_MAX_TENANT_LABELS: int(200, 1),
-  /** Port of a worker process's own /metrics endpoint; 0 disables it. */
+  /** Port of a worker process's own /metrics endpoint; 0 disables it. `npm start` gives its worker i (0-based, of WORKER_PROCESSES) this port + i; 0 stays 0. */
   WORKER_METRICS_PORT: port(9464),
   /** How often Bull Board re-reads the tenants table to pick up new tenant queues (ms). */
   BULL_BOARD_REFRESH_MS: int(30_000, 1000),

@@ -42,10 +42,33 @@ export function helmetHeaderSet(options?: HelmetOptions): SecurityHeaderSet {
   return { set: [...set], removed };
 }
 
-/** helmet's headers, computed once at start-up and set on every response passing through. */
+/**
+ * The same options without CSP's `upgrade-insecure-requests`: over plain HTTP that directive makes
+ * a browser fetch every asset of the page (Swagger UI at /docs) over https, which a plain-HTTP
+ * host does not serve, so the page stays blank. It is only sent to requests that came over TLS.
+ */
+function withoutUpgradeInsecureRequests(options?: HelmetOptions): HelmetOptions | undefined {
+  const csp = options?.contentSecurityPolicy;
+  if (csp === false) return options;
+  const base = csp && typeof csp === 'object' ? csp : {};
+  return { ...options, contentSecurityPolicy: { ...base, directives: { ...(base.directives ?? {}), upgradeInsecureRequests: null } } };
+}
+
+/** Whether a request came over TLS: Express's `req.secure` (honours `trust proxy`), else the socket itself (the submission fast path has no Express request). */
+function isSecure(req: Request): boolean {
+  const secure = (req as { secure?: boolean }).secure;
+  return secure ?? Boolean((req.socket as { encrypted?: boolean } | undefined)?.encrypted);
+}
+
+/**
+ * helmet's headers, computed once at start-up and set on every response passing through: helmet's
+ * exact set over TLS, and the same without CSP's `upgrade-insecure-requests` over plain HTTP.
+ */
 export function securityHeaders(options?: HelmetOptions) {
-  const { set, removed } = helmetHeaderSet(options);
-  return (_req: Request, res: Response, next: NextFunction) => {
+  const tls = helmetHeaderSet(options);
+  const plain = helmetHeaderSet(withoutUpgradeInsecureRequests(options));
+  return (req: Request, res: Response, next: NextFunction) => {
+    const { set, removed } = isSecure(req) ? tls : plain;
     for (let i = 0; i < set.length; i++) res.setHeader(set[i]![0], set[i]![1]);
     for (let i = 0; i < removed.length; i++) res.removeHeader(removed[i]!);
     next();

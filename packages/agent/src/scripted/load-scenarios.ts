@@ -1,10 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseScenario, ScenarioError } from './scenario';
 import type { Scenario } from './scenario';
 
-/** The fixtures shipped with this package (the seed tenants' demo scenarios). */
-export const DEFAULT_FIXTURES_DIR = path.resolve(__dirname, '../../fixtures/scenarios');
+/**
+ * The fixtures shipped with this package (the seed tenants' demo scenarios). From source they are
+ * the package's own `fixtures/scenarios`; an app bundle (apps/<app>/dist/main.js, where
+ * `__dirname` is dist/) has them copied next to it by scripts/build-app.mjs as
+ * `dist/fixtures/scenarios`, so a built worker finds them wherever the bundle runs.
+ */
+export const DEFAULT_FIXTURES_DIR = [path.join(__dirname, 'fixtures', 'scenarios'), path.resolve(__dirname, '../../fixtures/scenarios')].find((dir) =>
+  existsSync(dir),
+) ?? path.resolve(__dirname, '../../fixtures/scenarios');
 
 /**
  * Reads every `*.json` in `dir` (sorted by file name, which is also match priority). A file holds
