@@ -46,6 +46,8 @@ export interface ApiDeps {
   catalog: Catalog;
   credentials: CredentialStore;
   checkCallbackUrl(url: string): Promise<void>;
+  /** Model names a job may ask for (config.openai.allowedModels); any other is 400 model_not_allowed. */
+  allowedModels: readonly string[];
   /**
    * Connection of the per-request admission checks (rate limit; the quota is built on it too).
    * Defaults to `redis`. Its own connection because BullMQ defines its ~45 scripts on `redis`, and
@@ -113,7 +115,7 @@ export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     m?.refusals.inc({ tenant: m.tenant(tid), reason });
   };
   const rateLimited = rateLimit({ redis: deps.admissionRedis ?? deps.redis, redisPrefix: deps.redisPrefix, tenantOf, onRefusal });
-  const jobDeps = { db: deps.db, producer: deps.producer, logger: deps.logger, tenantOf, checkCallbackUrl: deps.checkCallbackUrl, metrics: deps.ops?.metrics };
+  const jobDeps = { db: deps.db, producer: deps.producer, logger: deps.logger, tenantOf, checkCallbackUrl: deps.checkCallbackUrl, allowedModels: deps.allowedModels, metrics: deps.ops?.metrics };
   const security = securityHeaders();
 
   const submitJob = createJobHandler(jobDeps);

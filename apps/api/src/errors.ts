@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   validation_failed: 400,
   invalid_json: 400,
+  model_not_allowed: 400,
   payload_too_large: 413,
   // Refused by Node's HTTP parser before routing (apps/api/src/client-error.ts).
   headers_too_large: 431,

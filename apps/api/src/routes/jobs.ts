@@ -22,6 +22,8 @@ export interface JobRoutesDeps {
   tenantOf(req: Request, res: Response): Promise<Tenant>;
   /** Refuses callback URLs the deployment does not allow (SSRF); resolves when acceptable. */
   checkCallbackUrl(url: string): Promise<void>;
+  /** Model names a job may name in `model` (OPENAI_ALLOWED_MODELS + OPENAI_MODEL). */
+  allowedModels: readonly string[];
   metrics?: Metrics;
 }
 
@@ -63,6 +65,11 @@ export function createJobHandler(deps: JobRoutesDeps) {
     if (principal.kind === 'tenant' && body.environment && body.environment !== principal.environment) {
       throw new ApiError('validation_failed', 'The request body is invalid.', [
         { path: 'body.environment', message: `a ${principal.environment} key can only submit ${principal.environment} jobs` },
+      ]);
+    }
+    if (body.model !== undefined && !deps.allowedModels.includes(body.model)) {
+      throw new ApiError('model_not_allowed', `The model "${body.model}" is not allowed on this deployment; allowed: ${deps.allowedModels.join(', ')}.`, [
+        { path: 'body.model', message: 'not in OPENAI_ALLOWED_MODELS' },
       ]);
     }
     const servers = body.servers ? [...new Set(body.servers)] : tenant.servers;
