@@ -5,6 +5,7 @@ export type { Migration } from './migrator';
 export { MIGRATIONS } from './migrations';
 export { newId } from './ids';
 export * from './schema';
+export type { Principal } from './principal';
 export { insertTenant, getTenant, listTenants, updateTenant, listTenantsPage } from './queries/tenants';
 export type { NewTenantInput, TenantPatch } from './queries/tenants';
 export { getAutomations, setAutomations, listAutomationsByEnvironment } from './queries/automations';

@@ -4,7 +4,7 @@ import type { Tenant } from '@agents/db';
 import { ApiError } from '../errors';
 import { principalOf } from './auth';
 import { defineScript } from '@agents/queue';
-import { createMicroBatcher } from '../micro-batch';
+import { createMicroBatcher } from '@agents/queue';
 
 export interface RateLimitDeps {
   redis: Redis;
