@@ -65,3 +65,4 @@ export { prepare, param } from './prepared';
 export type { PreparedQuery } from './prepared';
 export { storableText, storableJson, isStorableText } from './storable-text';
 export { isDataError } from './data-errors';
+export { DatabaseUnavailableError } from './database-unavailable';
