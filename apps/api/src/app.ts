@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
@@ -8,13 +7,12 @@ import type { Producer, ToolCallQuota } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 import { ApiError } from './errors';
 import { authenticate, principalOf, requireOperator } from './middleware/auth';
-import { hasPlainJsonBody, jsonBody } from './middleware/json-body';
-import { chain } from './middleware/chain';
+import { jsonBody } from './middleware/json-body';
 import { rateLimit } from './middleware/rate-limit';
-import { jobAdmission } from './middleware/quota';
 import { errorHandler, notFound } from './middleware/errors';
 import { healthRoutes } from './routes/health';
-import { createJobHandler, jobRoutes } from './routes/jobs';
+import { jobRoutes } from './routes/jobs';
+import { createSubmitJob } from '@agents/jobs';
 import { adminTenantRoutes } from './routes/admin-tenants';
 import { credentialRoutes } from './routes/credentials';
 import { serverRoutes } from './routes/servers';
@@ -46,6 +44,8 @@ export interface ApiDeps {
   catalog: Catalog;
   credentials: CredentialStore;
   checkCallbackUrl(url: string): Promise<void>;
+  /** Model names a job may ask for (config.openai.allowedModels); any other is 400 model_not_allowed. */
+  allowedModels: readonly string[];
   /**
    * Connection of the per-request admission checks (rate limit; the quota is built on it too).
    * Defaults to `redis`. Its own connection because BullMQ defines its ~45 scripts on `redis`, and
@@ -61,13 +61,6 @@ export interface ApiDeps {
   ops?: OpsDeps;
 }
 
-/** `POST /v1/tenants/{tid}/jobs` with nothing Express would decode or ignore: the id is the path segment as is. */
-const SUBMISSION_URL = /^\/v1\/tenants\/([^/?#%]+)\/jobs$/;
-const FAST_PATH_ERROR = Symbol('fast path error');
-interface FastPathRequest {
-  [FAST_PATH_ERROR]?: unknown;
-}
-
 /**
  * The `{tid}` of a tenant route if this caller may address it (well formed, and the caller's own
  * tenant for a tenant key). Unknown, disabled and other tenants' ids all answer the same 404 so a
@@ -80,8 +73,8 @@ function pathTenantId(req: Request, res: Response): string {
   return tid;
 }
 
-/** The HTTP request listener of the API: Express, with job submission's canonical form taken first. */
-export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
+/** The HTTP request listener of the API. */
+export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -91,7 +84,7 @@ export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
    * ids all answer the same 404 so a key can never learn that another tenant exists.
    */
   async function tenantOf(req: Request, res: Response): Promise<Tenant> {
-    // Rate limit, quota and route all ask: one lookup per request.
+    // The rate limit and the routes both ask: one lookup per request.
     const memo = res.locals.tenantOf as { tid: unknown; tenant: Promise<Tenant> } | undefined;
     if (memo && memo.tid === req.params.tid) return memo.tenant;
     const tenant = resolveTenant(req, res);
@@ -108,43 +101,34 @@ export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
   // A tenant path this caller can never use (malformed id, another tenant's) is refused before its body is read.
   const tenantPathAllowed = (req: Request, res: Response, next: NextFunction) => (pathTenantId(req, res), next());
   const body = jsonBody();
-  const onRefusal = (tid: string, reason: 'rate_limited' | 'quota_exceeded') => {
+  const onRefusal = (tid: string, reason: 'rate_limited') => {
     const m = deps.ops?.metrics;
     m?.refusals.inc({ tenant: m.tenant(tid), reason });
   };
   const rateLimited = rateLimit({ redis: deps.admissionRedis ?? deps.redis, redisPrefix: deps.redisPrefix, tenantOf, onRefusal });
-  const jobDeps = { db: deps.db, producer: deps.producer, logger: deps.logger, tenantOf, checkCallbackUrl: deps.checkCallbackUrl, metrics: deps.ops?.metrics };
   const security = securityHeaders();
+  const submitJob = createSubmitJob({
+    db: deps.db,
+    producer: deps.producer,
+    logger: deps.logger,
+    tenants: deps.tenants,
+    quota: deps.quota,
+    allowedModels: deps.allowedModels,
+    metrics: deps.ops?.metrics,
+    async callbackUrlProblem(url) {
+      try {
+        await deps.checkCallbackUrl(url);
+        return undefined;
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'validation_failed') return err.details?.[0]?.message ?? err.message;
+        throw err;
+      }
+    },
+  });
 
-  const submitJob = createJobHandler(jobDeps);
-
-  const context = requestContext(deps.logger);
-  const admitted = jobAdmission({ quota: deps.quota, tenantOf, onRefusal, rateCheck: rateLimited.check });
-  const submission = [authenticated, tenantPathAllowed, body, admitted, submitJob];
-  /**
-   * The hot path's exact form, `POST /v1/tenants/{tid}/jobs` as clients write it, is answered
-   * before Express's router (see the listener returned below): every handler the router would run
-   * for it (the request context, the security headers, then the submission route's), the same
-   * instances in the same order, without walking the layers and the route around them — the
-   * router's own per-request work cost as much as several of the checks. The ops routes among those
-   * layers never match it. Every other spelling Express routes to the same handlers (a query
-   * string, a trailing slash, other letter case, a percent-escape in the id), and any body but a
-   * plain JSON one (`hasPlainJsonBody`), goes through Express.
-   */
-  const fastSubmission = chain(context, security, ...submission);
-  // An error of the fast path is answered by Express's error handling: handed to this first layer,
-  // it skips every other layer up to the error handler, as an error raised in the route does.
-  app.use((req: Request, _res: Response, next: NextFunction) => next((req as FastPathRequest)[FAST_PATH_ERROR]));
-  app.use(context);
+  app.use(requestContext(deps.logger));
   if (deps.ops) mountOpsRoutes(app, { ...deps.ops, operatorApiKey: deps.operatorApiKey });
   app.use(security);
-  /**
-   * Job submission as one route: the middleware sequence the /v1 router below runs for it (the
-   * same instances: key, path tenant, body, rate limit and quota — read at once, answered in that
-   * order — then the handler) without entering the health, docs and /v1 routers on the way. No
-   * route after it and before /v1 matches its path (health, docs and hooks live elsewhere).
-   */
-  app.post('/v1/tenants/:tid/jobs', ...submission);
 
   app.use(healthRoutes({ db: deps.db, redis: deps.redis }));
   app.use(docsRoutes());
@@ -173,9 +157,7 @@ export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     }),
   );
   v1.use('/tenants/:tid', rateLimited);
-  // POST /tenants/:tid/jobs is answered by the app's route above before it gets here; the jobs
-  // router still declares it, so its automatic OPTIONS answer (Allow) lists POST as before.
-  v1.use('/tenants/:tid/jobs', jobRoutes(jobDeps, submitJob));
+  v1.use('/tenants/:tid/jobs', jobRoutes({ db: deps.db, producer: deps.producer, tenantOf, submitJob }));
   v1.use('/tenants/:tid/credentials', credentialRoutes({ credentials: deps.credentials, catalog: deps.catalog, tenantOf }));
   v1.use('/tenants/:tid/automations', automationRoutes({ db: deps.db, catalog: deps.catalog, tenantOf }));
   v1.use('/tenants/:tid/webhook-deliveries', webhookDeliveryRoutes({ db: deps.db, tenantOf }));
@@ -189,23 +171,5 @@ export function createApp(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));
-  return (req: IncomingMessage, res: ServerResponse) => {
-    const m = req.method === 'POST' ? SUBMISSION_URL.exec(req.url!) : null;
-    if (!m || !hasPlainJsonBody(req)) return app(req, res);
-    // What the chain's handlers use of Express's set-up on this path (they use no Express methods
-    // on it: Express re-prototyping both objects cost more than any single check). An error goes
-    // through Express, which sets up the rest.
-    const r = req as Request & FastPathRequest;
-    const s = res as Response;
-    s.locals = Object.create(null);
-    r.originalUrl = r.url;
-    r.params = { tid: m[1]! };
-    fastSubmission(r, s, (err?: unknown) => {
-      // The submission handler always answers or throws; ending without either is a bug, a 500.
-      // 'route' and 'router' would make Express run the request again from the top: none of these
-      // handlers says either, so one that does is a bug, answered 500 like any other.
-      r[FAST_PATH_ERROR] = typeof err === 'string' ? new Error(`job submission handler called next('${err}')`) : (err ?? new Error('job submission ended without an answer'));
-      app(r, s);
-    });
-  };
+  return app;
 }

@@ -1,35 +1,32 @@
+import { errorEnvelope, SUBMISSION_ERROR_STATUS } from '@agents/jobs';
+import type { ErrorDetail } from '@agents/jobs';
+
+export type { ErrorDetail };
+
 /**
  * Every error the API returns has a stable code; this table is the one place that maps codes to
- * HTTP statuses (API.md "Conventions").
+ * HTTP statuses (API.md "Conventions"). Job submission's refusals are answered by @agents/jobs
+ * with its own entries, taken here as they are.
  */
 export const ERROR_STATUS = {
+  ...SUBMISSION_ERROR_STATUS,
   unauthorized: 401,
   forbidden: 403,
-  tenant_not_found: 404,
   not_found: 404,
-  validation_failed: 400,
   invalid_json: 400,
   payload_too_large: 413,
   // Refused by Node's HTTP parser before routing (apps/api/src/client-error.ts).
   headers_too_large: 431,
   request_timeout: 408,
   unsupported_media_type: 415,
-  server_not_allowed: 422,
-  idempotency_key_reused: 422,
   job_not_cancellable: 409,
   tenant_exists: 409,
   rate_limited: 429,
-  quota_exceeded: 429,
   service_unavailable: 503,
   internal: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
 
 export class ApiError extends Error {
   readonly status: number;
@@ -45,6 +42,4 @@ export class ApiError extends Error {
   }
 }
 
-export function errorBody(err: ApiError) {
-  return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
-}
+export const errorBody = (err: ApiError) => errorEnvelope(err);

@@ -63,6 +63,7 @@ export async function startApi(
       countExecuted: (tid, env, from, to) => countExecutedToolCalls(db, tid, env, from, to),
     }),
     catalog,
+    allowedModels: config.openai.allowedModels,
     credentials: createCredentialStore(db, ring),
     tenantKeys: createTenantKeys({ db, bus, logger }),
     tenants: createTenantCache({ db, bus }),

@@ -18,7 +18,7 @@ import { silentLogger } from '@agents/observability';
 import { apiClient, createTestDatabase, flushPrefix, jobRow, testConfig, testRedisPrefix, TEST_OPERATOR_KEY, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import type { Redis } from 'ioredis';
-import { createJobIntake } from '../src/routes/job-intake';
+import { createJobIntake } from '@agents/jobs';
 
 let tdb: TestDatabase;
 let prefix: string;

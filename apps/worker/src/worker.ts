@@ -96,6 +96,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       // Each attempt's model calls are budgeted for its tenant.
       model: (tenantId) => budgetedModel(model, modelBudget, tenantId),
       defaultModel: config.openai.model,
+      allowedModels: config.openai.allowedModels,
       jobTokenBudget: config.jobTokenBudget,
     }),
     'webhook.deliver': createWebhookDeliverHandler({

@@ -11,7 +11,13 @@ export interface Config {
   vaultMasterKey: string;
   sandboxPort: number;
   sandboxUrl: string;
-  openai: { apiKey: string | undefined; baseUrl: string | undefined; model: string };
+  openai: {
+    apiKey: string | undefined;
+    baseUrl: string | undefined;
+    model: string;
+    /** Model names a job may name (OPENAI_ALLOWED_MODELS plus OPENAI_MODEL); never empty. */
+    allowedModels: string[];
+  };
   modelLatencyMs: number;
   modelCallsPerMinute: number;
   workerSlots: number;
@@ -90,7 +96,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     vaultMasterKey: e.VAULT_MASTER_KEY ?? DEV_VAULT_MASTER_KEY,
     sandboxPort: e.SANDBOX_PORT,
     sandboxUrl: e.SANDBOX_URL ?? `http://127.0.0.1:${e.SANDBOX_PORT}`,
-    openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
+    openai: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL,
+      model: e.OPENAI_MODEL,
+      allowedModels: [...new Set([e.OPENAI_MODEL, ...(e.OPENAI_ALLOWED_MODELS ?? '').split(',').map((m) => m.trim()).filter(Boolean)])],
+    },
     modelLatencyMs: e.MODEL_LATENCY_MS,
     modelCallsPerMinute: e.MODEL_CALLS_PER_MINUTE,
     workerSlots: e.WORKER_SLOTS,

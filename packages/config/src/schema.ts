@@ -32,6 +32,12 @@ export const envSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  /**
+   * Comma list of the model names a job may ask for in its `model` field (anything else is 400
+   * model_not_allowed: the name goes to the provider verbatim and is billed to the operator).
+   * OPENAI_MODEL is always allowed. Unset: only OPENAI_MODEL.
+   */
+  OPENAI_ALLOWED_MODELS: z.string().optional(),
   /** Per-turn delay of the scripted model; benchmarks use it to give jobs a known duration. */
   MODEL_LATENCY_MS: int(0, 0),
   /** Operator's model rate limit, shared by every worker process (calls per minute); 0 = unlimited. */

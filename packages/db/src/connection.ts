@@ -3,6 +3,7 @@ import { Client, Pool, types } from 'pg';
 import type { QueryConfig } from 'pg';
 import type { Database } from './schema';
 import { statementNameOf } from './prepared';
+import { DatabaseUnavailableError, isConnectionLoss } from './database-unavailable';
 
 // int8 (bigserial seq, count(*)) arrives as string by default; our counts fit in a double.
 types.setTypeParser(20, (v) => Number(v));
@@ -50,25 +51,35 @@ function discardIfSessionEnded(client: Client, err: unknown) {
   if (severity === 'FATAL' || severity === 'PANIC') client.end().catch(() => undefined);
 }
 
+/** A connection-level failure as DatabaseUnavailableError (typed, so callers need no message matching); others as they are. */
+function typed(client: Client, err: unknown): unknown {
+  return err instanceof DatabaseUnavailableError || !isConnectionLoss(err, client as never) ? err : new DatabaseUnavailableError(err);
+}
+
 NamedStatementClient.prototype.query = function (this: NamedStatementClient, config: unknown, values?: unknown, callback?: unknown) {
   const base = typeof config === 'string' && typeof values !== 'function' && callback === undefined ? statementNameOf(config) : undefined;
   if (!base) {
     const result = (plainQuery as (...a: unknown[]) => unknown).call(this, config, values, callback);
-    if (result instanceof Promise) result.catch((err: unknown) => discardIfSessionEnded(this, err));
-    return result;
+    if (!(result instanceof Promise)) return result;
+    return result.catch((err: unknown) => {
+      discardIfSessionEnded(this, err);
+      throw typed(this, err);
+    });
   }
   const generation = this.renamed.get(base) ?? 0;
   const named: QueryConfig = { name: generation ? `${base}_${generation}` : base, text: config as string, values: values as unknown[] };
   const result = (plainQuery as (q: QueryConfig) => Promise<unknown>).call(this, named);
   return result.catch((err: { code?: string }) => {
     discardIfSessionEnded(this, err);
-    if (!REPREPARE_CODES.has(err?.code ?? '')) throw err;
+    if (!REPREPARE_CODES.has(err?.code ?? '')) throw typed(this, err);
     this.renamed.set(base, generation + 1);
     // Outside a transaction the failed statement changed nothing: run it once more, prepared afresh.
     // Inside one the transaction is now aborted, so the error goes to the caller (its retry runs anew).
     const status = (this as unknown as { getTransactionStatus(): string | null }).getTransactionStatus();
     if (status !== 'I') throw err;
-    return (plainQuery as (q: QueryConfig) => Promise<unknown>).call(this, { ...named, name: `${base}_${generation + 1}` });
+    return (plainQuery as (q: QueryConfig) => Promise<unknown>).call(this, { ...named, name: `${base}_${generation + 1}` }).catch((e: unknown) => {
+      throw typed(this, e);
+    });
   });
 } as typeof Client.prototype.query;
 
@@ -91,5 +102,14 @@ export function createDb(opts: DbOptions): Db {
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Kysely's pool: any failure to get a connection (refused, timed out, authentication) is the
+  // database being unavailable, raised as such.
+  const typedPool = {
+    connect: () =>
+      pool.connect().catch((err: unknown) => {
+        throw new DatabaseUnavailableError(err);
+      }),
+    end: () => pool.end(),
+  };
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: typedPool }) });
 }

@@ -1,4 +1,26 @@
 // Submission: what POST /v1/tenants/{tid}/jobs does, independent of the HTTP framework.
+export { createSubmitJob, validationDetails } from './submission/submit-job';
+export type { SubmitJob, SubmitJobDeps, SubmitJobRequest, SubmitJobResponse } from './submission/submit-job';
+export { createJobIntake } from './submission/job-intake';
+export type { JobIntake, JobIntakeOptions } from './submission/job-intake';
+export { SubmissionError, SUBMISSION_ERROR_STATUS, errorEnvelope } from './submission/submission-error';
+export type { SubmissionErrorCode, ErrorDetail } from './submission/submission-error';
+export { canonicalJson } from './submission/canonical-json';
+export {
+  SERVER_ID,
+  serverId,
+  environment,
+  TOOL_NAME,
+  toolName,
+  LIMITS,
+  METADATA_KEY,
+  metadata,
+  workflowStep,
+  createJobBody,
+  IDEMPOTENCY_KEY,
+  idempotencyKey,
+} from './submission/job-body';
+export type { CreateJobBody } from './submission/job-body';
 
 // Attempts: what one run of a job does in a worker, from its row to its terminal state.
 export { runJobAttempt, maxIterationsFor } from './attempt/run-job-attempt';

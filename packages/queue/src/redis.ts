@@ -1,5 +1,21 @@
 import { Redis } from 'ioredis';
+import type { Command } from 'ioredis';
 import type { Logger } from '@agents/observability';
+import { typedRedisError } from './redis-unavailable';
+
+/**
+ * An ioredis client whose command errors carry their kind as a type: a Redis reply stays the
+ * ReplyError it is, anything else (timeout, connection closed, retries exhausted; ioredis raises
+ * most of these as plain Errors) becomes RedisUnavailableError. Pipelined commands go through
+ * sendCommand too, so a pipeline's per-command errors are typed the same way.
+ */
+class TypedErrorsRedis extends Redis {
+  override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
+    const reject = command.reject;
+    command.reject = (err: Error) => reject.call(command, typedRedisError(err) as Error);
+    return super.sendCommand(command, stream);
+  }
+}
 
 /**
  * An ioredis client set up for BullMQ (maxRetriesPerRequest null is required for its blocking
@@ -16,7 +32,7 @@ export function createRedis(
    */
   opts: { failFastMs?: number } = {},
 ): Redis {
-  const client = new Redis(url, {
+  const client = new TypedErrorsRedis(url, {
     maxRetriesPerRequest: opts.failFastMs ? 1 : null,
     ...(opts.failFastMs ? { commandTimeout: opts.failFastMs } : {}),
     connectionName: name,

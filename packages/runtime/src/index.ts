@@ -17,7 +17,6 @@ export { assignModelNames, resolveToolName, canonicalToolName, MODEL_NAME_PATTER
 export type { NameResolution } from './tool-names';
 export { RuntimeError, isRuntimeError, TOOL_ERROR_CODES } from './errors';
 export type { RuntimeErrorCode, ToolErrorCode } from './errors';
-export { newId } from './ids';
 export { getTools, handleToolCall, toToolMessage, DEFAULT_TOOL_MESSAGE_MAX_BYTES } from './openai-adapter';
 export type { OpenAIToolCall, ToolDefinition, ToolMessage } from './openai-adapter';
 export type {

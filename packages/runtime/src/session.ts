@@ -4,7 +4,7 @@ import type { Logger } from '@agents/observability';
 import { UnparsedArguments, isPlainObject } from './arguments';
 import { RuntimeError, isRuntimeError } from './errors';
 import type { ToolErrorCode } from './errors';
-import { newId } from './ids';
+import { newId } from '@agents/db';
 import { fillTransport, scrubSecrets } from './template';
 import { assignModelNames, canonicalToolName, resolveToolName } from './tool-names';
 import { classifyCallError, errorText, outcomeFromCallResult } from './tool-result';

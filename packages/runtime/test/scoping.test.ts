@@ -54,7 +54,7 @@ describe('scoping: names outside the session never reach a server', () => {
     const session = runtime.sessions.create({ tenantId: 't1', environment: 'test', servers: ['asaas'] });
     const r = await session.execute(name, { value: 1 });
     expect(r).toMatchObject({ success: false, error_code: 'server_not_in_session', data: null });
-    expect(r.tool_call_id).toMatch(/^tc_[0-9A-Z]{26}$/);
+    expect(r.tool_call_id).toMatch(/^tc_[0-9a-hjkmnp-tv-z]{26}$/);
     expect(rec.records).toHaveLength(1);
     expect(rec.records[0]).toMatchObject({ denied: true, error_code: 'server_not_in_session', tenant_id: 't1' });
     expect(fake.requestLog).toEqual([]);

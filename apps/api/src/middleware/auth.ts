@@ -1,11 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { Environment } from '@agents/db';
+import type { Environment, Principal } from '@agents/db';
 import { ApiError } from '../errors';
 
-export type Principal =
-  | { kind: 'operator' }
-  | { kind: 'tenant'; tenantId: string; environment: Environment; keyId: string };
+export type { Principal };
 
 export interface TenantKeyResolver {
   /**

@@ -1,15 +1,17 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '@agents/observability';
+import { DatabaseUnavailableError } from '@agents/db';
+import { isRedisUnavailable } from '@agents/queue';
 import { ApiError, errorBody } from '../errors';
 
-/** Connection-level failures of Redis or Postgres: the request is refused as 503, never as 500. */
+/**
+ * Redis or Postgres unavailable: the request is refused as 503, never as 500. Decided by type: the
+ * clients our packages create raise DatabaseUnavailableError (@agents/db) and RedisUnavailableError
+ * (@agents/queue) for connection-level failures; ioredis's own AbortError covers connections BullMQ
+ * made itself.
+ */
 export function isInfrastructureError(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; name?: string };
-  if (!e) return false;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003'].includes(e.code ?? '')) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|enableOfflineQueue|MaxRetriesPerRequest|Command timed out|Reached the max retries per request/i.test(
-    e.message ?? '',
-  );
+  return err instanceof DatabaseUnavailableError || isRedisUnavailable(err);
 }
 
 /** A 4xx status set by Express or body-parser on its own errors (never by ours: those are ApiError). */

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../errors';
@@ -113,114 +112,6 @@ function afterDraining(req: Request, answer: () => void): void {
   req.resume();
 }
 
-/** Content-Type values read directly as UTF-8 JSON (what clients send); any other form goes through body-parser. */
-const PLAIN_JSON_TYPE = /^application\/json(?:;[ \t]*charset="?utf-8"?)?$/i;
-
-/** Strict JSON as body-parser parses it (strict: true): empty → {}, else it must open with { or [ after whitespace. */
-function parseStrict(text: string): unknown {
-  if (text.length === 0) return {};
-  const first = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/.exec(text)![1];
-  if (first !== '{' && first !== '[') throw new SyntaxError('body is not a JSON object or array');
-  return JSON.parse(text);
-}
-
-/**
- * Whether the request's body is the common kind readPlainJson takes (the only kind that needs no
- * Express request methods): a Content-Length body within the limit, identity encoding, `application/json` as UTF-8.
- */
-export function hasPlainJsonBody(req: IncomingMessage): boolean {
-  const { headers } = req;
-  const length = Number(headers['content-length'] ?? 0);
-  const encoding = headers['content-encoding'];
-  const type = headers['content-type'];
-  return (
-    length > 0 &&
-    length <= BODY_LIMIT_BYTES &&
-    headers['transfer-encoding'] === undefined &&
-    (encoding === undefined || encoding.toLowerCase() === 'identity') &&
-    type !== undefined &&
-    PLAIN_JSON_TYPE.test(type)
-  );
-}
-
-/**
- * The common request, read without body-parser: identity encoding, a Content-Length within the
- * limit (Node's parser delivers exactly that many bytes or the request aborts, so no limit check
- * while reading), `application/json` as UTF-8. Same outcomes as body-parser's path for it: depth
- * scan of the raw bytes, UTF-8 decoded as iconv does (invalid sequences → U+FFFD, a leading BOM
- * dropped), strict parse, 400 invalid_json on bad JSON; a stream error or an aborted request
- * reaches the error handler with status 400 as body-parser passes it on. It skips body-parser's
- * type, charset and encoding negotiation, its decoder and the parsed-depth walk (the byte scan is
- * exact for valid UTF-8 JSON).
- */
-function readPlainJson(req: Request, next: NextFunction): void {
-  new PlainJsonRead(req, next);
-}
-
-/**
- * One body read by readPlainJson. A class rather than closures: the TypeScript loader keeps
- * function names by redefining `name` on every named closure it creates, and these are per request.
- */
-class PlainJsonRead {
-  private readonly chunks: Buffer[] = [];
-  private ended = false;
-  private readonly onData = this.data.bind(this);
-  private readonly onEnd = this.end.bind(this);
-  private readonly onError = this.error.bind(this);
-  private readonly onClose = this.close.bind(this);
-
-  constructor(
-    private readonly req: Request,
-    private readonly next: NextFunction,
-  ) {
-    req.on('data', this.onData);
-    req.on('end', this.onEnd);
-    req.on('error', this.onError);
-    req.on('close', this.onClose);
-  }
-
-  private data(chunk: Buffer) {
-    this.chunks.push(chunk);
-  }
-
-  private end() {
-    const { req, next, chunks } = this;
-    this.ended = true;
-    this.cleanup();
-    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    if (nestsDeeperThan(buf, MAX_JSON_DEPTH)) return next(tooDeep());
-    let text = buf.toString('utf8');
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    try {
-      req.body = parseStrict(text);
-    } catch {
-      return next(new ApiError('invalid_json', 'The body is not valid JSON.'));
-    }
-    const bad = unstorablePath(req.body, text);
-    if (bad) return next(unstorable(bad));
-    next();
-  }
-
-  private error(err: Error & { status?: number; statusCode?: number }) {
-    this.cleanup();
-    err.status = err.statusCode = 400;
-    this.next(err);
-  }
-
-  private close() {
-    if (this.ended) return;
-    this.cleanup();
-    this.next(Object.assign(new Error('request aborted'), { code: 'ECONNABORTED', status: 400, statusCode: 400, type: 'request.aborted' }));
-  }
-
-  private cleanup() {
-    this.req.off('data', this.onData);
-    this.req.off('end', this.onEnd);
-    this.req.off('error', this.onError);
-    this.req.off('close', this.onClose);
-  }
-}
-
 /**
  * JSON bodies only: a body-bearing request without application/json is 415; bad JSON is 400
  * invalid_json; nesting deeper than MAX_JSON_DEPTH is 400 validation_failed, found by a scan of the
@@ -228,14 +119,19 @@ class PlainJsonRead {
  * the body is parsed or buffered (the rest is discarded before the answer), and while reading otherwise.
  */
 export function jsonBody() {
+  /** Requests whose raw UTF-8 body has none of SUSPECT_ESCAPE's escapes (set by verify). */
+  const plainText = new WeakSet<object>();
   const parse = express.json({
     limit: BODY_LIMIT_BYTES,
     strict: true,
     type: () => true,
     // Runs on the raw bytes between reading and JSON.parse. UTF-16/32 bodies are left to the
     // parsed-depth check below (their brackets are not single bytes).
-    verify: (_req, _res, buf, encoding) => {
-      if (encoding === 'utf-8' && nestsDeeperThan(buf, MAX_JSON_DEPTH)) throw new TooDeep();
+    verify: (req, _res, buf, encoding) => {
+      if (encoding !== 'utf-8') return;
+      if (nestsDeeperThan(buf, MAX_JSON_DEPTH)) throw new TooDeep();
+      // The escapes are ASCII: latin1 decoding finds them without a UTF-8 decode.
+      if (!SUSPECT_ESCAPE.test(buf.toString('latin1'))) plainText.add(req);
     },
   });
   return (req: Request, res: Response, next: NextFunction) => {
@@ -246,7 +142,6 @@ export function jsonBody() {
       req.body = undefined;
       return next();
     }
-    if (hasPlainJsonBody(req)) return readPlainJson(req, next);
     if (!req.is('application/json')) {
       return next(new ApiError('unsupported_media_type', 'Send the body as application/json.'));
     }
@@ -256,8 +151,8 @@ export function jsonBody() {
     parse(req, res, (err?: unknown) => {
       if (!err) {
         if (jsonDepth(req.body) > MAX_JSON_DEPTH) return next(tooDeep());
-        // No raw UTF-8 text on this path to pre-scan: walk the parsed value.
-        const bad = unstorablePath(req.body);
+        // A UTF-8 body whose raw bytes hold no suspect escape needs no walk ('' stands for that text).
+        const bad = unstorablePath(req.body, plainText.has(req) ? '' : undefined);
         if (bad) return next(unstorable(bad));
         return next();
       }

@@ -3,8 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Tenant } from '@agents/db';
 import { ApiError } from '../errors';
 import { principalOf } from './auth';
-import { defineScript } from '@agents/queue';
-import { createMicroBatcher } from '../micro-batch';
+import { createMicroBatcher, defineScript } from '@agents/queue';
 
 export interface RateLimitDeps {
   redis: Redis;

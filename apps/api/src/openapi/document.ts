@@ -128,6 +128,7 @@ function routes(): Route[] {
         202: { ...json(R.jobResponse, 'Accepted; durable before this response.'), headers: { Location: { description: '/v1/tenants/{tid}/jobs/{id}', schema: { type: 'string' } } } },
         422: err('server_not_allowed or idempotency_key_reused'),
         ...TENANT_ERRORS,
+        400: err('validation_failed, invalid_json, or model_not_allowed: `model` is not one of the operator\'s OPENAI_ALLOWED_MODELS'),
         ...BODY_ERRORS,
       },
     },

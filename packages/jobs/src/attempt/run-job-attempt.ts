@@ -24,6 +24,12 @@ export interface JobAttemptDeps {
   model(tenantId: string): ModelProvider;
   /** Model id when the job names none (OPENAI_MODEL). */
   defaultModel: string;
+  /**
+   * Model ids a job may name (OPENAI_ALLOWED_MODELS + OPENAI_MODEL). Submission refuses others;
+   * this catches rows written before that check or by other writers: such a job fails with
+   * model_error before any model call. Unset: every name is accepted.
+   */
+  allowedModels?: readonly string[];
   /** Model tokens one job may spend (input + output); 0 = unlimited (JOB_TOKEN_BUDGET). */
   jobTokenBudget: number;
   /** Default CANCEL_BACKSTOP_MS. */
@@ -189,6 +195,9 @@ async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, c
 }
 
 async function runAgentJob(deps: JobAttemptDeps, job: Job, tenant: Tenant, session: Session, signal: AbortSignal, checkStop: () => Promise<void>, steps: StepStore): Promise<Outcome> {
+  if (job.model !== null && deps.allowedModels && !deps.allowedModels.includes(job.model)) {
+    return { status: 'failed', error: { code: 'model_error', message: `The model "${job.model}" is not allowed on this deployment.` } };
+  }
   const result = await runAgentLoop({
     model: deps.model(job.tenant_id),
     modelName: job.model ?? deps.defaultModel,

@@ -2,7 +2,7 @@ import { insertJobs, markEnqueued } from '@agents/db';
 import type { Db, InsertJobResult, NewJob } from '@agents/db';
 import type { Producer } from '@agents/queue';
 import type { Logger } from '@agents/observability';
-import { createMicroBatcher } from '../micro-batch';
+import { createMicroBatcher } from '@agents/queue';
 
 export interface JobIntakeOptions {
   db: Db;

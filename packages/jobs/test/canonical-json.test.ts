@@ -3,7 +3,7 @@
  * compared with later requests', so the faster canonicalJson must write exactly what the original
  * implementation wrote, for any value.
  */
-import { canonicalJson } from '../src/canonical-json';
+import { canonicalJson } from '../src/submission/canonical-json';
 
 /** The original implementation (apps/api/src/routes/jobs.ts before issue #11's ingress work), kept as the reference. */
 function canonicalJsonReference(v: unknown): string {
