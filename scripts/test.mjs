@@ -1,5 +1,6 @@
 // `npm test`: the whole suite on a fresh machine. Installs what is missing, makes sure Redis and
-// Postgres answer, type-checks, runs jest over the workspace, and ends with "N passed, N failed".
+// Postgres answer, type-checks, lints (eslint, knip), runs jest over the workspace, and ends with
+// "N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,9 @@ if (!extra.length) {
   log('linting the workspace (layout rules: eslint.config.mjs)…');
   const lint = spawnSync(bin('eslint'), ['.'], { cwd: ROOT, stdio: 'inherit' });
   if (lint.status !== 0) failedChecks++;
+  log('looking for unused files, exports and dependencies (knip.json)…');
+  const knip = spawnSync(bin('knip'), [], { cwd: ROOT, stdio: 'inherit' });
+  if (knip.status !== 0) failedChecks++;
 }
 
 const outDir = path.join(ROOT, 'test-artifacts');

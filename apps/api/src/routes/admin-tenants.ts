@@ -228,4 +228,3 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   r.use('/:id/api-keys', adminApiKeyRoutes({ db: deps.db, tenantKeys: deps.tenantKeys }));
   return r;
 }
-export { limits as tenantLimitsBody, plan as tenantPlanBody };

@@ -69,4 +69,3 @@ export interface ModelProvider {
   complete(req: ModelRequest, opts?: ModelCallOptions): Promise<ModelTurn>;
 }
 
-export { ModelError } from './model-error';
