@@ -12,7 +12,13 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },
     plugins: { '@typescript-eslint': tseslint.plugin, 'import-x': importX },
-    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })] },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.js'],
+      // The workspace's own packages: followed by no-cycle like relative imports.
+      'import-x/internal-regex': '^@agents/',
+    },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       // A type-only import says so: transpilers then never guess what to drop (verbatimModuleSyntax).
