@@ -9,6 +9,7 @@ import type { Logger } from '@agents/observability';
 import { isInboundWebhookServer, normaliseProviderEvent, verifyProviderWebhook } from '@agents/webhooks';
 import type { NormalisedEvent } from '@agents/webhooks';
 import { ApiError } from '../errors';
+import { bearerChallenge } from '../middleware/auth';
 import type { HookVerificationThrottle } from '../hook-verification-throttle';
 import { BODY_LIMIT_BYTES } from '../middleware/json-body';
 import { environment as environmentSchema, tenantId as tenantIdSchema } from '../schemas';
@@ -130,7 +131,8 @@ export function hookRoutes(deps: HookRoutesDeps): Router {
       await deps.throttle.recordFailure(tenantPath, address);
       // For the operator only (the sender gets the same 401 whatever the reason).
       deps.logger.warn({ tenant_path: tenantPath.slice(0, 64), server, environment, reason: refusal }, 'provider webhook refused');
-      throw new ApiError('unauthorized', 'Missing or invalid webhook signature.');
+      // Its own protection space: the provider's signature is the credential here, not a bearer key.
+      throw new ApiError('unauthorized', 'Missing or invalid webhook signature.', undefined, bearerChallenge('invalid_token', 'hooks'));
     }
     const log = deps.logger.child({ tenant_id: tenant.id, server, environment });
 
