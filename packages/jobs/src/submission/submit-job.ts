@@ -4,6 +4,7 @@ import type { Db, Environment, Principal, TenantCache } from '@agents/db';
 import { createMicroBatcher } from '@agents/queue';
 import type { Producer, ToolCallQuota } from '@agents/queue';
 import type { Logger, Metrics } from '@agents/observability';
+import type { Catalog } from '@agents/runtime';
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json';
 import { createJobBody, idempotencyKey } from './job-body';
@@ -22,6 +23,8 @@ export interface SubmitJobDeps {
   quota: ToolCallQuota;
   /** Model names a job may name in `model` (config.openai.allowedModels). */
   allowedModels: readonly string[];
+  /** The server catalog: a workflow step must name a tool one of its entries lists. */
+  catalog: Pick<Catalog, 'get'>;
   /** Why a callback URL is refused (the deployment's SSRF policy), or undefined when it is acceptable. */
   callbackUrlProblem(url: string): Promise<string | undefined>;
   /** The submitted-jobs and refusals counters, if wired. */
@@ -61,6 +64,16 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | '
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   throw new SubmissionError('validation_failed', `The request ${where} is invalid.`, validationDetails(where, r.error));
+}
+
+/**
+ * 400 unknown_tool for workflow step `index`. The name is echoed as given: the body schema has
+ * already bounded it to `<server>/<tool>` in [a-z0-9_-] (no control characters, at most 127 chars).
+ */
+function unknownTool(index: number, tool: string, why: string): SubmissionError {
+  return new SubmissionError('unknown_tool', `Workflow step ${index} names "${tool}", which does not exist: ${why}. GET /v1/servers lists every server's tools.`, [
+    { path: `body.steps.${index}.tool`, message: why },
+  ]);
 }
 
 /** A spent quota, with what the refusal message and metric need. */
@@ -121,9 +134,14 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
         { path: 'body.model', message: 'not in OPENAI_ALLOWED_MODELS' },
       ]);
     }
+    // A step naming a server no catalog has can never run, whoever the tenant is: a bad request (400).
+    const steps = body.steps ?? [];
+    const serverOf = (tool: string) => tool.slice(0, tool.indexOf('/'));
+    const unknownServer = steps.findIndex((s) => !deps.catalog.get(serverOf(s.tool)));
+    if (unknownServer >= 0) throw unknownTool(unknownServer, steps[unknownServer]!.tool, `no server "${serverOf(steps[unknownServer]!.tool)}" in the catalog`);
     const servers = body.servers ? [...new Set(body.servers)] : tenant.servers;
     const outside = servers.filter((s) => !tenant.servers.includes(s));
-    for (const step of body.steps ?? []) {
+    for (const step of steps) {
       const server = step.tool.split('/')[0]!;
       if (!servers.includes(server) && !outside.includes(server)) outside.push(server);
     }
@@ -133,6 +151,17 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
         `Not available to this job: ${outside.join(', ')}.`,
         outside.map((s) => ({ path: 'body.servers', message: `server "${s}" is not allowed` })),
       );
+    }
+    // A tool its (allowed) server does not have would fail the job at that step, after the steps
+    // before it ran: refused now. An entry listing no tools (a real server discovered at connect
+    // time) cannot be checked here.
+    const missing = steps.findIndex((s) => {
+      const tools = deps.catalog.get(serverOf(s.tool))!.tools;
+      return tools.length > 0 && !tools.some((t) => t.name === s.tool.slice(s.tool.indexOf('/') + 1));
+    });
+    if (missing >= 0) {
+      const tool = steps[missing]!.tool;
+      throw unknownTool(missing, tool, `server "${serverOf(tool)}" has no tool "${tool.slice(tool.indexOf('/') + 1)}"`);
     }
     const callbackUrl = body.callback_url ?? null;
     if (callbackUrl) {
@@ -171,7 +200,10 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
     // so a database lost after the commit cannot turn a durable job into a 503 (API.md: a 503
     // means nothing was written).
     const view = result.kind === 'created' ? presentJob(row, [], { tool_calls: 0, input_tokens: 0, output_tokens: 0 }) : await loadJobView(db, row);
-    return { status: 202, headers: { Location: `/v1/tenants/${tenant.id}/jobs/${row.id}` }, body: view };
+    const headers: Record<string, string> = { Location: `/v1/tenants/${tenant.id}/jobs/${row.id}` };
+    // Stripe's convention: a client (or its retrying HTTP library) can tell a replay from a new job.
+    if (result.kind === 'replayed') headers['Idempotent-Replayed'] = 'true';
+    return { status: 202, headers, body: view };
   }
 
   return async (req) => {
