@@ -41,6 +41,18 @@ export interface SubmitJobRequest {
   body: unknown;
   /** The Idempotency-Key header as received, if any. */
   idempotencyKey: string | undefined;
+  /**
+   * The request that asks, for the job's logs: its request id and, from a valid W3C `traceparent`,
+   * the trace id and the caller's span id (the adapter validates them). Stored on the row; a
+   * replay keeps the first request's.
+   */
+  origin?: JobOrigin;
+}
+
+export interface JobOrigin {
+  requestId?: string;
+  traceId?: string;
+  parentSpanId?: string;
 }
 
 /** What to answer, in HTTP terms, whatever framework writes it. */
@@ -113,7 +125,7 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
     windowMs: 2,
   });
 
-  async function submit({ principal, tenantId, body: raw, idempotencyKey: idemHeader }: SubmitJobRequest): Promise<SubmitJobResponse> {
+  async function submit({ principal, tenantId, body: raw, idempotencyKey: idemHeader, origin }: SubmitJobRequest): Promise<SubmitJobResponse> {
     // Another tenant's id answers exactly as an unknown one: a key never learns that it exists.
     if (principal.kind === 'tenant' && principal.tenantId !== tenantId) throw new SubmissionError('tenant_not_found', 'No such tenant.');
     const tenant = await deps.tenants.get(tenantId);
@@ -192,6 +204,10 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
       idempotency_key: idem,
       // The environment is part of the request: the operator's same body for test and live is two jobs.
       request_hash: idem ? createHash('sha256').update(canonicalJson({ ...body, environment })).digest('hex') : null,
+      // Always set (null when unknown): the intake's one-statement INSERT needs every row to set the same columns.
+      request_id: origin?.requestId ?? null,
+      trace_id: origin?.traceId ?? null,
+      parent_span_id: origin?.parentSpanId ?? null,
     });
     if (result.kind === 'key_reused') throw new SubmissionError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
     const row = result.job;
