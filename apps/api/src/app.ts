@@ -114,6 +114,7 @@ export function createApp(deps: ApiDeps): express.Express {
     tenants: deps.tenants,
     quota: deps.quota,
     allowedModels: deps.allowedModels,
+    catalog: deps.catalog,
     metrics: deps.ops?.metrics,
     async callbackUrlProblem(url) {
       try {

@@ -55,7 +55,7 @@ function post(path: string, body: string, headers: Record<string, string>, local
 }
 
 async function jobsOf(tenant: string) {
-  return tdb.db.selectFrom('jobs').select(['id', 'environment', 'steps', 'context', 'metadata']).where('tenant_id', '=', tenant).orderBy('created_at').execute();
+  return tdb.db.selectFrom('jobs').select(['id', 'environment', 'steps', 'context', 'metadata', 'request_id']).where('tenant_id', '=', tenant).orderBy('created_at').execute();
 }
 
 beforeAll(async () => {
@@ -126,6 +126,8 @@ describe('automations per environment (item 4)', () => {
     const test = await post(`/hooks/${T}/asaas?environment=test`, asaasEvent(), { 'asaas-access-token': ASAAS_SECRET.test });
     expect(test.status).toBe(200);
     const jobs = (await jobsOf(T)).slice(before);
+    // The jobs keep the hook request's id for their worker logs (as submitted jobs do).
+    expect(jobs.map((j) => j.request_id)).toEqual([live.headers['x-request-id'], test.headers['x-request-id']]);
     expect(jobs.map((j) => [j.environment, j.steps])).toEqual([
       ['live', LIVE_LIST[0]!.steps],
       ['test', TEST_LIST[0]!.steps],

@@ -56,7 +56,7 @@ beforeAll(async () => {
     keyIds[name] = r.body.id;
   }
   expect((await op('PUT', `/v1/tenants/${B}/credentials/stripe?environment=live`, { body: { values: { secret_key: 'sk_test_bravo_secret_0001' } } })).status).toBe(204);
-  const j = await op('POST', `/v1/tenants/${B}/jobs`, { key: keys.bLive, body: workflow('stripe/get_balance') });
+  const j = await op('POST', `/v1/tenants/${B}/jobs`, { key: keys.bLive, body: workflow('stripe/retrieve_balance') });
   expect(j.status).toBe(202);
   bJob = j.body.id;
   const t = await op('POST', `/v1/tenants/${A}/jobs`, { key: keys.aTest, body: workflow('asaas/get_balance') });
@@ -86,7 +86,7 @@ describe("tenant A's live key against tenant B", () => {
     ['read a job', 'GET', `/v1/tenants/${B}/jobs/JOB`],
     ['list jobs', 'GET', `/v1/tenants/${B}/jobs`],
     ['cancel a job', 'POST', `/v1/tenants/${B}/jobs/JOB/cancel`],
-    ['submit a job', 'POST', `/v1/tenants/${B}/jobs`, workflow('stripe/get_balance')],
+    ['submit a job', 'POST', `/v1/tenants/${B}/jobs`, workflow('stripe/retrieve_balance')],
     ['read credentials', 'GET', `/v1/tenants/${B}/credentials`],
     ['overwrite credentials', 'PUT', `/v1/tenants/${B}/credentials/stripe`, { values: { secret_key: 'sk_attacker_value_01' } }],
     ['delete credentials', 'DELETE', `/v1/tenants/${B}/credentials/stripe`],
@@ -119,7 +119,7 @@ describe("tenant A's live key against tenant B", () => {
 
   test("naming B's servers → 422 server_not_allowed, and no job is written", async () => {
     const jobsBefore = await jobCount();
-    for (const body of [{ ...workflow('asaas/get_balance'), servers: ['stripe'] }, workflow('stripe/get_balance'), { input: 'charge', servers: ['asaas', 'stripe'] }]) {
+    for (const body of [{ ...workflow('asaas/get_balance'), servers: ['stripe'] }, workflow('stripe/retrieve_balance'), { input: 'charge', servers: ['asaas', 'stripe'] }]) {
       const r = await op('POST', `/v1/tenants/${A}/jobs`, { key: keys.aLive, body });
       expect(r.status).toBe(422);
       expect(r.body.error.code).toBe('server_not_allowed');

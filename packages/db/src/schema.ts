@@ -89,6 +89,11 @@ export interface JobsTable {
   finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** What `{{event...}}` references of an automation's workflow read (migration 0005); null otherwise. */
   context: ColumnType<JobContext | null, string | null | undefined, string | null>;
+  /** The X-Request-Id of the request that created the job (migration 0009); for its logs only. */
+  request_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** W3C trace id and the caller's span id from that request's `traceparent`, when it was valid. */
+  trace_id: ColumnType<string | null, string | null | undefined, string | null>;
+  parent_span_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Extra template context of a job: the normalised provider event that triggered it. */

@@ -1,6 +1,6 @@
 // Submission: what POST /v1/tenants/{tid}/jobs does, independent of the HTTP framework.
 export { createSubmitJob, validationDetails } from './submission/submit-job';
-export type { SubmitJob, SubmitJobDeps, SubmitJobRequest, SubmitJobResponse } from './submission/submit-job';
+export type { JobOrigin, SubmitJob, SubmitJobDeps, SubmitJobRequest, SubmitJobResponse } from './submission/submit-job';
 export { createJobIntake } from './submission/job-intake';
 export type { JobIntake, JobIntakeOptions } from './submission/job-intake';
 export { SubmissionError, SUBMISSION_ERROR_STATUS, errorEnvelope } from './submission/submission-error';

@@ -12,6 +12,7 @@ import type { InvalidationBus, Principal, TenantCache } from '@agents/db';
 import { createProducer, createRedis, createToolCallQuota, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import type { Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
+import { createCatalog } from '@agents/runtime';
 import { createTestDatabase, flushPrefix, testRedisPrefix, TEST_REDIS_URL } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { createSubmitJob } from '../src';
@@ -59,6 +60,8 @@ beforeAll(async () => {
     tenants,
     quota: createToolCallQuota({ redis, redisPrefix: prefix, countExecuted: async () => 0 }),
     allowedModels: ['gpt-4o-mini'],
+    // Only the entries' tool lists are read (nothing connects).
+    catalog: createCatalog({ sandboxUrl: 'http://127.0.0.1:9' }),
     callbackUrlProblem: async (url) => (url.startsWith('https://') ? undefined : 'must be https'),
   });
 });
@@ -120,6 +123,38 @@ test('servers are scoped to the tenant’s: named servers, and the servers of wo
   }
 });
 
+test('a workflow step naming a tool that does not exist is 400 unknown_tool naming the step; nothing is written', async () => {
+  const before = await jobCount(T);
+  const cases: Array<[string, RegExp]> = [
+    // Unknown tool on one of the tenant's servers.
+    ['asaas/no_such_tool', /step 1 names "asaas\/no_such_tool".*server "asaas" has no tool "no_such_tool"/],
+    // Unknown server prefix (no catalog entry at all), even though the tenant could never have it.
+    ['nope/create_payment', /step 1 names "nope\/create_payment".*no server "nope" in the catalog/],
+  ];
+  for (const [tool, message] of cases) {
+    const body = { type: 'workflow', steps: [{ tool: 'asaas/list_customers' }, { tool, args: {} }] };
+    const r = await submitJob({ principal: liveKey(T), tenantId: T, body, idempotencyKey: `k-unknown-${tool}` });
+    expect({ tool, status: r.status, code: errorOf(r).code, details: errorOf(r).details }).toEqual({
+      tool,
+      status: 400,
+      code: 'unknown_tool',
+      details: [{ path: 'body.steps.1.tool', message: expect.any(String) }],
+    });
+    expect(errorOf(r).message).toMatch(message);
+  }
+  // Hostile names never reach the catalog check: the schema refuses them with a clear 400.
+  for (const tool of ['asaas/\u0000', 'asaas/\ud800x', `asaas/${'a'.repeat(10_000)}`, `${'s'.repeat(5_000)}/x`]) {
+    const r = await submitJob({ principal: liveKey(T), tenantId: T, body: { type: 'workflow', steps: [{ tool }] }, idempotencyKey: undefined });
+    expect(r.status).toBe(400);
+    expect(errorOf(r)).toMatchObject({ code: 'validation_failed', details: [{ path: 'body.steps.0.tool', message: 'must be "<server>/<tool>"' }] });
+    expect(JSON.stringify(r.body).length).toBeLessThan(1_000);
+  }
+  expect(await jobCount(T)).toBe(before);
+  // A catalog server the tenant lacks is still 422 server_not_allowed, whether or not the tool exists.
+  const foreign = await submitJob({ principal: liveKey(T), tenantId: T, body: { type: 'workflow', steps: [{ tool: 'stripe/nope' }] }, idempotencyKey: undefined });
+  expect(errorOf(foreign).code).toBe('server_not_allowed');
+});
+
 test('bad bodies, keys, models and callback URLs are 400 with details', async () => {
   const cases: Array<[unknown, string | undefined, string, string]> = [
     [undefined, undefined, 'validation_failed', 'body.input'],
@@ -146,7 +181,9 @@ test('Idempotency-Key: the same body replays the job, another body is 422; the o
   const again = await submitJob({ principal: liveKey(T), tenantId: T, body: workflow('i'), idempotencyKey: key });
   expect([first.status, again.status]).toEqual([202, 202]);
   expect(again.body).toEqual(first.body);
-  expect(again.headers).toEqual(first.headers);
+  // A replay says so (Stripe's Idempotent-Replayed); the first answer does not.
+  expect(first.headers['Idempotent-Replayed']).toBeUndefined();
+  expect(again.headers).toEqual({ ...first.headers, 'Idempotent-Replayed': 'true' });
   const other = await submitJob({ principal: liveKey(T), tenantId: T, body: workflow('j'), idempotencyKey: key });
   expect(other.status).toBe(422);
   expect(errorOf(other).code).toBe('idempotency_key_reused');

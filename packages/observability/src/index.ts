@@ -6,3 +6,5 @@ export { createMetricsEndpoint, scrapeAuthorized } from './metrics-endpoint';
 export type { MetricsEndpointOptions } from './metrics-endpoint';
 export { runService } from './run-service';
 export type { ServiceSettings } from './run-service';
+export { parseTraceparent } from './traceparent';
+export type { TraceParent } from './traceparent';

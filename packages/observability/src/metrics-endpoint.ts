@@ -31,7 +31,8 @@ export function createMetricsEndpoint(opts: MetricsEndpointOptions) {
     if (!scrapeAuthorized(req.headers.authorization, opts.tokens)) {
       res.statusCode = 401;
       res.setHeader('content-type', 'application/json; charset=utf-8');
-      res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+      // RFC 6750 §3: invalid_token once a credential was presented, no error code when none was.
+      res.setHeader('www-authenticate', req.headers.authorization ? 'Bearer realm="metrics", error="invalid_token"' : 'Bearer realm="metrics"');
       res.end(JSON.stringify({ error: { code: 'unauthorized', message: 'Send the operator key or METRICS_TOKEN as a Bearer token.' } }));
       return;
     }

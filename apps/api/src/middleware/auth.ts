@@ -22,12 +22,25 @@ export function secretEquals(a: string, b: string): boolean {
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
 
+/** The protection space of every bearer-authenticated route (`/v1`, `/metrics`). */
+export const BEARER_REALM = 'api';
+
+/**
+ * The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3): no error code when the request carried
+ * no credentials at all, `invalid_request` when the header is malformed, `invalid_token` when a
+ * well-formed key is unknown or revoked. Every 401 of the API carries one (RFC 9110 §15.5.2).
+ */
+export function bearerChallenge(error?: 'invalid_request' | 'invalid_token', realm = BEARER_REALM): Record<string, string> {
+  return { 'WWW-Authenticate': error ? `Bearer realm="${realm}", error="${error}"` : `Bearer realm="${realm}"` };
+}
+
 export function authenticate(operatorKey: string, tenantKeys: TenantKeyResolver | undefined) {
   // Hashed once: each request then hashes only the key it presents (secretEquals would hash both).
   const operatorDigest = sha256(operatorKey);
   return async (req: Request, res: Response, next: NextFunction) => {
-    const m = BEARER.exec(req.headers.authorization ?? '');
-    if (!m) throw new ApiError('unauthorized', 'Missing or malformed Authorization header; expected "Bearer <key>".');
+    const header = req.headers.authorization;
+    const m = BEARER.exec(header ?? '');
+    if (!m) throw new ApiError('unauthorized', 'Missing or malformed Authorization header; expected "Bearer <key>".', undefined, bearerChallenge(header ? 'invalid_request' : undefined));
     const key = m[1]!;
     const digest = sha256(key);
     if (timingSafeEqual(digest, operatorDigest)) {
@@ -35,7 +48,7 @@ export function authenticate(operatorKey: string, tenantKeys: TenantKeyResolver 
       return next();
     }
     const found = /^ak_(test|live)_[A-Za-z0-9]{32,}$/.test(key) && tenantKeys ? await tenantKeys.resolve(key, digest) : undefined;
-    if (!found) throw new ApiError('unauthorized', 'The API key is unknown or revoked.');
+    if (!found) throw new ApiError('unauthorized', 'The API key is unknown or revoked.', undefined, bearerChallenge('invalid_token'));
     res.locals.principal = { kind: 'tenant', ...found } satisfies Principal;
     next();
   };

@@ -3,6 +3,7 @@ import type { Logger } from '@agents/observability';
 import { DatabaseUnavailableError } from '@agents/db';
 import { isRedisUnavailable } from '@agents/queue';
 import { ApiError, errorBody } from '../errors';
+import { bearerChallenge } from './auth';
 
 /**
  * Redis or Postgres unavailable: the request is refused as 503, never as 500. Decided by type: the
@@ -48,7 +49,10 @@ export function errorHandler(logger: Logger) {
       apiErr = new ApiError('internal', 'Internal error.');
     }
     if (res.headersSent) return;
-    for (const [k, v] of Object.entries(apiErr.headers ?? {})) res.setHeader(k, v);
+    // A 401 always says how to authenticate (RFC 9110 §15.5.2); routes with another scheme (Bull
+    // Board's Basic) set their own challenge.
+    const headers = apiErr.status === 401 && !apiErr.headers?.['WWW-Authenticate'] ? { ...apiErr.headers, ...bearerChallenge() } : apiErr.headers;
+    for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
     res.status(apiErr.status).json(errorBody(apiErr));
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { Logger } from '@agents/observability';
+import { parseTraceparent } from '@agents/observability';
+import type { Logger, TraceParent } from '@agents/observability';
 import { principalOf } from './auth';
 
 /** A caller-supplied id is kept only if it cannot smuggle anything into logs (no spaces, no control characters). */
@@ -11,8 +12,10 @@ const QUIET = /^\/(healthz|readyz|metrics)$|^\/admin\/queues\//;
 
 /**
  * First middleware: assigns the request id (X-Request-Id if well formed, else a new one), echoes it,
- * keeps it on res.locals.requestId, and writes one line per request when it ends (with the request
- * id): method, path without the query string, status, duration. Never headers or bodies.
+ * keeps it on res.locals.requestId, keeps a valid W3C `traceparent` on res.locals.trace (a malformed
+ * one is ignored, as the spec says: never an error), and writes one line per request when it ends
+ * (with the request id and trace id): method, path without the query string, status, duration.
+ * Never headers or bodies.
  */
 export function requestContext(logger: Logger) {
   function onFinish(this: Response) {
@@ -29,7 +32,8 @@ export function requestContext(logger: Logger) {
       duration_ms: Math.round(Number(process.hrtime.bigint() - (res.locals.startedAt as bigint)) / 1e5) / 10,
       ...(principal?.kind === 'tenant' ? { tenant_id: principal.tenantId } : {}),
     };
-    logger.child({ request_id: res.locals.requestId })[level](line, level === 'error' ? 'request failed' : 'request');
+    const trace = res.locals.trace as TraceParent | undefined;
+    logger.child({ request_id: res.locals.requestId, ...(trace ? { trace_id: trace.traceId, parent_span_id: trace.parentSpanId } : {}) })[level](line, level === 'error' ? 'request failed' : 'request');
   }
 
   return (req: Request, res: Response, next: NextFunction) => {
@@ -38,6 +42,7 @@ export function requestContext(logger: Logger) {
     const requestId = given && WELL_FORMED_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
     res.setHeader('X-Request-Id', requestId);
     res.locals.requestId = requestId;
+    res.locals.trace = parseTraceparent(req.headers.traceparent);
     res.locals.startedAt = process.hrtime.bigint();
     // One listener function for every response (no closure per request).
     res.on('finish', onFinish);

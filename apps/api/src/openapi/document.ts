@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { createApiKeyBody } from '../routes/admin-api-keys';
 import { automations, createTenantBody, listTenantsQuery, patchTenantBody } from '../routes/admin-tenants';
 import { credentialPutBody } from '../routes/credentials';
-import { apiKeyId, createJobBody, environment, idempotencyKey, jobId, listQuery, serverId, tenantId } from '../schemas';
+import { tenantInvoicesQuery } from '../routes/invoices';
+import { listDeliveriesQuery } from '../routes/webhook-deliveries';
+import { apiKeyId, environment, idempotencyKey, jobId, listQuery, serverId, tenantId } from '../schemas';
+import { agentJobBody, AGENT_EXAMPLE, workflowJobBody, WORKFLOW_EXAMPLE } from './job-body-doc';
 import * as R from './response-schemas';
 
 /**
@@ -26,7 +29,8 @@ const OPERATOR_ERRORS = { ...COMMON_ERRORS, 403: err('forbidden: a tenant key on
 const TENANT_ERRORS = { ...COMMON_ERRORS, 404: err('tenant_not_found (unknown, disabled or another tenant) or not_found') };
 
 const adminTenantParams = z.object({ id: tenantId });
-const tenantParams = z.object({ tid: tenantId });
+// The demo tenant (npm run demo seeds it), so Try-it-out works on the embedded defaults.
+const tenantParams = z.object({ tid: tenantId.meta({ example: 'tenant_loja' }) });
 const envQuery = z.object({ environment: environment.optional() });
 const period = z.string().regex(/^[0-9]{4}-[0-9]{2}$/);
 const isoTime = z.string().meta({ format: 'date-time' });
@@ -90,7 +94,7 @@ function routes(): Route[] {
     {
       method: 'get', path: '/v1/admin/tool-calls', tags: ['Usage'], summary: 'The raw tool-call log', operationId: 'adminToolCalls',
       request: {
-        query: z.object({ tenant_id: tenantId.optional(), from: isoTime.optional(), to: isoTime.optional(), limit: listQuery.shape.limit, starting_after: z.string().max(64).optional() }),
+        query: z.object({ tenant_id: tenantId.optional(), environment: environment.optional(), from: isoTime.optional(), to: isoTime.optional(), limit: listQuery.shape.limit, starting_after: z.string().max(64).optional() }),
       },
       responses: { 200: json(R.list(R.toolCallLogRow), 'Tool calls, newest first, each with the session metadata.'), ...OPERATOR_ERRORS },
     },
@@ -122,13 +126,26 @@ function routes(): Route[] {
       request: {
         params: tenantParams,
         headers: z.object({ 'Idempotency-Key': idempotencyKey.optional() }),
-        body: { required: true, content: { 'application/json': { schema: createJobBody } } },
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.union([agentJobBody, workflowJobBody]).meta({ id: 'CreateJob' }),
+              examples: {
+                agent: { summary: 'An agent job (the scripted model answers it offline)', value: AGENT_EXAMPLE },
+                workflow: { summary: 'A workflow job (deterministic, no model)', value: WORKFLOW_EXAMPLE },
+              },
+            },
+          },
+        },
       },
       responses: {
         202: { ...json(R.jobResponse, 'Accepted; durable before this response.'), headers: { Location: { description: '/v1/tenants/{tid}/jobs/{id}', schema: { type: 'string' } } } },
         422: err('server_not_allowed or idempotency_key_reused'),
         ...TENANT_ERRORS,
-        400: err('validation_failed, invalid_json, or model_not_allowed: `model` is not one of the operator\'s OPENAI_ALLOWED_MODELS'),
+        400: err(
+          "validation_failed, invalid_json, model_not_allowed (`model` is not one of the operator's OPENAI_ALLOWED_MODELS), or unknown_tool (a workflow step names a server or tool the catalog does not have; `details[0].path` names the step)",
+        ),
         ...BODY_ERRORS,
       },
     },
@@ -158,13 +175,18 @@ function routes(): Route[] {
     },
     {
       method: 'get', path: '/v1/tenants/{tid}/invoices', tags: ['Billing'], summary: "The tenant's invoices", operationId: 'tenantInvoices',
-      request: { params: tenantParams },
-      responses: { 200: json(R.dataOnly(R.invoiceResponse), 'Invoices, newest first.'), ...TENANT_ERRORS },
+      request: { params: tenantParams, query: tenantInvoicesQuery },
+      responses: { 200: json(R.list(R.invoiceResponse), 'Invoices, newest first.'), ...TENANT_ERRORS },
     },
     {
       method: 'get', path: '/v1/tenants/{tid}/webhook-deliveries', tags: ['Webhooks'], summary: 'List webhook deliveries', operationId: 'listDeliveries',
-      request: { params: tenantParams, query: z.object({ job_id: jobId.optional() }) },
-      responses: { 200: json(R.dataOnly(R.deliveryResponse), 'Deliveries, newest first.'), ...TENANT_ERRORS },
+      request: { params: tenantParams, query: listDeliveriesQuery },
+      responses: { 200: json(R.list(R.deliveryResponse), 'Deliveries, newest first.'), ...TENANT_ERRORS },
+    },
+    {
+      method: 'get', path: '/v1/tenants/{tid}/webhook-deliveries/{id}', tags: ['Webhooks'], summary: 'Get a webhook delivery with its attempts', operationId: 'getDelivery',
+      request: { params: z.object({ tid: tenantId, id: deliveryId }) },
+      responses: { 200: json(R.deliveryWithAttemptsResponse, 'The delivery and every attempt made.'), ...TENANT_ERRORS },
     },
     {
       method: 'post', path: '/v1/tenants/{tid}/webhook-deliveries/{id}/redeliver', tags: ['Webhooks'], summary: 'Redeliver a webhook', operationId: 'redeliverWebhook',
@@ -220,6 +242,41 @@ function routes(): Route[] {
   ];
 }
 
+/** Response headers, declared once (components.headers) and referenced by every response that carries them. */
+const HEADERS: Record<string, { description: string; schema: object }> = {
+  'X-Request-Id': { description: 'The request id (the caller’s X-Request-Id when well formed, else a new one); every log line of the request and of the jobs it creates carries it.', schema: { type: 'string' } },
+  'RateLimit-Limit': { description: "The tenant's limits.requests_per_minute (tenant routes).", schema: { type: 'integer' } },
+  'RateLimit-Remaining': { description: 'Requests left in the current window (each environment, and the operator, have their own).', schema: { type: 'integer' } },
+  'RateLimit-Reset': { description: 'Seconds until the window resets.', schema: { type: 'integer' } },
+  'Retry-After': { description: 'Seconds to wait before retrying (429 rate_limited, 503 service_unavailable).', schema: { type: 'integer' } },
+  'WWW-Authenticate': { description: 'The challenge (RFC 6750): `Bearer realm="api"`, with `error="invalid_request"` or `error="invalid_token"` when credentials were sent.', schema: { type: 'string' } },
+  'Idempotent-Replayed': { description: '`true` when this answer replays the job of an earlier request with the same Idempotency-Key and body.', schema: { type: 'string', enum: ['true'] } },
+};
+
+/** Which declared headers a response of `path` with `status` can carry. */
+function headersOf(path: string, operationId: string, status: string): string[] {
+  const out = ['X-Request-Id'];
+  // Counted after authentication: a 401 never carries them.
+  if (path.startsWith('/v1/tenants/') && status !== '401') out.push('RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset');
+  if (status === '429' || status === '503') out.push('Retry-After');
+  if (status === '401') out.push('WWW-Authenticate');
+  if (operationId === 'createJob' && status === '202') out.push('Idempotent-Replayed');
+  return out;
+}
+
+/** Adds the header references to every response of the generated document. */
+function declareHeaders(document: { paths?: Record<string, Record<string, { operationId?: string; responses?: Record<string, { headers?: Record<string, unknown> }> }>>; components?: Record<string, unknown> }): void {
+  document.components = { ...document.components, headers: Object.fromEntries(Object.entries(HEADERS).map(([name, h]) => [name, h])) };
+  for (const [path, ops] of Object.entries(document.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
+        const refs = Object.fromEntries(headersOf(path, op.operationId ?? '', status).map((h) => [h, { $ref: `#/components/headers/${h}` }]));
+        response.headers = { ...response.headers, ...refs };
+      }
+    }
+  }
+}
+
 let cached: object | undefined;
 
 /** Builds (once per process) the OpenAPI 3.1 document. */
@@ -269,5 +326,12 @@ export function openApiDocument(): object {
       { name: 'Operations', description: 'Health and metrics.' },
     ],
   });
+  declareHeaders(cached as Parameters<typeof declareHeaders>[0]);
+  // Exactly one branch matches any body (`type` tells them apart; both are strict objects): oneOf,
+  // which zod's union cannot say.
+  const schemas = (cached as { components: { schemas: Record<string, { anyOf?: unknown; oneOf?: unknown }> } }).components.schemas;
+  const createJob = schemas.CreateJob!;
+  createJob.oneOf = createJob.anyOf;
+  delete createJob.anyOf;
   return cached;
 }

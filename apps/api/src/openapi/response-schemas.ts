@@ -78,12 +78,12 @@ export const createdApiKeyResponse = apiKeyResponse
   .meta({ id: 'CreatedApiKey' });
 
 export const toolCallSummary = z.object({
-  id: z.string(),
-  server: z.string(),
-  tool: z.string(),
+  id: z.string().meta({ example: 'tc_01jd8m4k2q3r5s6t7v8w9x0y1z' }),
+  server: z.string().nullable(),
+  tool: z.string().nullable(),
   success: z.boolean(),
   duration_ms: z.number().int(),
-  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  error: z.object({ code: z.string().meta({ example: 'tool_failed' }) }).nullable().meta({ description: "The call's error code; the job's `error` carries the message." }),
 });
 
 export const jobResponse = z
@@ -94,8 +94,13 @@ export const jobResponse = z
     type: z.enum(['agent', 'workflow']),
     status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
     input: z.string().nullable(),
+    steps: z
+      .array(z.object({ tool: z.string(), args: z.record(z.string(), z.unknown()) }))
+      .optional()
+      .meta({ description: 'Workflow jobs only: the steps as submitted.' }),
     servers: z.array(z.string()),
     metadata: z.record(z.string(), z.string()),
+    callback_url: z.string().nullable().meta({ description: "Where the terminal event is POSTed; null = the tenant's webhook_url." }),
     output: z.unknown().nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     tool_calls: z.array(toolCallSummary),
@@ -116,13 +121,20 @@ export const usageResponse = z
     tenant_id: z.string(),
     from: timestamp,
     to: timestamp,
+    environment: environment.nullable().meta({ description: "The environment counted; null = both (the operator's default)." }),
+    group_by: z.enum(['day', 'server', 'tool']).nullable().meta({ description: 'How buckets are keyed; null = no buckets asked for.' }),
     totals: z.object(counters),
     buckets: z.array(z.object({ key: z.string(), ...counters })),
   })
   .meta({ id: 'TenantUsage' });
 
 export const adminUsageResponse = z
-  .object({ from: timestamp, to: timestamp, data: z.array(z.object({ tenant_id: z.string(), ...counters })) })
+  .object({
+    from: timestamp,
+    to: timestamp,
+    environment: environment.nullable().meta({ description: 'The environment counted; null = both.' }),
+    data: z.array(z.object({ tenant_id: z.string(), ...counters })),
+  })
   .meta({ id: 'AdminUsage' });
 
 export const toolCallLogRow = z
@@ -134,6 +146,7 @@ export const toolCallLogRow = z
     server: z.string(),
     tool: z.string(),
     success: z.boolean(),
+    denied: z.boolean().meta({ description: 'Refused before reaching any provider (outside the session, approval denied); never billed.' }),
     duration_ms: z.number().int(),
     error_code: z.string().nullable(),
     metadata: z.record(z.string(), z.string()),
@@ -159,10 +172,12 @@ export const deliveryResponse = z
     id: z.string().meta({ example: 'whd_01jd8m4k2q3r5s6t7v8w9x0y1z' }),
     event_id: z.string(),
     event_type: z.string(),
+    job_id: z.string().nullable().meta({ description: 'The job whose event this is; null for tenant events.' }),
     url: z.string(),
     status: z.enum(['pending', 'delivered', 'failed']),
     attempts: z.number().int(),
     last_status_code: z.number().int().nullable(),
+    last_error: z.string().nullable().meta({ description: 'Why the last attempt failed (timeout, connection refused, …); null after a 2xx.' }),
     next_attempt_at: timestamp.nullable(),
     created_at: timestamp,
   })
@@ -180,6 +195,14 @@ export const serverResponse = z
     tools: z.array(z.object({ name: z.string(), description: z.string() })),
   })
   .meta({ id: 'Server' });
+
+export const deliveryWithAttemptsResponse = deliveryResponse
+  .extend({
+    attempt_log: z.array(
+      z.object({ n: z.number().int(), status_code: z.number().int().nullable(), error: z.string().nullable(), duration_ms: z.number().int().nullable(), attempted_at: timestamp }),
+    ),
+  })
+  .meta({ id: 'WebhookDeliveryWithAttempts' });
 
 export const jobEvent = z
   .object({

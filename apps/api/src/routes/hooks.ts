@@ -5,10 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { getAutomations, markEnqueued, newId, recordProviderEvent, storableJson } from '@agents/db';
 import type { Automation, CredentialStore, Environment, NewJob, Tenant, TenantCache, Db } from '@agents/db';
 import type { Producer } from '@agents/queue';
-import type { Logger } from '@agents/observability';
+import type { Logger, TraceParent } from '@agents/observability';
 import { isInboundWebhookServer, normaliseProviderEvent, verifyProviderWebhook } from '@agents/webhooks';
 import type { NormalisedEvent } from '@agents/webhooks';
 import { ApiError } from '../errors';
+import { bearerChallenge } from '../middleware/auth';
 import type { HookVerificationThrottle } from '../hook-verification-throttle';
 import { BODY_LIMIT_BYTES } from '../middleware/json-body';
 import { environment as environmentSchema, tenantId as tenantIdSchema } from '../schemas';
@@ -42,7 +43,14 @@ const NO_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
  * The jobs a normalised event triggers: one workflow job per matching automation of `automations`,
  * the list of the hook's environment (a hook for E runs only E's automations).
  */
-export function automationJobs(tenant: Tenant, environment: Environment, event: NormalisedEvent, automations: readonly Automation[]): NewJob[] {
+export function automationJobs(
+  tenant: Tenant,
+  environment: Environment,
+  event: NormalisedEvent,
+  automations: readonly Automation[],
+  /** The hook request, for the jobs' logs (as submitJob's origin): its request id and W3C trace. */
+  origin: Pick<NewJob, 'request_id' | 'trace_id' | 'parent_span_id'> = {},
+): NewJob[] {
   return automations.flatMap((a, index) => {
     if (a.on !== event.type) return [];
     const servers = [...new Set(a.steps.map((s) => s.tool.split('/')[0]!))].filter((s) => tenant.servers.includes(s));
@@ -64,6 +72,9 @@ export function automationJobs(tenant: Tenant, environment: Environment, event: 
         idempotency_key: null,
         request_hash: null,
         context: JSON.stringify({ event }),
+        request_id: origin.request_id ?? null,
+        trace_id: origin.trace_id ?? null,
+        parent_span_id: origin.parent_span_id ?? null,
       },
     ];
   });
@@ -130,7 +141,8 @@ export function hookRoutes(deps: HookRoutesDeps): Router {
       await deps.throttle.recordFailure(tenantPath, address);
       // For the operator only (the sender gets the same 401 whatever the reason).
       deps.logger.warn({ tenant_path: tenantPath.slice(0, 64), server, environment, reason: refusal }, 'provider webhook refused');
-      throw new ApiError('unauthorized', 'Missing or invalid webhook signature.');
+      // Its own protection space: the provider's signature is the credential here, not a bearer key.
+      throw new ApiError('unauthorized', 'Missing or invalid webhook signature.', undefined, bearerChallenge('invalid_token', 'hooks'));
     }
     const log = deps.logger.child({ tenant_id: tenant.id, server, environment });
 
@@ -146,7 +158,9 @@ export function hookRoutes(deps: HookRoutesDeps): Router {
       throw new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body.id', message: `longer than ${MAX_EVENT_ID_CHARS} characters` }]);
     }
 
-    const jobs = n.event ? automationJobs(tenant, environment, n.event, await getAutomations(deps.db, tenant.id, environment)) : [];
+    const trace = res.locals.trace as TraceParent | undefined;
+    const origin = { request_id: res.locals.requestId as string, trace_id: trace?.traceId ?? null, parent_span_id: trace?.parentSpanId ?? null };
+    const jobs = n.event ? automationJobs(tenant, environment, n.event, await getAutomations(deps.db, tenant.id, environment), origin) : [];
     const result = await recordProviderEvent(
       deps.db,
       {

@@ -4,6 +4,7 @@ import { finishJob, getJob, listJobs, loadJobView, requestCancel } from '@agents
 import type { Db, Environment, Job, Tenant } from '@agents/db';
 import type { SubmitJob } from '@agents/jobs';
 import type { Producer } from '@agents/queue';
+import type { TraceParent } from '@agents/observability';
 import { ApiError } from '../errors';
 import { principalOf } from '../middleware/auth';
 import { jobId, listQuery } from '../schemas';
@@ -42,7 +43,10 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   r.post('/', async (req, res) => {
     const principal = principalOf(res);
     const tenantId = (req.params as { tid: string }).tid;
-    const answer = await deps.submitJob({ principal, tenantId, body: req.body, idempotencyKey: req.get('idempotency-key') });
+    // Set by requestContext; the job's worker logs carry them.
+    const trace = res.locals.trace as TraceParent | undefined;
+    const origin = { requestId: res.locals.requestId as string, traceId: trace?.traceId, parentSpanId: trace?.parentSpanId };
+    const answer = await deps.submitJob({ principal, tenantId, body: req.body, idempotencyKey: req.get('idempotency-key'), origin });
     res.status(answer.status).set(answer.headers).json(answer.body);
   });
 

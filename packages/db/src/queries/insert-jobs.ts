@@ -37,6 +37,9 @@ const JOB_COLUMNS: Record<string, 'json' | 'plain'> = {
   started_at: 'plain',
   finished_at: 'plain',
   context: 'json',
+  request_id: 'plain',
+  trace_id: 'plain',
+  parent_span_id: 'plain',
 };
 
 const ON_CONFLICT = 'ON CONFLICT (tenant_id, environment, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *';

@@ -72,7 +72,14 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
   }
   const job = await startAttempt(db, jobId);
   if (!job) return { skipped: 'terminal_or_missing' };
-  const log = deps.logger.child({ tenant_id: job.tenant_id, job_id: job.id, attempt: job.attempts });
+  // The request that created the job (and its W3C trace), so its logs join the API's.
+  const log = deps.logger.child({
+    tenant_id: job.tenant_id,
+    job_id: job.id,
+    attempt: job.attempts,
+    ...(job.request_id ? { request_id: job.request_id } : {}),
+    ...(job.trace_id ? { trace_id: job.trace_id, parent_span_id: job.parent_span_id } : {}),
+  });
   log.debug({ type: job.type }, 'job attempt started');
   const steps = createStepStore(db, job.id, log);
 

@@ -6,6 +6,8 @@ export const SUBMISSION_ERROR_STATUS = {
   tenant_not_found: 404,
   validation_failed: 400,
   model_not_allowed: 400,
+  /** A workflow step names a server the catalog does not have, or a tool its server does not have. */
+  unknown_tool: 400,
   server_not_allowed: 422,
   idempotency_key_reused: 422,
   quota_exceeded: 429,

@@ -4,6 +4,7 @@ import type { Db, Environment, Principal, TenantCache } from '@agents/db';
 import { createMicroBatcher } from '@agents/queue';
 import type { Producer, ToolCallQuota } from '@agents/queue';
 import type { Logger, Metrics } from '@agents/observability';
+import type { Catalog } from '@agents/runtime';
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json';
 import { createJobBody, idempotencyKey } from './job-body';
@@ -22,6 +23,8 @@ export interface SubmitJobDeps {
   quota: ToolCallQuota;
   /** Model names a job may name in `model` (config.openai.allowedModels). */
   allowedModels: readonly string[];
+  /** The server catalog: a workflow step must name a tool one of its entries lists. */
+  catalog: Pick<Catalog, 'get'>;
   /** Why a callback URL is refused (the deployment's SSRF policy), or undefined when it is acceptable. */
   callbackUrlProblem(url: string): Promise<string | undefined>;
   /** The submitted-jobs and refusals counters, if wired. */
@@ -38,6 +41,18 @@ export interface SubmitJobRequest {
   body: unknown;
   /** The Idempotency-Key header as received, if any. */
   idempotencyKey: string | undefined;
+  /**
+   * The request that asks, for the job's logs: its request id and, from a valid W3C `traceparent`,
+   * the trace id and the caller's span id (the adapter validates them). Stored on the row; a
+   * replay keeps the first request's.
+   */
+  origin?: JobOrigin;
+}
+
+export interface JobOrigin {
+  requestId?: string;
+  traceId?: string;
+  parentSpanId?: string;
 }
 
 /** What to answer, in HTTP terms, whatever framework writes it. */
@@ -61,6 +76,16 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | '
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   throw new SubmissionError('validation_failed', `The request ${where} is invalid.`, validationDetails(where, r.error));
+}
+
+/**
+ * 400 unknown_tool for workflow step `index`. The name is echoed as given: the body schema has
+ * already bounded it to `<server>/<tool>` in [a-z0-9_-] (no control characters, at most 127 chars).
+ */
+function unknownTool(index: number, tool: string, why: string): SubmissionError {
+  return new SubmissionError('unknown_tool', `Workflow step ${index} names "${tool}", which does not exist: ${why}. GET /v1/servers lists every server's tools.`, [
+    { path: `body.steps.${index}.tool`, message: why },
+  ]);
 }
 
 /** A spent quota, with what the refusal message and metric need. */
@@ -100,7 +125,7 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
     windowMs: 2,
   });
 
-  async function submit({ principal, tenantId, body: raw, idempotencyKey: idemHeader }: SubmitJobRequest): Promise<SubmitJobResponse> {
+  async function submit({ principal, tenantId, body: raw, idempotencyKey: idemHeader, origin }: SubmitJobRequest): Promise<SubmitJobResponse> {
     // Another tenant's id answers exactly as an unknown one: a key never learns that it exists.
     if (principal.kind === 'tenant' && principal.tenantId !== tenantId) throw new SubmissionError('tenant_not_found', 'No such tenant.');
     const tenant = await deps.tenants.get(tenantId);
@@ -121,9 +146,14 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
         { path: 'body.model', message: 'not in OPENAI_ALLOWED_MODELS' },
       ]);
     }
+    // A step naming a server no catalog has can never run, whoever the tenant is: a bad request (400).
+    const steps = body.steps ?? [];
+    const serverOf = (tool: string) => tool.slice(0, tool.indexOf('/'));
+    const unknownServer = steps.findIndex((s) => !deps.catalog.get(serverOf(s.tool)));
+    if (unknownServer >= 0) throw unknownTool(unknownServer, steps[unknownServer]!.tool, `no server "${serverOf(steps[unknownServer]!.tool)}" in the catalog`);
     const servers = body.servers ? [...new Set(body.servers)] : tenant.servers;
     const outside = servers.filter((s) => !tenant.servers.includes(s));
-    for (const step of body.steps ?? []) {
+    for (const step of steps) {
       const server = step.tool.split('/')[0]!;
       if (!servers.includes(server) && !outside.includes(server)) outside.push(server);
     }
@@ -133,6 +163,17 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
         `Not available to this job: ${outside.join(', ')}.`,
         outside.map((s) => ({ path: 'body.servers', message: `server "${s}" is not allowed` })),
       );
+    }
+    // A tool its (allowed) server does not have would fail the job at that step, after the steps
+    // before it ran: refused now. An entry listing no tools (a real server discovered at connect
+    // time) cannot be checked here.
+    const missing = steps.findIndex((s) => {
+      const tools = deps.catalog.get(serverOf(s.tool))!.tools;
+      return tools.length > 0 && !tools.some((t) => t.name === s.tool.slice(s.tool.indexOf('/') + 1));
+    });
+    if (missing >= 0) {
+      const tool = steps[missing]!.tool;
+      throw unknownTool(missing, tool, `server "${serverOf(tool)}" has no tool "${tool.slice(tool.indexOf('/') + 1)}"`);
     }
     const callbackUrl = body.callback_url ?? null;
     if (callbackUrl) {
@@ -163,6 +204,10 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
       idempotency_key: idem,
       // The environment is part of the request: the operator's same body for test and live is two jobs.
       request_hash: idem ? createHash('sha256').update(canonicalJson({ ...body, environment })).digest('hex') : null,
+      // Always set (null when unknown): the intake's one-statement INSERT needs every row to set the same columns.
+      request_id: origin?.requestId ?? null,
+      trace_id: origin?.traceId ?? null,
+      parent_span_id: origin?.parentSpanId ?? null,
     });
     if (result.kind === 'key_reused') throw new SubmissionError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
     const row = result.job;
@@ -171,7 +216,10 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
     // so a database lost after the commit cannot turn a durable job into a 503 (API.md: a 503
     // means nothing was written).
     const view = result.kind === 'created' ? presentJob(row, [], { tool_calls: 0, input_tokens: 0, output_tokens: 0 }) : await loadJobView(db, row);
-    return { status: 202, headers: { Location: `/v1/tenants/${tenant.id}/jobs/${row.id}` }, body: view };
+    const headers: Record<string, string> = { Location: `/v1/tenants/${tenant.id}/jobs/${row.id}` };
+    // Stripe's convention: a client (or its retrying HTTP library) can tell a replay from a new job.
+    if (result.kind === 'replayed') headers['Idempotent-Replayed'] = 'true';
+    return { status: 202, headers, body: view };
   }
 
   return async (req) => {
