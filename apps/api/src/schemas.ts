@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The job body and its parts are the job domain's (@agents/jobs); the other routes reuse them. */
-export { serverId, environment, workflowStep, createJobBody, idempotencyKey } from '@agents/jobs';
+export { serverId, environment, workflowStep, idempotencyKey } from '@agents/jobs';
 
 /** API.md: operator-chosen tenant ids. Checked before an id reaches SQL or a Redis key. */
 export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{2,62}$/;
