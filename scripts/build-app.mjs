@@ -12,6 +12,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // `--outdir <dir>`: build there instead of dist/ (a test builds into a temporary folder).
 const outArg = process.argv.indexOf('--outdir');
 const OUT = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.resolve('dist');
+// `--entry <file>` (repeatable): bundle these instead of src/main.ts, each to dist/<its name>.js (the
+// bench bundles its baseline servers and load generators this way, so they run as plain Node too).
+const entries = process.argv.flatMap((a, i) => (a === '--entry' ? [process.argv[i + 1]] : []));
 
 const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
@@ -28,12 +31,12 @@ const workspaceOnly = {
 };
 
 await build({
-  entryPoints: ['src/main.ts'],
+  entryPoints: entries.length > 0 ? entries : ['src/main.ts'],
   bundle: true,
   platform: 'node',
   target: 'node22',
   format: 'cjs',
-  outfile: path.join(OUT, 'main.js'),
+  outdir: OUT,
   sourcemap: true,
   plugins: [workspaceOnly],
   logLevel: 'warning',

@@ -1,10 +1,11 @@
 /**
  * Noisy-neighbour benchmark (issue #6): `npx tsx scripts/bench/fairness.ts [heavyJobs=2000] [jobMs=100] [slots=8] [workers=2]`
  *
- * Real Redis and Postgres (a throwaway database and Redis prefix), the real API (apps/api/src/main.ts),
- * N workers (apps/worker/src/main.ts) and the sandbox with a fixed per-call latency, so every job (a
- * one-step workflow: one MCP tool call) has a known duration, each in its own *child process*; the
- * heavy tenant's client too (apps/bench/src/submitter-main.ts), so this script's event loop runs
+ * Real Redis and Postgres (a throwaway database and Redis prefix), the real API (apps/api/dist/main.js),
+ * N workers (apps/worker/dist/main.js) and the sandbox with a fixed per-call latency, so every job (a
+ * one-step workflow: one MCP tool call) has a known duration, each in its own *child process*, all
+ * built bundles under plain Node (built at start, apps/bench/src/bundles.ts); the heavy tenant's
+ * client too (apps/bench/src/submitter-main.ts, bundled), so this script's event loop runs
  * only the quiet tenants' clients and its 2,000 POSTs do not delay their submissions. Scenarios:
  *   quiet-alone  9 quiet tenants submit 20 jobs each at a steady rate, nothing else (reference)
  *   flood        the heavy tenant dumps heavyJobs at t=0; the quiet tenants do the same as above during it
@@ -30,7 +31,7 @@ import type { Db } from '@agents/db';
 import { createProducer, createRedis, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { createLogger } from '@agents/observability';
 import { dropDatabase, flushPrefix } from '@agents/testkit';
-import { createJsonClient, sparePort, spawnEntry, waitPort } from '../../apps/bench/src';
+import { appEntry, createJsonClient, ensureBundles, helperEntry, sparePort, spawnEntry, waitPort } from '../../apps/bench/src';
 
 const [HEAVY_JOBS = 2000, JOB_MS = 100, SLOTS = 8, WORKERS = 2] = process.argv.slice(2).map(Number);
 const QUIET = 9;
@@ -57,6 +58,7 @@ const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
 const quietNames = Array.from({ length: QUIET }, (_, i) => `quiet_${i + 1}`);
 
 async function main() {
+  console.log(`fairness: ${ensureBundles()}`);
   const base = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/agents';
   const dbName = `bench_fair_${randomBytes(4).toString('hex')}`;
   const dbUrl = base.replace(/\/[^/]*$/, `/${dbName}`);
@@ -67,7 +69,7 @@ async function main() {
   const db = createDb({ url: dbUrl, max: 10 });
   // The sandbox and the API each in their own process, as the workers are.
   const sandboxPort = await sparePort();
-  const sandbox = spawnEntry('apps/bench/src/latency-sandbox-main.ts', {}, [String(sandboxPort), String(JOB_MS)]);
+  const sandbox = spawnEntry(helperEntry('latency-sandbox-main', true), {}, [String(sandboxPort), String(JOB_MS)]);
   await waitPort(sandboxPort, true, 30_000);
   const apiPort = await sparePort();
   const env: Record<string, string> = {
@@ -93,7 +95,7 @@ async function main() {
     const res = (await pipe.exec()) ?? [];
     return res.map(([, v]) => (v as Array<string | null>).map((x) => (x === null ? NaN : Number(x))) as [number, number]);
   };
-  const api = spawnEntry('apps/api/src/main.ts', { ...env, PORT: String(apiPort) });
+  const api = spawnEntry(appEntry('api', true), { ...env, PORT: String(apiPort) });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await waitPort(apiPort, true, 30_000).catch((err: Error) => {
     throw new Error(`${err.message}; api said: ${api.stderr().slice(-500)}`);
@@ -109,7 +111,7 @@ async function main() {
     const wenv = { ...env, ...extra };
     const wc = loadConfig(wenv);
     children = Array.from({ length: WORKERS }, () =>
-      spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/worker/src/main.ts')], { env: wenv, stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT }),
+      spawn(process.execPath, [path.join(ROOT, appEntry('worker', true))], { env: wenv, stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT }),
     );
     // Ready when every worker has its Redis connections up.
     for (let i = 0; i < 300 && children.some((c) => redisClientsOf(c.pid!) < 2); i++) await sleep(100);
@@ -145,13 +147,13 @@ async function main() {
     steps: [{ tool: 'asaas/create_customer', args: { name: `Customer of ${label}`, cpfCnpj: '52998224725' } }],
   });
   /**
-   * The heavy tenant's client runs in its own process (apps/bench/src/submitter-main.ts), as a
+   * The heavy tenant's client runs in its own process (apps/bench/src/submitter-main.ts, bundled), as a
    * different customer's would: its 2,000 POSTs do not hold up the quiet tenants' timers and
    * requests in this process's event loop.
    */
   const submitInChild = (name: string, list: Submission[]) =>
     new Promise<string[]>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/bench/src/submitter-main.ts')], {
+      const child = spawn(process.execPath, [path.join(ROOT, helperEntry('submitter-main', true))], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? '', SUBMIT_TOKEN: OPERATOR_KEY, SUBMIT_SPEC: JSON.stringify({ url: apiUrl, path: `/v1/tenants/${list[0]!.queueTenant}/jobs`, count: list.length, inFlight: 32, body: jobBody(name, list[0]!.label) }) },
         stdio: ['ignore', 'pipe', 'inherit'],

@@ -17,7 +17,8 @@ const [PER_CLASS = 100, NORMAL = 200] = process.argv.slice(2).map(Number);
 
 async function main() {
   const preload = path.resolve(__dirname, '../../apps/bench/src/loop-delay-preload.cjs');
-  const stack = await startStack({ label: 'poisonprof', tenants: 5, workers: 1, workerSlots: 16, env: { NODE_OPTIONS: `--require ${preload}` } });
+  const stack = await startStack({ label: 'poisonprof', tenants: 5, workers: 1, workerSlots: 16, env: { NODE_OPTIONS: `--require ${preload}` }, bundles: true });
+  console.log(`poison-classes: ${stack.runs}`);
   const port = Number(new URL(stack.apiUrl).port);
   const api = stack.api;
   let pending: ((line: string) => void) | undefined;

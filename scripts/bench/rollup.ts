@@ -14,6 +14,7 @@ import { Client } from 'pg';
 import { loadConfig } from '@agents/config';
 import { createDb, ensureDatabase, migrate, MIGRATIONS } from '@agents/db';
 import { reconcileUsage, runRollup } from '@agents/billing';
+import { runAsBundle } from '../../apps/bench/src/bundles';
 
 const [EVENTS = 5_000_000, TENANTS = 1_000, INCREMENTAL = 50_000] = process.argv.slice(2).map(Number);
 const BATCH = 500_000;
@@ -141,7 +142,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.stack : err);
-  process.exit(1);
-});
+// Bundled and run under plain Node (the billing code as the bundles ship it), never under tsx.
+if (!runAsBundle(__filename)) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(1);
+  });
+}

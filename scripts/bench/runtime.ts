@@ -5,6 +5,8 @@
  * through that package's dependencies.
  * Run: npx tsx scripts/bench/runtime.ts [calls=2000]
  */
+import { runAsBundle } from '../../apps/bench/src/bundles';
 import { runBench } from '../../packages/runtime/bench/runtime-bench';
 
-runBench();
+// Bundled and run under plain Node (the runtime as the worker bundle ships it), never under tsx.
+if (!runAsBundle(__filename)) runBench();

@@ -31,13 +31,15 @@ export interface ManagedChild {
 }
 
 /**
- * A TypeScript entry point in its own Node process, as `npm start` runs it: Node itself with tsx
- * as a loader (the tsx CLI would run it in a grandchild that a SIGKILL would leave behind).
- * `nodeArgs` go to Node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept). The child's
- * environment is exactly `env` plus this process's PATH.
+ * An entry point in its own Node process. A built bundle (`.js`, e.g. apps/api/dist/main.js, what
+ * ships; see bundles.ts) runs under plain Node; a TypeScript source (`.ts`, what the drills run) runs
+ * under Node itself with tsx as a loader (the tsx CLI would run it in a grandchild that a SIGKILL
+ * would leave behind). `nodeArgs` go to Node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not
+ * accept). The child's environment is exactly `env` plus this process's PATH.
  */
 export function spawnEntry(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): ManagedChild {
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const proc = spawn(process.execPath, [...nodeArgs, ...loader, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   track(proc);
   // stderr and the pino log lines on stdout, last 4 kB: what a dead process said last.
   let err = '';

@@ -5,6 +5,7 @@ export type { ThrowawayRedis } from './throwaway-redis';
 export { startThrowawayPostgres } from './throwaway-postgres';
 export type { ThrowawayPostgres } from './throwaway-postgres';
 export { spawnEntry, ROOT, unexpectedExits } from './child-process';
+export { appEntry, ensureBundles, helperEntry } from './bundles';
 export type { ManagedChild } from './child-process';
 export { sparePort, canConnect, waitPort } from './spare-port';
 export { cpuSeconds, cpuOf, pidsMatching } from './proc-cpu';

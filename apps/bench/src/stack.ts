@@ -5,6 +5,7 @@ import { createSandboxServer } from '@agents/sandbox';
 import type { SandboxServer } from '@agents/sandbox';
 import { silentLogger } from '@agents/observability';
 import { configEnv, dropDatabase, isoDateFromNow, testConfig, TEST_OPERATOR_KEY, TEST_PG_BASE } from '@agents/testkit';
+import { appEntry, ensureBundles, helperEntry } from './bundles';
 import { spawnEntry } from './child-process';
 import type { ManagedChild } from './child-process';
 import { sparePort, waitPort } from './spare-port';
@@ -31,6 +32,12 @@ export interface StackOptions {
   workerNodeArgs?: string[];
   /** Extra `-c name=value` settings of the private Postgres cluster (profiling: pg_stat_statements). */
   postgresSettings?: string[];
+  /**
+   * Run the built bundles (apps/<app>/dist/main.js, built once per process at the first stack; see
+   * bundles.ts) under plain Node, as they ship: every benchmark does. Without it the processes run
+   * from TypeScript source under tsx (the drills, which are tests).
+   */
+  bundles?: boolean;
 }
 
 export interface Stack {
@@ -47,6 +54,9 @@ export interface Stack {
   api: ManagedChild;
   workers: ManagedChild[];
   tenants: string[];
+  /** Whether the processes run the built bundles (`bundles`), and the line saying what ran. */
+  bundles: boolean;
+  runs: string;
   /** The sandbox account (asaas api key) of a tenant: where its side effects are recorded. */
   accountOf(tenant: string): string;
   restartApi(): Promise<void>;
@@ -87,11 +97,13 @@ async function waitHealthy(url: string, child: ManagedChild, timeoutMs = 30_000)
 }
 
 /**
- * The whole system for one drill: its own Redis server, its own database (or Postgres cluster),
- * the sandbox in this process, the API and N workers as child processes configured by environment
+ * The whole system for one drill or benchmark: its own Redis server, its own database (or Postgres
+ * cluster), the sandbox in this process (or its own), the API and N workers as child processes configured by environment
  * only, and `tenants` tenants each with their own sandbox account.
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
+  const bundles = opts.bundles ?? false;
+  const runs = bundles ? ensureBundles() : `TypeScript source under tsx (node --import tsx), Node ${process.version}`;
   const redis = await startThrowawayRedis();
   const postgres = opts.ownPostgres ? await startThrowawayPostgres({ settings: opts.postgresSettings }) : undefined;
   const dbName = `drill_${opts.label}_${randomBytes(4).toString('hex')}`.toLowerCase();
@@ -106,8 +118,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!opts.sandboxProcess) return createSandboxServer({ port: sandboxPort, logger: silentLogger(), callLatencyMs: opts.callLatencyMs });
     // The product's entry point has no per-call latency setting; a stack that asks for one gets the bench's.
     const child = opts.callLatencyMs
-      ? spawnEntry('apps/bench/src/latency-sandbox-main.ts', {}, [String(sandboxPort), String(opts.callLatencyMs)])
-      : spawnEntry('apps/sandbox/src/main.ts', { SANDBOX_PORT: String(sandboxPort), LOG_LEVEL: 'warn' });
+      ? spawnEntry(helperEntry('latency-sandbox-main', bundles), {}, [String(sandboxPort), String(opts.callLatencyMs)])
+      : spawnEntry(appEntry('sandbox', bundles), { SANDBOX_PORT: String(sandboxPort), LOG_LEVEL: 'warn' });
     sandboxChild = child;
     await waitPort(sandboxPort, true, 30_000);
     return { url: `http://127.0.0.1:${sandboxPort}`, close: () => child.stop('SIGTERM') };
@@ -137,13 +149,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const startApiChild = async () => {
-    const child = spawnEntry('apps/api/src/main.ts', env);
+    const child = spawnEntry(appEntry('api', bundles), env);
     await waitHealthy(apiUrl, child);
     return child;
   };
   const workers: ManagedChild[] = [];
   const spawnWorker = () => {
-    const w = spawnEntry('apps/worker/src/main.ts', env, [], opts.workerNodeArgs);
+    const w = spawnEntry(appEntry('worker', bundles), env, [], opts.workerNodeArgs);
     workers.push(w);
     return w;
   };
@@ -182,6 +194,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       },
       workers,
       tenants,
+      bundles,
+      runs,
       accountOf: (tenant) => `aact_drill_${tenant}`,
       async restartApi() {
         await api!.stop('SIGKILL');

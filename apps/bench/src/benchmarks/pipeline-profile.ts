@@ -1,8 +1,10 @@
 /**
  * Where the pipeline benchmark's CPU goes (issue #11): the same load as `runPipelineBench`, with
  * the two workers under `node --cpu-prof` and the private Postgres cluster under
- * pg_stat_statements. Prints the workers' top self-time functions and areas (package / file) for
- * the load window only, and every statement the load ran with its calls and time per job.
+ * pg_stat_statements, on the built bundles. Prints the workers' top self-time functions and areas
+ * (package / file) for the load window only, and every statement the load ran with its calls and
+ * time per job. Our packages are compiled into apps/worker/dist/main.js, so their area is that file
+ * (function name and bundle line tell them apart); dependencies stay external and keep their package.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -93,7 +95,9 @@ export async function runPipelineProfile(o: PipelineProfileOptions): Promise<voi
     env: { DATABASE_POOL_MAX: '20' },
     workerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
     postgresSettings: ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all', 'pg_stat_statements.max=10000'],
+    bundles: true,
   });
+  console.log(`pipeline-profile: ${stack.runs}`);
   const pc = new Client({ connectionString: stack.dbUrl });
   try {
     await pc.connect();

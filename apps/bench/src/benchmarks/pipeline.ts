@@ -1,6 +1,6 @@
 /**
  * Pipeline benchmark (issue #11): N two-step workflow jobs across T tenants through the API, two
- * worker processes and the sandbox (each its own process), on a private Redis and a private
+ * worker processes and the sandbox (each its own process, the built bundles under plain Node), on a private Redis and a private
  * Postgres cluster, so every CPU-second of every process is attributable (/proc). Then, in the
  * same run and on the same servers, the bare costs of the same work: one Express request doing one
  * Postgres insert + one BullMQ add; one BullMQ fetch + complete; two bare MCP tool calls over
@@ -8,6 +8,7 @@
  */
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import { helperEntry } from '../bundles';
 import { spawnEntry } from '../child-process';
 import type { ManagedChild } from '../child-process';
 import { cpuTree } from '../proc-cpu';
@@ -39,7 +40,8 @@ async function lineOf(child: ManagedChild, re: RegExp, timeoutMs: number): Promi
 }
 
 export async function runPipelineBench(o: PipelineBenchOptions): Promise<PipelineBenchResult> {
-  const stack = await startStack({ label: 'pipeline', tenants: o.tenants, workers: 2, workerSlots: o.slots, ownPostgres: true, sandboxProcess: true, env: { DATABASE_POOL_MAX: '20' } });
+  const stack = await startStack({ label: 'pipeline', tenants: o.tenants, workers: 2, workerSlots: o.slots, ownPostgres: true, sandboxProcess: true, env: { DATABASE_POOL_MAX: '20' }, bundles: true });
+  console.log(`pipeline: ${stack.runs}`);
   const pg = stack.postgres!;
   const procs = () => ({
     api: [stack.api.pid],
@@ -81,7 +83,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const bareN = o.bareN;
     // 1. bare ingress: one Express request = one insert + one BullMQ add.
     const port = await sparePort();
-    const bare = spawnEntry('apps/bench/src/bare-ingress-main.ts', {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
+    const bare = spawnEntry(helperEntry('bare-ingress-main', true), {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
     await waitPort(port, true, 30_000);
     const body = JSON.stringify({ steps: [{ tool: 'asaas/create_customer', args: {} }], metadata: {} });
     await autocannon({ url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, amount: 500 });
@@ -91,12 +93,12 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     await bare.stop('SIGKILL');
     // 2. bare BullMQ fetch + complete of those jobs (500 warm-up + bareN queued above).
     const r0 = cpuTree(stack.redis.pid()!);
-    const consumer = spawnEntry('apps/bench/src/bare-consumer-main.ts', {}, [stack.redis.url, 'bare', 'bare.t001', String(bareN + 500)]);
+    const consumer = spawnEntry(helperEntry('bare-consumer-main', true), {}, [stack.redis.url, 'bare', 'bare.t001', String(bareN + 500)]);
     const cons = JSON.parse(await lineOf(consumer, /"cpu_s"/, 120_000)) as { jobs: number; cpu_s: number };
     const fetchMs = ((cons.cpu_s + (cpuTree(stack.redis.pid()!) - r0)) * 1000) / cons.jobs;
     await consumer.stop('SIGKILL');
     // 3. bare MCP tool calls over Streamable HTTP, one connection (client + sandbox CPU).
-    const mcp = spawnEntry('apps/bench/src/bare-mcp-main.ts', {}, [`${stack.sandbox.url}/mcp/asaas`, stack.accountOf('t001'), String(bareN)]);
+    const mcp = spawnEntry(helperEntry('bare-mcp-main', true), {}, [`${stack.sandbox.url}/mcp/asaas`, stack.accountOf('t001'), String(bareN)]);
     await mcp.waitForOutput(/warm/, 60_000);
     const s0 = cpuTree(stack.sandboxChild!.pid);
     mcp.proc.stdin!.write('go\n');
@@ -125,7 +127,8 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const total = Object.values(cpuPerJobMs).reduce((a, b) => a + b, 0);
     const ratio = total / bareTotal;
 
-    console.log(`\n${n} jobs (${Number(ok.n) - warm.accepted.size} succeeded) across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${seconds.toFixed(1)} s = ${(n / seconds).toFixed(0)} jobs/s (submit p99 ${submitP99.toFixed(0)} ms)`);
+    console.log(`\n${stack.runs}`);
+    console.log(`${n} jobs (${Number(ok.n) - warm.accepted.size} succeeded) across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${seconds.toFixed(1)} s = ${(n / seconds).toFixed(0)} jobs/s (submit p99 ${submitP99.toFixed(0)} ms)`);
     console.log('\n| process | CPU ms per job |\n|---|---|');
     for (const [k, v] of Object.entries(cpuPerJobMs)) console.log(`| ${k} | ${v.toFixed(3)} |`);
     console.log(`| **total** | **${total.toFixed(3)}** |`);
