@@ -30,8 +30,8 @@ import { createDb, ensureDatabase, insertTenant, migrate, MIGRATIONS } from '@ag
 import type { Db } from '@agents/db';
 import { createProducer, createRedis, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { createLogger } from '@agents/observability';
-import { dropDatabase, flushPrefix } from '@agents/testkit';
-import { appEntry, createJsonClient, ensureBundles, helperEntry, sparePort, spawnEntry, waitPort } from '../../apps/bench/src';
+import { dropDatabase, flushPrefix, sparePort, waitPort } from '@agents/testkit';
+import { appEntry, createJsonClient, ensureBundles, helperEntry, spawnEntry } from '../../apps/bench/src';
 
 const [HEAVY_JOBS = 2000, JOB_MS = 100, SLOTS = 8, WORKERS = 2] = process.argv.slice(2).map(Number);
 const QUIET = 9;

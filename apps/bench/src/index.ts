@@ -7,7 +7,6 @@ export type { ThrowawayPostgres } from './throwaway-postgres';
 export { spawnEntry, ROOT, unexpectedExits } from './child-process';
 export { appEntry, ensureBundles, helperEntry } from './bundles';
 export type { ManagedChild } from './child-process';
-export { sparePort, canConnect, waitPort } from './spare-port';
 export { cpuSeconds, cpuOf, pidsMatching } from './proc-cpu';
 export { createJsonClient } from './post-json';
 export type { JsonClient } from './post-json';

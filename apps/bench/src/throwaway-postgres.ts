@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sparePort, waitPort } from './spare-port';
+import { sparePort, waitPort } from '@agents/testkit';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { track } from './child-process';
-import { sparePort, waitPort } from './spare-port';
+import { sparePort, waitPort } from '@agents/testkit';
 
 export interface ThrowawayRedis {
   url: string;

@@ -9,23 +9,12 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { createTestDatabase, flushPrefix, isoDateFromNow, testRedisPrefix, TEST_OPERATOR_KEY, waitFor } from '@agents/testkit';
+import { createTestDatabase, flushPrefix, isoDateFromNow, sparePort, testRedisPrefix, TEST_OPERATOR_KEY, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { alive, stopProcess } from './worker-processes';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const AUTH = { authorization: `Bearer ${TEST_OPERATOR_KEY}` };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -38,7 +27,7 @@ function portFree(port: number): Promise<boolean> {
 /** A base port whose next port is free too (worker-1 and worker-2 take base and base + 1). */
 async function freePortPair(): Promise<number> {
   for (;;) {
-    const p = await freePort();
+    const p = await sparePort();
     if (p < 65535 && (await portFree(p + 1))) return p;
   }
 }
@@ -96,7 +85,7 @@ afterAll(async () => {
 async function baseEnv(extra: Record<string, string>) {
   const prefix = testRedisPrefix();
   prefixes.push(prefix);
-  const [apiPort, sandboxPort] = [await freePort(), await freePort()];
+  const [apiPort, sandboxPort] = [await sparePort(), await sparePort()];
   return {
     apiUrl: `http://127.0.0.1:${apiPort}`,
     sandboxUrl: `http://127.0.0.1:${sandboxPort}`,

@@ -9,3 +9,4 @@ export type { ApiCall, HttpResult } from './http';
 export { startTestStack } from './stack';
 export type { TestStack, TestStackApps, TestStackOptions } from './stack';
 export { jobRow } from './job-row';
+export { sparePort, canConnect, waitPort } from './ports';

@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import { helperEntry } from '../bundles';
 import { spawnEntry } from '../child-process';
 import { cpuSeconds } from '../proc-cpu';
-import { sparePort } from '../spare-port';
+import { sparePort } from '@agents/testkit';
 import { OPERATOR_KEY, startStack, workflowBody } from '../stack';
 import type { Stack } from '../stack';
 

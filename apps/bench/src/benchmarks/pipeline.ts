@@ -14,7 +14,7 @@ import type { ManagedChild } from '../child-process';
 import { cpuTree } from '../proc-cpu';
 import { percentile, runLoad } from '../load';
 import { waitTerminal } from '../audit';
-import { sparePort, waitPort } from '../spare-port';
+import { sparePort, waitPort } from '@agents/testkit';
 import { startStack } from '../stack';
 
 export interface PipelineBenchOptions {
