@@ -27,9 +27,11 @@ export {
   startAttempt,
   finishJob,
   requestCancel,
+  retryFailedJob,
+  reportQueueFailure,
   IDEMPOTENCY_WINDOW_MS,
 } from './queries/jobs';
-export type { InsertJobResult, ListJobsQuery, FinishJob } from './queries/jobs';
+export type { InsertJobResult, ListJobsQuery, FinishJob, RetryFailedJob, RetryFailedJobResult } from './queries/jobs';
 export { insertJobs } from './queries/insert-jobs';
 export type { InsertJobsOutcome } from './queries/insert-jobs';
 export { writeCheckpoint, writeUsageRows, listSteps } from './queries/steps';

@@ -89,6 +89,10 @@ export interface JobsTable {
   finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** What `{{event...}}` references of an automation's workflow read (migration 0005); null otherwise. */
   context: ColumnType<JobContext | null, string | null | undefined, string | null>;
+  /** Explicit retries of the job after it failed (migration 0009); each is a new generation. */
+  retries: ColumnType<number, number | undefined, number>;
+  /** BullMQ attemptsMade of the queue run that last failed the job's entry (migration 0009). */
+  failed_queue_attempt: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** Extra template context of a job: the normalised provider event that triggered it. */
@@ -192,6 +196,8 @@ export interface WebhookEventsTable {
   type: string;
   /** The body receivers get, rendered from the job view by its first delivery (null until then). */
   payload: ColumnType<unknown, string | null | undefined, string>;
+  /** The job's generation (jobs.retries) the event belongs to (migration 0009). */
+  job_retry: ColumnType<number, number | undefined, number>;
   created_at: CreatedAt;
 }
 

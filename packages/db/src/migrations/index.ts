@@ -7,6 +7,7 @@ import { m0005Automations } from './0005-automations';
 import { m0006LeanJobWrites } from './0006-lean-job-writes';
 import { m0007AutomationsPerEnvironment } from './0007-automations-per-environment';
 import { m0008EventBodyAtDelivery } from './0008-event-body-at-delivery';
+import { m0009JobRetry } from './0009-job-retry';
 
 export const MIGRATIONS: readonly Migration[] = [
   m0001Init,
@@ -17,4 +18,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m0006LeanJobWrites,
   m0007AutomationsPerEnvironment,
   m0008EventBodyAtDelivery,
+  m0009JobRetry,
 ];
