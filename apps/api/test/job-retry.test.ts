@@ -10,7 +10,8 @@ import { createSandboxServer } from '@agents/sandbox';
 import { startWorker } from '@agents/worker';
 import { TEST_REDIS_URL, startTestStack, waitFor } from '@agents/testkit';
 import type { TestStack } from '@agents/testkit';
-import { tenantBullPrefix, tenantQueueName } from '@agents/queue';
+import { coordinationKeys, tenantBullPrefix, tenantQueueName } from '@agents/queue';
+import { silentLogger } from '@agents/observability';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startApi } from '../src/server';
@@ -59,6 +60,8 @@ const retry = (id: string, key?: string) => stack.call('POST', `/v1/tenants/${T}
 const stripeCustomers = async () =>
   ((await (await fetch(`${stack.sandbox.url}/sandbox/stripe/objects`, { headers: { 'x-sandbox-account': STRIPE_KEY } })).json()) as { data: { object: string }[] }).data.filter((o) => o.object === 'customer');
 
+let firstFailed: string;
+
 async function failedWorkflow(): Promise<string> {
   const r = await stack.call('POST', `/v1/tenants/${T}/jobs`, {
     body: { type: 'workflow', callback_url: receiverUrl, steps: [{ tool: 'stripe/create_customer', args: { name: 'Ana' } }, { tool: 'asaas/get_balance', args: {} }] },
@@ -70,6 +73,7 @@ async function failedWorkflow(): Promise<string> {
 
 test('a business-failed job is a failed queue entry with its reason, and is not retried by BullMQ', async () => {
   const id = await failedWorkflow();
+  firstFailed = id;
   const failed = await job(id);
   expect(failed).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'tool_failed' } });
   const entry = await waitFor(async () => {
@@ -144,4 +148,24 @@ test('409 for cancelled and running jobs, 404 for unknown ones; two retries at o
   expect((await retry(oid)).status).toBe(409);
   const row = await stack.db.selectFrom('jobs').select(['retries']).where('id', '=', oid).executeTakeFirstOrThrow();
   expect(row.retries).toBe(1);
+});
+
+test('a stale queue entry of a failed job never resurrects it: the entry fails again with the job\'s reason', async () => {
+  // The cause is fixed by now (asaas credential set above), so a resurrected job would succeed.
+  stack.worker = await startWorker(stack.config, silentLogger());
+  const before = await job(firstFailed);
+  expect(before.status).toBe('failed');
+  // A duplicate entry appears (removed and added again, as a stray producer or a lost-and-found entry would).
+  await (await queue.getJob(firstFailed))!.remove();
+  await queue.add('job.run', { job_id: firstFailed, tenant_id: T }, { jobId: firstFailed, attempts: 2 });
+  await redis.multi().sadd(coordinationKeys(stack.prefix).activeTenants, T).publish(coordinationKeys(stack.prefix).activationChannel, T).exec();
+  const entry = await waitFor(async () => {
+    const e = await queue.getJob(firstFailed);
+    return e && (await e.getState()) === 'failed' ? e : undefined;
+  }, { what: 'the stale entry to be failed' });
+  expect(entry.failedReason).toBe(`tool_failed: ${before.error.message}`);
+  expect(entry.attemptsMade).toBe(1);
+  const after = await job(firstFailed);
+  expect(after).toMatchObject({ status: 'failed', attempts: 1, error: before.error, finished_at: before.finished_at });
+  expect(after.tool_calls).toEqual(before.tool_calls);
 });
