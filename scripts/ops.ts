@@ -22,7 +22,7 @@ const HELP = `npm run ops -- <command> [options] [--json]
   jobs stuck --tenant <id> [--older-than-ms n]   (running longer than n ms, default 600000)
   jobs show <tenant> <job_id>
   jobs cancel <tenant> <job_id>                  (queued: cancelled at once; running: before its next call)
-  jobs retry <tenant> <job_id>                   (not available: the API has no retry route yet)
+  jobs retry <tenant> <job_id>                   (failed only: runs again from its checkpoints)
   reconcile                                      (enqueue committed jobs missing from Redis)
 env: API_URL (default http://127.0.0.1:$PORT), OPERATOR_API_KEY, DATABASE_URL, REDIS_URL, REDIS_PREFIX`;
 
@@ -121,14 +121,13 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     case 'jobs failed':
       return api('GET', `${tenantPath(need(values.tenant, 'tenant'))}/jobs?status=failed&limit=${Number(values.limit ?? 20)}`);
     case 'jobs show':
-    case 'jobs cancel': {
+    case 'jobs cancel':
+    case 'jobs retry': {
       const tenant = need(rest[0] ?? values.tenant, 'tenant');
       const id = need(rest[1] ?? values.id, 'id');
       const path = `${tenantPath(tenant)}/jobs/${encodeURIComponent(id)}`;
-      return action === 'show' ? api('GET', path) : api('POST', `${path}/cancel`);
+      return action === 'show' ? api('GET', path) : api('POST', `${path}/${action}`);
     }
-    case 'jobs retry':
-      throw new OpsError('jobs retry is not available: the API has no job retry route yet (a failed job cannot be re-run; submit it again instead)');
     case 'jobs stuck': {
       const olderThanMs = Number(values['older-than-ms'] ?? 600_000);
       const r = await api('GET', `${tenantPath(need(values.tenant, 'tenant'))}/jobs?status=running&limit=100`);

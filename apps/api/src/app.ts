@@ -158,7 +158,7 @@ export function createApp(deps: ApiDeps): express.Express {
     }),
   );
   v1.use('/tenants/:tid', rateLimited);
-  v1.use('/tenants/:tid/jobs', jobRoutes({ db: deps.db, producer: deps.producer, tenantOf, submitJob }));
+  v1.use('/tenants/:tid/jobs', jobRoutes({ db: deps.db, producer: deps.producer, tenantOf, submitJob, logger: deps.logger }));
   v1.use('/tenants/:tid/credentials', credentialRoutes({ credentials: deps.credentials, catalog: deps.catalog, tenantOf }));
   v1.use('/tenants/:tid/automations', automationRoutes({ db: deps.db, catalog: deps.catalog, tenantOf }));
   v1.use('/tenants/:tid/webhook-deliveries', webhookDeliveryRoutes({ db: deps.db, tenantOf }));

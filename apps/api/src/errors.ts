@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   request_timeout: 408,
   unsupported_media_type: 415,
   job_not_cancellable: 409,
+  job_not_retryable: 409,
   tenant_exists: 409,
   rate_limited: 429,
   service_unavailable: 503,

@@ -96,9 +96,10 @@ test('lists failed jobs and re-runs the reconciler', async () => {
   expect(again.code).toBe(1);
   expect(again.err).toMatch(/409 job_not_cancellable/);
 
+  // Cancelled stays final: the CLI's retry reaches the API's route, which refuses it.
   const retry = await ops('jobs', 'retry', 'tenant_cli', id);
   expect(retry.code).toBe(1);
-  expect(retry.err).toMatch(/jobs retry is not available/);
+  expect(retry.err).toMatch(/POST \/v1\/tenants\/tenant_cli\/jobs\/job_\w+\/retry → 409 job_not_retryable/);
 });
 
 test('npm run ops -- … is the entry point', async () => {

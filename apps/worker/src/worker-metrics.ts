@@ -9,7 +9,8 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 /** Maps how an attempt ended (and what the job-run handler returned) to the job outcome label. */
 export function jobOutcome(job: BullJob, end: AttemptEnd, result: unknown): JobOutcome {
   if (end === 'handed_back') return 'handed_back';
-  if (end === 'failed') return job.attemptsMade + 1 < (job.opts.attempts ?? 1) ? 'retried' : 'failed';
+  // An unrecoverable error (a failed job, see processors/job-run.ts) is not retried by BullMQ.
+  if (end === 'failed') return (result as Error | undefined)?.name !== 'UnrecoverableError' && job.attemptsMade + 1 < (job.opts.attempts ?? 1) ? 'retried' : 'failed';
   const status = (result as { status?: string } | null | undefined)?.status;
   return status && TERMINAL.has(status) ? (status as JobOutcome) : 'skipped';
 }

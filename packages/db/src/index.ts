@@ -30,6 +30,8 @@ export {
   IDEMPOTENCY_WINDOW_MS,
 } from './queries/jobs';
 export type { InsertJobResult, ListJobsQuery, FinishJob } from './queries/jobs';
+export { reportQueueFailure, retryFailedJob } from './queries/job-retry';
+export type { RetryFailedJob, RetryFailedJobResult } from './queries/job-retry';
 export { insertJobs } from './queries/insert-jobs';
 export type { InsertJobsOutcome } from './queries/insert-jobs';
 export { writeCheckpoint, writeUsageRows, listSteps } from './queries/steps';

@@ -94,6 +94,10 @@ export interface JobsTable {
   /** W3C trace id and the caller's span id from that request's `traceparent`, when it was valid. */
   trace_id: ColumnType<string | null, string | null | undefined, string | null>;
   parent_span_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Explicit retries of the job after it failed (migration 0010); each is a new generation. */
+  retries: ColumnType<number, number | undefined, number>;
+  /** BullMQ attemptsMade of the queue run that last failed the job's entry (migration 0010). */
+  failed_queue_attempt: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** Extra template context of a job: the normalised provider event that triggered it. */
@@ -197,6 +201,8 @@ export interface WebhookEventsTable {
   type: string;
   /** The body receivers get, rendered from the job view by its first delivery (null until then). */
   payload: ColumnType<unknown, string | null | undefined, string>;
+  /** The job's generation (jobs.retries) the event belongs to (migration 0010). */
+  job_retry: ColumnType<number, number | undefined, number>;
   created_at: CreatedAt;
 }
 

@@ -23,9 +23,15 @@ export {
 export type { CreateJobBody } from './submission/job-body';
 
 // Attempts: what one run of a job does in a worker, from its row to its terminal state.
-export { runJobAttempt, maxIterationsFor } from './attempt/run-job-attempt';
+export { runJobAttempt, maxIterationsFor, WORKFLOW_RETRY_SEQ_STRIDE } from './attempt/run-job-attempt';
 export type { JobAttemptDeps, AttemptResult } from './attempt/run-job-attempt';
-export { RetryLater, HandBack, NonRetryable } from './attempt/attempt-errors';
+export { RetryLater, HandBack, NonRetryable, JobFailed } from './attempt/attempt-errors';
+export { attemptSummary } from './attempt/attempt-summary';
+export type { AttemptSummary } from './attempt/attempt-summary';
 export { CANCEL_BACKSTOP_MS } from './attempt/stop-check';
 export { createToolCallAdmission } from './attempt/tool-call-admission';
 export type { ToolCallAdmissionOptions } from './attempt/tool-call-admission';
+
+// Retry: an operator runs a failed job again, from its checkpoints.
+export { retryJob } from './retry/retry-job';
+export type { RetryJobDeps, RetryJobOutcome } from './retry/retry-job';

@@ -66,7 +66,7 @@ export type AttemptEnd = 'completed' | 'failed' | 'handed_back';
 
 export interface DispatchObserver {
   started(job: BullJob, tenantId: string): void;
-  /** `runMs` is the attempt's wall clock in this process; `result` is the handler's return value when completed. */
+  /** `runMs` is the attempt's wall clock in this process; `result` is the handler's return value when completed, its error when failed. */
   finished(job: BullJob, tenantId: string, end: AttemptEnd, runMs: number, result: unknown): void;
 }
 
@@ -310,6 +310,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
           // did, and another run has it). Nothing to record; not an attempt.
           end = 'handed_back';
         } else {
+          result = err;
           await job
             .moveToFailed(err instanceof Error ? err : new Error(String(err)), token, false)
             .catch((e) => log.warn({ err: e, job_id: job.id }, 'could not record failure; stalled check will retry'));

@@ -24,7 +24,8 @@ export interface ReviveStrandedResult {
 
 /**
  * The job row is the truth: a row that is still queued/running must have a queue entry that some
- * dispatcher will run. Looks at the oldest non-terminal rows (those are the ones that can be
+ * dispatcher will run. A failed row is never looked at: its failed entry stays failed until an
+ * operator retries the job (retryJob in @agents/jobs, or Bull Board's Retry). Looks at the oldest non-terminal rows (those are the ones that can be
  * stuck), `batch` per pass, and repairs their entries:
  * - `failed` while the row is not terminal: the last attempt failed and so did the write marking
  *   the row failed (Postgres outage drill, apps/bench). Retried: the job resumes from its
@@ -59,12 +60,15 @@ export async function reviveStrandedEntries(opts: ReviveStrandedOptions): Promis
       await opts.producer.enqueueRun({ job_id: row.id, tenant_id: row.tenant_id });
       out.readded++;
     } else if (state === 'failed') {
+      // Also the case of an operator's retry (retryJob) that queued the row again and died before it
+      // brought the failed entry back.
       const job = await opts.producer.tenantQueue(row.tenant_id).getJob(row.id);
       // Removed since the read: it is missing now, and added again as such.
       if (job) {
         // Its normal attempts again; then announce the tenant as active (enqueueRun: the add is a
         // no-op for an existing job id, the activation is what the fair dispatcher waits for).
-        await job.retry('failed', { resetAttemptsMade: true });
+        // Refused when the entry left that state meanwhile (retried by someone else): fine.
+        await job.retry('failed', { resetAttemptsMade: true }).catch(() => undefined);
         out.retried++;
       } else out.readded++;
       await opts.producer.enqueueRun({ job_id: row.id, tenant_id: row.tenant_id });

@@ -6,7 +6,7 @@ import type { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Db } from '@agents/db';
 import type { Logger } from '@agents/observability';
-import { BILLING_QUEUE, WEBHOOK_QUEUE, systemBullPrefix, tenantBullPrefix, tenantQueueName } from '@agents/queue';
+import { BILLING_QUEUE, WEBHOOK_QUEUE, coordinationKeys, systemBullPrefix, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { redactSecrets } from './redact-job-data';
 import { listTenantIds } from './tenant-ids';
 
@@ -96,7 +96,29 @@ export function createQueueBoard(opts: QueueBoardOptions): QueueBoard {
   void refresh().catch(() => undefined);
 
   const inner = serverAdapter.getRouter() as Router;
+  const keys = coordinationKeys(opts.redisPrefix);
+  /**
+   * The board's Retry (one job or all) and Promote put entries back in a tenant queue, but the fair
+   * dispatcher fetches only from tenants announced as active (DESIGN.md decision 1): without this
+   * the retried job would wait for the tenant's next submission. Announced as enqueueRun does.
+   */
+  function announceAfter(req: Parameters<Router>[0], res: Parameters<Router>[1]): void {
+    const m = /^\/api\/queues\/([^/]+)\/(?:[^/]+\/)?(?:retry|promote)\b/.exec(req.path);
+    const queueName = m ? decodeURIComponent(m[1]!) : '';
+    if (req.method === 'GET' || !queueName.startsWith('tenant.')) return;
+    const tenantId = queueName.slice('tenant.'.length);
+    res.on('finish', () => {
+      if (res.statusCode >= 300) return;
+      void opts.redis
+        .multi()
+        .sadd(keys.activeTenants, tenantId)
+        .publish(keys.activationChannel, tenantId)
+        .exec()
+        .catch((err) => opts.logger.warn({ err: { message: (err as Error).message }, tenant_id: tenantId }, 'could not announce a retried tenant; the reconciler will'));
+    });
+  }
   const router = ((req, res, next) => {
+    announceAfter(req, res);
     const stale = Date.now() - lastRefresh > opts.refreshMs;
     (stale ? refresh() : Promise.resolve()).then(
       () => inner(req, res, next),

@@ -164,6 +164,19 @@ function routes(): Route[] {
       request: { params: z.object({ tid: tenantId, job_id: jobId }) },
       responses: { 200: json(R.jobResponse, 'The job (cancelled at once if queued).'), 409: err('job_not_cancellable'), ...TENANT_ERRORS },
     },
+    {
+      method: 'post', path: '/v1/tenants/{tid}/jobs/{job_id}/retry', tags: ['Jobs'], summary: 'Retry a failed job (operator)', operationId: 'retryJob',
+      description:
+        'Operator key only. A `failed` job becomes `queued` again and its next attempt resumes from its last checkpoint: tool calls that completed are not made again; the step that failed is. ' +
+        'Its new terminal state sends a new callback. Concurrent retries make one new attempt (the others get 409). Bull Board\'s Retry on the failed entry does the same.',
+      request: { params: z.object({ tid: tenantId, job_id: jobId }) },
+      responses: {
+        202: json(R.jobResponse, 'The job, queued again.'),
+        409: err('job_not_retryable: the job is not failed (queued, running, awaiting approval, succeeded or cancelled)'),
+        ...TENANT_ERRORS,
+        403: err('forbidden: a tenant or platform key (this route needs the operator key)'),
+      },
+    },
     // Tenant: usage, invoices, deliveries, automations
     {
       method: 'get', path: '/v1/tenants/{tid}/usage', tags: ['Usage'], summary: "The tenant's usage", operationId: 'tenantUsage',

@@ -2,11 +2,12 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { finishJob, getJob, listJobs, loadJobView, requestCancel } from '@agents/db';
 import type { Db, Environment, Job, Tenant } from '@agents/db';
+import { retryJob } from '@agents/jobs';
 import type { SubmitJob } from '@agents/jobs';
+import type { Logger, TraceParent } from '@agents/observability';
 import type { Producer } from '@agents/queue';
-import type { TraceParent } from '@agents/observability';
 import { ApiError } from '../errors';
-import { principalOf } from '../middleware/auth';
+import { principalOf, requireOperator } from '../middleware/auth';
 import { jobId, listQuery } from '../schemas';
 import { parseOrThrow } from '../validation';
 
@@ -17,6 +18,7 @@ export interface JobRoutesDeps {
   tenantOf(req: Request, res: Response): Promise<Tenant>;
   /** Job submission (@agents/jobs createSubmitJob); this router only adapts HTTP to it. */
   submitJob: SubmitJob;
+  logger: Logger;
 }
 
 /** The environment a caller sees: a tenant key only its own; the operator both (undefined). */
@@ -25,7 +27,7 @@ function visibleEnvironment(res: Response): Environment | undefined {
   return p.kind === 'tenant' ? p.environment : undefined;
 }
 
-/** /v1/tenants/{tid}/jobs: submit, list, get, cancel. */
+/** /v1/tenants/{tid}/jobs: submit, list, get, cancel, retry (operator). */
 export function jobRoutes(deps: JobRoutesDeps): Router {
   const r = Router({ mergeParams: true });
   const { db } = deps;
@@ -82,6 +84,16 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     // A running job stops before its next model or tool call, on whichever worker runs it.
     await deps.producer.publishCancel(job.id).catch(() => undefined);
     res.json(await loadJobView(db, current));
+  });
+
+  // Operator only: a failed job runs again from its checkpoints (@agents/jobs retryJob decides).
+  r.post('/:job_id/retry', requireOperator, async (req, res) => {
+    const tenant = await deps.tenantOf(req, res);
+    const job = await findVisibleJob(req, res, tenant);
+    const out = await retryJob({ db, producer: deps.producer, logger: deps.logger }, { tenantId: tenant.id, jobId: job.id });
+    if (out.kind === 'not_found') throw new ApiError('not_found', 'No such job.');
+    if (out.kind === 'not_retryable') throw new ApiError('job_not_retryable', `Only a failed job can be retried; this one is ${out.job.status}.`);
+    res.status(202).json(await loadJobView(db, out.job));
   });
 
   return r;

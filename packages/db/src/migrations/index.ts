@@ -8,6 +8,7 @@ import { m0006LeanJobWrites } from './0006-lean-job-writes';
 import { m0007AutomationsPerEnvironment } from './0007-automations-per-environment';
 import { m0008EventBodyAtDelivery } from './0008-event-body-at-delivery';
 import { m0009JobRequestOrigin } from './0009-job-request-origin';
+import { m0010JobRetry } from './0010-job-retry';
 
 export const MIGRATIONS: readonly Migration[] = [
   m0001Init,
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m0007AutomationsPerEnvironment,
   m0008EventBodyAtDelivery,
   m0009JobRequestOrigin,
+  m0010JobRetry,
 ];

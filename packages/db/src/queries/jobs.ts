@@ -121,6 +121,11 @@ export interface FinishJob {
   status: 'succeeded' | 'failed' | 'cancelled';
   output?: unknown;
   error?: JobError | null;
+  /**
+   * For a failure written by a queue run: that run's BullMQ `attemptsMade`, the attempt at which
+   * it moves the entry to the failed set (`failed_queue_attempt`, see retryFailedJob).
+   */
+  queueAttempt?: number;
 }
 
 /**
@@ -144,6 +149,7 @@ const finishJobQuery = prepare<Record<string, unknown>, Job>(
         output: param('output'),
         error: param('error'),
         finished_at: sql<Date>`now()`,
+        failed_queue_attempt: param('queue_attempt'),
         // A job ended before it reached its queue (cancelled while Redis was down) needs no
         // enqueueing any more: out of the reconciler's work list (`jobs_unenqueued`), as startAttempt
         // does for a started one. Unchanged otherwise, so the update stays HOT.
@@ -173,6 +179,7 @@ export async function finishJob(db: Db, id: string, f: FinishJob, last?: Checkpo
     // Output and error carry model and provider text: made storable like every checkpoint.
     output: f.output === undefined ? null : JSON.stringify(storableJson(f.output)),
     error: f.error ? JSON.stringify(storableJson(f.error)) : null,
+    queue_attempt: f.status === 'failed' ? (f.queueAttempt ?? null) : null,
     evt_id: newId('evt'),
     whd_id: newId('whd'),
   });

@@ -24,21 +24,23 @@ export interface JobEventPayload {
  * so the public job object has one implementation (presentJob). The delivery goes to the job's
  * callback_url, else the tenant's webhook_url (read now, so a URL changed later does not redirect
  * an event that already happened); with neither (or an empty one), only the event is recorded
- * (redeliverable once a URL is set). A conflict means this job's event is already recorded (only
+ * (redeliverable once a URL is set). One event per terminal state of each generation of the job
+ * (`jobs.retries`: an operator's retry of a failed job starts the next one, whose terminal state is
+ * a new event and callback). A conflict means this generation's event is already recorded (only
  * one terminal transition can win), and then no delivery is added either. `dlv_notify` wakes the
  * delivery relay at commit (NOTIFY is transactional); the statement must read it.
  * Placeholders: evt_id, whd_id (newId('evt'), newId('whd')).
  */
 export function jobEventOutboxSql() {
   return sql`event AS (
-    SELECT d.id AS job_id, d.tenant_id, d.environment, 'job.' || d.status AS type, date_trunc('milliseconds', d.finished_at) AS created_at,
+    SELECT d.id AS job_id, d.tenant_id, d.environment, 'job.' || d.status AS type, d.retries AS job_retry, date_trunc('milliseconds', d.finished_at) AS created_at,
       nullif(coalesce(d.callback_url, (SELECT t.webhook_url FROM tenants t WHERE t.id = d.tenant_id)), '') AS url
     FROM done d
   ), ev AS (
-    INSERT INTO webhook_events (id, tenant_id, environment, job_id, type, payload, created_at)
-    SELECT ${param('evt_id')}, e.tenant_id, e.environment, e.job_id, e.type, NULL, e.created_at
+    INSERT INTO webhook_events (id, tenant_id, environment, job_id, type, job_retry, payload, created_at)
+    SELECT ${param('evt_id')}, e.tenant_id, e.environment, e.job_id, e.type, e.job_retry, NULL, e.created_at
     FROM event e
-    ON CONFLICT (job_id, type) WHERE job_id IS NOT NULL DO NOTHING
+    ON CONFLICT (job_id, type, job_retry) WHERE job_id IS NOT NULL DO NOTHING
     RETURNING id
   ), dlv AS (
     INSERT INTO webhook_deliveries (id, event_id, tenant_id, environment, job_id, event_type, url, status, next_attempt_at, created_at)

@@ -1,4 +1,5 @@
 import type { JobError } from '@agents/db';
+import type { AttemptSummary } from './attempt-summary';
 
 /**
  * How an attempt that does not end with a result hands its queue entry back. The queue adapter
@@ -33,5 +34,20 @@ export class EndJob extends Error {
     readonly status: 'failed' | 'cancelled' = 'failed',
   ) {
     super(jobError.message);
+  }
+}
+
+/**
+ * The job is `failed` (its row says so, written by this attempt or found so by a stale run of its
+ * entry): the entry fails for good with the job's error code and message as its reason, so that
+ * the queue (and Bull Board) tell what Postgres tells. Never retried by the queue itself; an
+ * operator's retry (retryJob, Bull Board's Retry) runs it again.
+ */
+export class JobFailed extends NonRetryable {
+  constructor(
+    readonly jobError: JobError,
+    readonly summary: AttemptSummary,
+  ) {
+    super(`${jobError.code}: ${jobError.message}`);
   }
 }

@@ -1,4 +1,4 @@
-import { listSteps, startAttempt } from '@agents/db';
+import { getJobById, listSteps, reportQueueFailure, retryFailedJob, startAttempt } from '@agents/db';
 import type { Db, Job, JobError, Tenant, TenantCache } from '@agents/db';
 import { LockLost, QuotaExceededError, ShutdownAbort } from '@agents/queue';
 import type { RunContext } from '@agents/queue';
@@ -6,7 +6,9 @@ import { buildSystemPrompt, DEFAULT_MAX_ITERATIONS, isModelError, runAgentLoop, 
 import type { ModelProvider, WorkflowStepOutcome } from '@agents/agent';
 import type { Runtime, Session } from '@agents/runtime';
 import type { Logger } from '@agents/observability';
-import { EndJob, HandBack, NonRetryable, RetryLater } from './attempt-errors';
+import { EndJob, HandBack, JobFailed, NonRetryable, RetryLater } from './attempt-errors';
+import { attemptSummary } from './attempt-summary';
+import type { AttemptSummary } from './attempt-summary';
 import { createAgentCheckpoints } from './agent-checkpoints';
 import { createStepStore } from './step-store';
 import type { StepStore } from './step-store';
@@ -36,8 +38,20 @@ export interface JobAttemptDeps {
   cancelBackstopMs?: number;
 }
 
-/** How an attempt ended when it did not throw: the job's terminal status, or nothing to do. */
-export type AttemptResult = { status: Job['status'] | 'already_terminal' } | { skipped: 'terminal_or_missing' };
+/**
+ * How an attempt ended when it did not throw: the job's terminal status (with what ops see of it on
+ * the queue entry), or nothing to do. A `failed` job is not returned but thrown (JobFailed).
+ */
+export type AttemptResult = { status: Job['status'] | 'already_terminal'; summary?: AttemptSummary } | { skipped: 'terminal_or_missing' };
+
+/**
+ * A workflow step's sequence number (checkpoint, usage row, MCP idempotency key `<job_id>:<seq>`)
+ * is `retries × WORKFLOW_RETRY_SEQ_STRIDE + index`: a retried job re-runs the step that failed as a
+ * new call (a provider that stored the failed call under its key would answer it again), metered
+ * as one, while the steps that succeeded are replayed from their checkpoints and never sent again.
+ * Above LIMITS.steps (50).
+ */
+export const WORKFLOW_RETRY_SEQ_STRIDE = 1000;
 
 type Outcome = { status: 'succeeded'; output: unknown } | { status: 'failed'; output?: unknown; error: JobError };
 
@@ -63,14 +77,15 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
   const { db } = deps;
   if (ctx.stalledOut) {
     // Its worker died or hung every time it ran this job: do not run it again.
-    const failed = await createStepStore(db, jobId, deps.logger).finish({
+    const failed = await createStepStore(db, jobId, deps.logger, ctx.attemptsMade).finish({
       status: 'failed',
       error: { code: 'internal', message: 'The job was interrupted repeatedly while running (its worker stopped each time); it was not run again.' },
     });
     deps.logger.warn({ job_id: jobId, tenant_id: ctx.tenantId, reason: ctx.stalledOut, recorded: Boolean(failed) }, 'job failed after repeated stalls');
+    if (failed?.error) throw new JobFailed(failed.error, attemptSummary(failed));
     throw new NonRetryable(ctx.stalledOut);
   }
-  const job = await startAttempt(db, jobId);
+  const job = (await startAttempt(db, jobId)) ?? (await resumeFailed(deps, jobId, ctx));
   if (!job) return { skipped: 'terminal_or_missing' };
   // The request that created the job (and its W3C trace), so its logs join the API's.
   const log = deps.logger.child({
@@ -81,19 +96,13 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
     ...(job.trace_id ? { trace_id: job.trace_id, parent_span_id: job.parent_span_id } : {}),
   });
   log.debug({ type: job.type }, 'job attempt started');
-  const steps = createStepStore(db, job.id, log);
+  const steps = createStepStore(db, job.id, log, ctx.attemptsMade);
 
   // Jobs that can never succeed finish as failed at once, without spending retries.
   const tenant = await deps.tenants.get(job.tenant_id);
-  if (!tenant || tenant.disabled) {
-    await steps.finish({ status: 'failed', error: { code: 'tenant_disabled', message: 'The tenant is disabled or gone.' } });
-    return { status: 'failed' };
-  }
+  if (!tenant || tenant.disabled) return ended(await steps.finish({ status: 'failed', error: { code: 'tenant_disabled', message: 'The tenant is disabled or gone.' } }));
   const invalid = validationProblem(job);
-  if (invalid) {
-    await steps.finish({ status: 'failed', error: { code: 'validation_failed', message: invalid } });
-    return { status: 'failed' };
-  }
+  if (invalid) return ended(await steps.finish({ status: 'failed', error: { code: 'validation_failed', message: invalid } }));
 
   // Wall clock counts from the first start, so retries cannot extend a job past its timeout.
   const elapsed = Date.now() - (job.started_at ?? new Date()).getTime();
@@ -118,19 +127,61 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
     }
     const finished = await steps.finish(outcome);
     log.info({ status: finished?.status ?? 'already_terminal' }, 'job attempt finished');
-    return { status: finished?.status ?? 'already_terminal' };
+    return ended(finished);
   } catch (err) {
+    if (err instanceof JobFailed) throw err;
     const end = endOf(err, lastAttempt, log);
     if (end instanceof EndJob) {
-      await steps.finish({ status: end.status, error: end.jobError });
+      const stopped = await steps.finish({ status: end.status, error: end.jobError });
       log.info({ status: end.status, code: end.jobError.code }, 'job stopped');
-      return { status: end.status };
+      return ended(stopped);
     }
     await handOver(end, steps, lastAttempt);
     throw end;
   } finally {
     await session.close();
   }
+}
+
+/**
+ * The attempt's answer for the row it left terminal (undefined: another transition won first). A
+ * failed job is thrown as JobFailed: its queue entry fails for good with the job's error as the
+ * reason, and `failed_queue_attempt` (written by the same finish) marks the queue attempt that did it.
+ */
+function ended(job: Job | undefined): AttemptResult {
+  if (!job) return { status: 'already_terminal' };
+  if (job.status === 'failed') throw new JobFailed(job.error ?? { code: 'internal', message: 'The job failed.' }, attemptSummary(job));
+  return { status: job.status, summary: attemptSummary(job) };
+}
+
+/**
+ * startAttempt found the job terminal or missing. A failed job runs again only on an explicit
+ * retry; there are two ways to ask for one:
+ * - `retryJob` (the API's retry route, the ops CLI) moves the row to queued itself, so startAttempt
+ *   takes it like any queued job and this is not reached;
+ * - Bull Board's Retry (BullMQ `job.retry`) brings the entry back from the failed set, which leaves
+ *   its `attemptsMade` above the one the failing run recorded (`failed_queue_attempt`: moving an
+ *   entry to failed counts an attempt). That is recognised here and made the same transition.
+ * Every other run of an entry whose job is failed is stale (a run stalled after writing the
+ * failure, an entry re-added): the same `attemptsMade`, or a fresh entry's lower one. It never
+ * resurrects the job: the entry is failed with the job's reason (recording this run as the one
+ * that reported it, so that a board retry of that entry is recognised in turn).
+ */
+async function resumeFailed(deps: JobAttemptDeps, jobId: string, ctx: RunContext): Promise<Job | undefined> {
+  const row = await getJobById(deps.db, jobId);
+  if (row?.status !== 'failed') return undefined;
+  const seen = row.failed_queue_attempt;
+  if (seen !== null && ctx.attemptsMade > seen) {
+    // Conditional on the row as read: a concurrent retry (API, another board click) wins or loses as a whole.
+    const retried = await retryFailedJob(deps.db, { id: jobId, expectQueueAttempt: seen });
+    deps.logger.info({ job_id: jobId, tenant_id: row.tenant_id, retried: retried.kind === 'retried' }, 'failed job retried from its queue entry');
+    return startAttempt(deps.db, jobId);
+  }
+  const reported = await reportQueueFailure(deps.db, jobId, ctx.attemptsMade);
+  // Retried by someone else between the two reads: it is queued now, and this run takes it.
+  if (!reported) return startAttempt(deps.db, jobId);
+  deps.logger.info({ job_id: jobId, tenant_id: row.tenant_id }, 'stale queue entry of a failed job: failed again, not run');
+  throw new JobFailed(reported.error ?? { code: 'internal', message: 'The job failed.' }, attemptSummary(reported));
 }
 
 /** What an error thrown inside an attempt means for the job (see runJobAttempt). */
@@ -155,11 +206,12 @@ function endOf(err: unknown, lastAttempt: boolean, log: Logger): EndJob | RetryL
 async function handOver(end: RetryLater | HandBack, steps: StepStore, lastAttempt: boolean): Promise<void> {
   if (end instanceof RetryLater && lastAttempt) {
     const recorded = await steps.finish({ status: 'failed', error: { code: 'internal', message: 'The job failed after its retries.' } }).then(
-      () => true,
-      () => false,
+      (job) => job ?? null,
+      () => undefined,
     );
     // Unrecorded (Postgres down): the reconciler finds the row non-terminal and retries it.
-    if (!recorded) await steps.release();
+    if (recorded === undefined) await steps.release();
+    if (recorded?.status === 'failed' && recorded.error) throw new JobFailed(recorded.error, attemptSummary(recorded));
     throw new NonRetryable('attempts exhausted');
   }
   await steps.release();
@@ -172,8 +224,17 @@ class ProviderUnreachable extends Error {
 
 async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, checkStop: () => Promise<void>, canRetry: boolean, steps: StepStore, db: Db): Promise<Outcome> {
   const completed = new Map<number, WorkflowStepOutcome>();
-  // Only an earlier attempt (job.attempts counts this one) can have left checkpoints.
-  if (job.attempts > 1) for (const s of await listSteps(db, job.id)) if (s.kind === 'workflow_step') completed.set(s.seq, s.payload as WorkflowStepOutcome);
+  const base = job.retries * WORKFLOW_RETRY_SEQ_STRIDE;
+  // Only an earlier attempt (job.attempts counts this one) can have left checkpoints. Of earlier
+  // generations (before an operator's retry) only the steps that succeeded count; the step that
+  // failed runs again. Within this generation every stored step counts (a crash-resume replays it).
+  if (job.attempts > 1) {
+    for (const s of await listSteps(db, job.id)) {
+      if (s.kind !== 'workflow_step') continue;
+      const outcome = s.payload as WorkflowStepOutcome;
+      if (outcome.success || s.seq >= base) completed.set(s.seq % WORKFLOW_RETRY_SEQ_STRIDE, outcome);
+    }
+  }
 
   const result = await runWorkflow(
     job.steps ?? [],
@@ -183,7 +244,7 @@ async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, c
         await steps.writeHeld();
         await checkStop();
       },
-      execute: (i, tool, args) => session.execute(tool, args, { idempotencyKey: `${job.id}:${i}`, signal }),
+      execute: (i, tool, args) => session.execute(tool, args, { idempotencyKey: `${job.id}:${base + i}`, signal }),
       checkpoint: async (i, outcome, res) => {
         // A call cut off by our own abort (shutdown deadline, cancel, timeout) is not a result: never
         // checkpoint it, or a resumed attempt would replay it as a failed step.
@@ -192,7 +253,7 @@ async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, c
         // transient, so the step is not recorded and the attempt retries with backoff; the last
         // attempt records it as the step's failure.
         if (res && res.error_code === 'connection_failed' && canRetry) throw new ProviderUnreachable(outcome.error?.message ?? 'provider unreachable');
-        steps.hold({ jobId: job.id, seq: i, kind: 'workflow_step', payload: outcome, usage: res ? [toolCallUsageRow(job, i, res)] : [] });
+        steps.hold({ jobId: job.id, seq: base + i, kind: 'workflow_step', payload: outcome, usage: res ? [toolCallUsageRow(job, base + i, res)] : [] });
       },
     },
     // An automation's job carries its triggering event: `{{event...}}` references read it.

@@ -31,7 +31,8 @@ export interface StepStore {
 const unstorable = (c: Checkpoint): EndJob =>
   new EndJob({ code: 'internal', message: `Step ${c.seq} (${c.kind}) could not be stored; its usage is recorded and the job was not run further.` });
 
-export function createStepStore(db: Db, jobId: string, log: Logger): StepStore {
+/** `queueAttempt`: the queue run's BullMQ attemptsMade, recorded with a failure (FinishJob.queueAttempt). */
+export function createStepStore(db: Db, jobId: string, log: Logger, queueAttempt?: number): StepStore {
   let held: Checkpoint | undefined;
 
   async function write(c: Checkpoint): Promise<void> {
@@ -59,13 +60,13 @@ export function createStepStore(db: Db, jobId: string, log: Logger): StepStore {
       const last = held;
       held = undefined;
       try {
-        return await finishJob(db, jobId, f, last);
+        return await finishJob(db, jobId, { queueAttempt, ...f }, last);
       } catch (err) {
         if (!isDataError(err)) throw err;
         // The last step or the output was refused: keep the step's usage, end without them.
         log.error({ pg_code: (err as { code: string }).code }, 'terminal write refused by Postgres; recording the failure without the result');
         if (last) await writeUsageRows(db, last.usage);
-        return finishJob(db, jobId, { status: 'failed', error: { code: 'internal', message: 'The job finished but its result could not be stored.' } });
+        return finishJob(db, jobId, { status: 'failed', error: { code: 'internal', message: 'The job finished but its result could not be stored.' }, queueAttempt });
       }
     },
     release: () =>
