@@ -37,7 +37,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: APPS.map((name) => ({ name, message: 'packages never import apps' })), patterns: [{ group: ['**/apps/**'], message: 'packages never import apps' }] },
+        {
+          paths: APPS.map((name) => ({ name, message: 'packages never import apps' })),
+          patterns: [{ group: ['**/apps/**'], message: 'packages never import apps' }],
+        },
       ],
     },
   },

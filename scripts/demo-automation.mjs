@@ -49,12 +49,16 @@ export async function runAutomationDemo({ api, until, log, API, SANDBOX }) {
   log(`${tenant}: charge ${paymentId} of R$ ${value.toFixed(2)} created; simulating "customer paid" in the sandbox…`);
   await sandbox('asaas', 'simulate', 'POST', { action: 'payment_received', id: paymentId });
 
-  const job = await until('the automation job', async () => {
-    const jobs = await automationJobs();
-    if (jobs.length <= earlier) return undefined;
-    const r = await api('GET', `/v1/tenants/${tenant}/jobs/${jobs[0].id}`);
-    return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : undefined;
-  }, 120_000);
+  const job = await until(
+    'the automation job',
+    async () => {
+      const jobs = await automationJobs();
+      if (jobs.length <= earlier) return undefined;
+      const r = await api('GET', `/v1/tenants/${tenant}/jobs/${jobs[0].id}`);
+      return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : undefined;
+    },
+    120_000,
+  );
   console.log(`\n  ${job.status === 'succeeded' ? '✔' : '✘'} ${tenant} · automation on payment.confirmed (trigger ${job.metadata.trigger}) · ${job.status}`);
   console.log(`    GET ${API}/v1/tenants/${tenant}/jobs/${job.id}`);
   console.log(`    tool calls: ${job.tool_calls.map((c) => `${c.server}/${c.tool}${c.success ? '' : ' ✗'}`).join(' → ')}`);
@@ -66,7 +70,9 @@ export async function runAutomationDemo({ api, until, log, API, SANDBOX }) {
   const authorised = await sandbox('nuvem-fiscal', 'simulate', 'POST', { action: 'nfe_authorized', id: nfe.id });
   const order = (await sandbox('melhor-envio', 'objects')).data.at(-1);
   const message = (await sandbox('z-api', 'objects')).data.at(-1);
-  console.log(`    NF-e      ${nfe.id} · R$ ${nfe.valor_total.toFixed(2)} · chave ${nfe.chave} · ${authorised.status} (protocolo ${authorised.autorizacao.numero_protocolo})`);
+  console.log(
+    `    NF-e      ${nfe.id} · R$ ${nfe.valor_total.toFixed(2)} · chave ${nfe.chave} · ${authorised.status} (protocolo ${authorised.autorizacao.numero_protocolo})`,
+  );
   console.log(`    shipment  ${order.id} · NF-e key ${order.invoice?.key} · ${order.status} · tracking ${order.tracking}`);
   console.log(`    WhatsApp  to ${message.phone}: "${message.text.message}"`);
   return true;

@@ -69,9 +69,22 @@ export const AUTOMATIONS = {
 /** The "customer paid" demo: who pays, and the sandbox accounts (first credential field) to read objects from. */
 export const AUTOMATION_DEMO = {
   tenant: 'tenant_full',
-  customer: { name: 'Maria Silva', cpfCnpj: '52998224725', mobilePhone: '31999887766', address: 'Av. Afonso Pena', addressNumber: '1500', province: 'Centro', postalCode: '30130005' },
+  customer: {
+    name: 'Maria Silva',
+    cpfCnpj: '52998224725',
+    mobilePhone: '31999887766',
+    address: 'Av. Afonso Pena',
+    addressNumber: '1500',
+    province: 'Centro',
+    postalCode: '30130005',
+  },
   value: 149.9,
-  accounts: { asaas: 'aact_sandbox_full_demo_0001', 'nuvem-fiscal': 'full-nf-client-demo', 'melhor-envio': 'me-token-full-demo-0001', 'z-api': 'zapi-instance-full-01' },
+  accounts: {
+    asaas: 'aact_sandbox_full_demo_0001',
+    'nuvem-fiscal': 'full-nf-client-demo',
+    'melhor-envio': 'me-token-full-demo-0001',
+    'z-api': 'zapi-instance-full-01',
+  },
   webhookSecret: 'asaas-webhook-token-full-demo',
 };
 
@@ -84,7 +97,10 @@ export const JOBS = [
       metadata: { order_id: 'LOJA-1001' },
       steps: [
         { tool: 'asaas/create_customer', args: { name: 'Maria Silva', cpfCnpj: '52998224725', mobilePhone: '11987654321' } },
-        { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: daysFromNow(7), description: 'Pedido LOJA-1001' } },
+        {
+          tool: 'asaas/create_payment',
+          args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: daysFromNow(7), description: 'Pedido LOJA-1001' },
+        },
         { tool: 'z-api/send_text', args: { phone: '5511987654321', message: 'Olá Maria! Sua cobrança Pix {{steps.1.data.id}} de R$ 50,00 está pronta.' } },
       ],
     },

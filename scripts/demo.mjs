@@ -99,10 +99,14 @@ try {
   let failures = 0;
   await Promise.all(
     submitted.map(async (j) => {
-      const job = await until(`job ${j.id}`, async () => {
-        const r = await api('GET', `/v1/tenants/${j.tenant}/jobs/${j.id}`);
-        return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : undefined;
-      }, 120_000);
+      const job = await until(
+        `job ${j.id}`,
+        async () => {
+          const r = await api('GET', `/v1/tenants/${j.tenant}/jobs/${j.id}`);
+          return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : undefined;
+        },
+        120_000,
+      );
       if (job.status !== 'succeeded') failures++;
       const calls = job.tool_calls.map((c) => `${c.server}/${c.tool}${c.success ? '' : ' ✗'}`).join(' → ');
       console.log(`\n  ${job.status === 'succeeded' ? '✔' : '✘'} ${j.tenant} · ${j.label} · ${job.status}`);
@@ -117,7 +121,9 @@ try {
   if (!(await runAutomationDemo({ api, until, log, API, SANDBOX }))) failures++;
 
   console.log(`\nDemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s (${failures ? `${failures} job(s) did not succeed` : 'all jobs succeeded'}).`);
-  console.log(`  API        ${API}   (operator key: ${KEY === 'op_dev_insecure_operator_key_change_me' ? 'the dev key, see README' : 'from OPERATOR_API_KEY'})`);
+  console.log(
+    `  API        ${API}   (operator key: ${KEY === 'op_dev_insecure_operator_key_change_me' ? 'the dev key, see README' : 'from OPERATOR_API_KEY'})`,
+  );
   console.log(`  Sandbox    ${SANDBOX}/sandbox/<server>/objects`);
   console.log(`  Logs       ${LOG_FILE}   (every service's JSON log lines)`);
   if (process.env.DEMO_EXIT === '1') {

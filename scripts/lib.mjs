@@ -28,13 +28,21 @@ export function ensureSupportedNode(what) {
     log(`${what}: running on Node ${process.version}, older than ${MIN_NODE_MAJOR} (${REEXEC_ENV} is set, so not re-running under ${FETCHED_NODE})`);
     return Promise.resolve();
   }
-  log(`${what}: this machine has Node ${process.version}; the project needs Node >= ${MIN_NODE_MAJOR}, so it re-runs itself under Node 24 (npx -y ${FETCHED_NODE}; downloaded once, then cached)…`);
+  log(
+    `${what}: this machine has Node ${process.version}; the project needs Node >= ${MIN_NODE_MAJOR}, so it re-runs itself under Node 24 (npx -y ${FETCHED_NODE}; downloaded once, then cached)…`,
+  );
   // npx only finds (or installs) the binary; the script then runs as a direct child, so signals
   // reach it without passing through npm.
-  const found = spawnSync('npx', ['-y', FETCHED_NODE, '-p', 'process.execPath'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, npm_config_yes: 'true' } });
+  const found = spawnSync('npx', ['-y', FETCHED_NODE, '-p', 'process.execPath'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, npm_config_yes: 'true' },
+  });
   const node24 = found.status === 0 ? found.stdout.trim().split('\n').pop() : '';
   if (!node24 || !existsSync(node24)) {
-    process.stderr.write(`${what}: could not obtain Node 24 with npx -y ${FETCHED_NODE}.\n  Install Node ${MIN_NODE_MAJOR}+ (24 LTS recommended) and run it again.\n`);
+    process.stderr.write(
+      `${what}: could not obtain Node 24 with npx -y ${FETCHED_NODE}.\n  Install Node ${MIN_NODE_MAJOR}+ (24 LTS recommended) and run it again.\n`,
+    );
     process.exit(1);
   }
   const child = spawn(node24, [...process.execArgv, process.argv[1], ...process.argv.slice(2)], {
@@ -98,7 +106,9 @@ export async function ensureServices() {
       spawnSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'], { stdio: 'inherit' });
     }
     if (!(await waitPort(6379, 10_000))) {
-      throw new Error('Redis is not reachable on 127.0.0.1:6379 and no local redis-server could be started.\n  Start one with: docker compose -f infra/docker-compose.yml up -d redis');
+      throw new Error(
+        'Redis is not reachable on 127.0.0.1:6379 and no local redis-server could be started.\n  Start one with: docker compose -f infra/docker-compose.yml up -d redis',
+      );
     }
   }
   if (!(await canConnect(5432))) {
@@ -108,7 +118,9 @@ export async function ensureServices() {
       spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', clusters[0], 'main', 'start'], { stdio: 'inherit' });
     }
     if (!(await waitPort(5432, 20_000))) {
-      throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 and no local cluster could be started.\n  Start one with: docker compose -f infra/docker-compose.yml up -d postgres');
+      throw new Error(
+        'PostgreSQL is not reachable on 127.0.0.1:5432 and no local cluster could be started.\n  Start one with: docker compose -f infra/docker-compose.yml up -d postgres',
+      );
     }
   }
 }

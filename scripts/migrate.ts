@@ -1,7 +1,6 @@
 import { loadConfig } from '@agents/config';
 import { ensureDatabase, migrate, MIGRATIONS } from '@agents/db';
 
-
 /** `npm run migrate`: creates the database if missing and applies pending migrations (idempotent). */
 async function main(): Promise<void> {
   const cmd = process.argv[2] ?? 'migrate';

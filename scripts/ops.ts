@@ -105,9 +105,13 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       });
       if (!pairs.length) throw new OpsError('at least one --value field=secret is required');
       const server = need(values.server, 'server');
-      await api('PUT', `${tenantPath(need(values.tenant, 'tenant'))}/credentials/${encodeURIComponent(server)}?environment=${need(values.environment, 'environment')}`, {
-        values: Object.fromEntries(pairs),
-      });
+      await api(
+        'PUT',
+        `${tenantPath(need(values.tenant, 'tenant'))}/credentials/${encodeURIComponent(server)}?environment=${need(values.environment, 'environment')}`,
+        {
+          values: Object.fromEntries(pairs),
+        },
+      );
       // Never echo the values back.
       return { server, fields: pairs.map(([k]) => k) };
     }
@@ -169,7 +173,11 @@ function table(rows: Record<string, unknown>[]): string {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cells = rows.map((r) => cols.map((c) => cell(r[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
@@ -179,7 +187,8 @@ export function render(out: unknown): string {
   if (Array.isArray(out)) return table(out as Record<string, unknown>[]);
   if (!out || typeof out !== 'object') return String(out);
   const obj = out as Record<string, unknown>;
-  const isRows = (v: unknown): v is Record<string, unknown>[] => Array.isArray(v) && v.length > 0 && v.every((x) => x && typeof x === 'object' && !Array.isArray(x));
+  const isRows = (v: unknown): v is Record<string, unknown>[] =>
+    Array.isArray(v) && v.length > 0 && v.every((x) => x && typeof x === 'object' && !Array.isArray(x));
   const lists = Object.entries(obj).filter(([k, v]) => isRows(v) || (k === 'data' && Array.isArray(v)));
   const fields = Object.entries(obj).filter(([k]) => !lists.some(([l]) => l === k) && k !== 'has_more');
   const parts: string[] = [];

@@ -38,7 +38,9 @@ async function main(): Promise<number> {
     const r = await reconcileUsage(db, { from, to });
     console.log(`window ${r.from} .. ${r.to} at watermark ${r.watermark}: ${r.events} rolled-up events in ${r.groups} groups`);
     for (const d of r.differences) {
-      const what = Object.entries(d.counters).map(([c, [e, u]]) => `${c} events=${e} rollups=${u}`).join(', ');
+      const what = Object.entries(d.counters)
+        .map(([c, [e, u]]) => `${c} events=${e} rollups=${u}`)
+        .join(', ');
       console.log(`DIFF ${d.tenant_id} ${d.environment} ${d.hour} ${d.kind} ${d.server}/${d.tool}: ${what}`);
     }
     console.log(r.differences.length ? `${r.differences.length} difference(s)` : 'no differences');

@@ -90,7 +90,9 @@ export function startAll(env = {}, opts = {}) {
       return stop('SIGTERM');
     }
     const delay = restartDelayMs(s.failures);
-    log(`${s.name} exited unexpectedly (${how}); restarting it in ${delay / 1000} s (exit ${s.exits.length} of ${CRASH_LOOP_EXITS} allowed in ${CRASH_WINDOW_MS / 1000} s); the other processes keep running`);
+    log(
+      `${s.name} exited unexpectedly (${how}); restarting it in ${delay / 1000} s (exit ${s.exits.length} of ${CRASH_LOOP_EXITS} allowed in ${CRASH_WINDOW_MS / 1000} s); the other processes keep running`,
+    );
     s.timer = setTimeout(() => {
       s.timer = undefined;
       if (!stopping) launch(s);

@@ -1,6 +1,6 @@
 // `npm test`: the whole suite on a fresh machine. Installs what is missing, makes sure Redis and
-// Postgres answer, type-checks, lints (eslint, knip), runs jest over the workspace, and ends with
-// "N passed, N failed".
+// Postgres answer, type-checks, checks the format (prettier), lints (eslint, knip), runs jest over
+// the workspace, and ends with "N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +19,9 @@ if (!extra.length) {
   log('type-checking the workspace…');
   const tsc = spawnSync(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: ROOT, stdio: 'inherit' });
   if (tsc.status !== 0) failedChecks++;
+  log('checking the code format (prettier; `npm run format` fixes it)…');
+  const format = spawnSync(bin('prettier'), ['--check', '--log-level=warn', '.'], { cwd: ROOT, stdio: 'inherit' });
+  if (format.status !== 0) failedChecks++;
   log('linting the workspace (layout rules: eslint.config.mjs)…');
   const lint = spawnSync(bin('eslint'), ['.'], { cwd: ROOT, stdio: 'inherit' });
   if (lint.status !== 0) failedChecks++;

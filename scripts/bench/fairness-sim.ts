@@ -219,7 +219,11 @@ const isQuiet = (l: string) => l.startsWith('quiet_');
 
 const quietSubs = (queue?: string): Submission[] =>
   quietNames.flatMap((q, qi) =>
-    Array.from({ length: QUIET_JOBS }, (_, k) => ({ at: QUIET_START_MS + k * QUIET_EVERY_MS + Math.floor((qi * QUIET_EVERY_MS) / QUIET), queue: queue ?? q, label: q })),
+    Array.from({ length: QUIET_JOBS }, (_, k) => ({
+      at: QUIET_START_MS + k * QUIET_EVERY_MS + Math.floor((qi * QUIET_EVERY_MS) / QUIET),
+      queue: queue ?? q,
+      label: q,
+    })),
   );
 const heavySubs = (queue?: string): Submission[] => Array.from({ length: HEAVY_JOBS }, () => ({ at: 0, queue: queue ?? 'heavy', label: 'heavy' }));
 
@@ -261,16 +265,26 @@ function main() {
   const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
   console.log('## Ratios');
   console.log('| ratio | value | goal | |\n|---|---|---|---|');
-  console.log(`| quiet p99 wait under flood ÷ quiet p99 alone | ${f1(p99Flood)} / ${f1(p99Alone)} ms = ${(p99Flood / p99Alone).toFixed(2)} | ≤ 1.5 | ${mark(p99Flood / p99Alone <= 1.5)} |`);
-  console.log(`| quiet p99 wait under flood ÷ quiet p99 in the FIFO baseline | ${f1(p99Flood)} / ${f1(p99Fifo)} ms = ${(p99Flood / p99Fifo).toFixed(4)} | ≤ 0.02 | ${mark(p99Flood / p99Fifo <= 0.02)} |`);
-  console.log(`| heavy-alone slot utilisation (${HEAVY_JOBS} × ${JOB_MS} ms ÷ (${WORKERS * SLOTS} slots × makespan)) | ${utilisation.toFixed(4)} | ≥ 0.98 | ${mark(utilisation >= 0.98)} |`);
+  console.log(
+    `| quiet p99 wait under flood ÷ quiet p99 alone | ${f1(p99Flood)} / ${f1(p99Alone)} ms = ${(p99Flood / p99Alone).toFixed(2)} | ≤ 1.5 | ${mark(p99Flood / p99Alone <= 1.5)} |`,
+  );
+  console.log(
+    `| quiet p99 wait under flood ÷ quiet p99 in the FIFO baseline | ${f1(p99Flood)} / ${f1(p99Fifo)} ms = ${(p99Flood / p99Fifo).toFixed(4)} | ≤ 0.02 | ${mark(p99Flood / p99Fifo <= 0.02)} |`,
+  );
+  console.log(
+    `| heavy-alone slot utilisation (${HEAVY_JOBS} × ${JOB_MS} ms ÷ (${WORKERS * SLOTS} slots × makespan)) | ${utilisation.toFixed(4)} | ≥ 0.98 | ${mark(utilisation >= 0.98)} |`,
+  );
   const latencies = (r: SimResult) => r.jobs.filter((j) => isQuiet(j.label)).map((j) => j.endAt - j.at);
   const l99Alone = pct(latencies(quietAlone), 99);
   const l99Flood = pct(latencies(flood), 99);
-  console.log(`\n(information) the same ratio on end-to-end latency (run end − submit, the run's ${JOB_MS} ms included) instead of wait: ${f1(l99Flood)} / ${f1(l99Alone)} ms = ${(l99Flood / l99Alone).toFixed(2)}`);
+  console.log(
+    `\n(information) the same ratio on end-to-end latency (run end − submit, the run's ${JOB_MS} ms included) instead of wait: ${f1(l99Flood)} / ${f1(l99Alone)} ms = ${(l99Flood / l99Alone).toFixed(2)}`,
+  );
   const p99NoHeadroom = pct(waits(floodNoHeadroom, isQuiet), 99);
   const p99AloneNoHeadroom = pct(waits(quietAloneNoHeadroom, isQuiet), 99);
-  console.log(`\nwithout headroom (information): quiet p99 under flood ${f1(p99NoHeadroom)} ms ÷ alone ${f1(p99AloneNoHeadroom)} ms = ${(p99NoHeadroom / p99AloneNoHeadroom).toFixed(2)}; heavy makespan in the flood ${(flood.makespanMs / 1000).toFixed(3)} s with headroom, ${(floodNoHeadroom.makespanMs / 1000).toFixed(3)} s without`);
+  console.log(
+    `\nwithout headroom (information): quiet p99 under flood ${f1(p99NoHeadroom)} ms ÷ alone ${f1(p99AloneNoHeadroom)} ms = ${(p99NoHeadroom / p99AloneNoHeadroom).toFixed(2)}; heavy makespan in the flood ${(flood.makespanMs / 1000).toFixed(3)} s with headroom, ${(floodNoHeadroom.makespanMs / 1000).toFixed(3)} s without`,
+  );
 }
 
 // Bundled and run under plain Node like every benchmark (the virtual clock makes the figures host-independent anyway).

@@ -73,7 +73,7 @@ async function main() {
   await waitPort(sandboxPort, true, 30_000);
   const apiPort = await sparePort();
   const env: Record<string, string> = {
-    ...process.env as Record<string, string>,
+    ...(process.env as Record<string, string>),
     NODE_ENV: 'development',
     DATABASE_URL: dbUrl,
     REDIS_URL: redisUrl,
@@ -117,7 +117,9 @@ async function main() {
     for (let i = 0; i < 300 && children.some((c) => redisClientsOf(c.pid!) < 2); i++) await sleep(100);
     await sleep(500);
     for (const c of children) if (c.exitCode !== null) throw new Error(`worker ${c.pid} exited with ${c.exitCode}`);
-    console.log(`worker processes (headroom: ${wc.workerReservedSlots} of ${wc.workerSlots} slots, window ${wc.fairReserveWindowMs} ms): ${children.map((c) => `pid ${c.pid} (${redisClientsOf(c.pid!)} Redis clients at start)`).join(', ')}`);
+    console.log(
+      `worker processes (headroom: ${wc.workerReservedSlots} of ${wc.workerSlots} slots, window ${wc.fairReserveWindowMs} ms): ${children.map((c) => `pid ${c.pid} (${redisClientsOf(c.pid!)} Redis clients at start)`).join(', ')}`,
+    );
     return wc.workerReservedSlots;
   }
   async function stopWorkers() {
@@ -155,7 +157,17 @@ async function main() {
     new Promise<string[]>((resolve, reject) => {
       const child = spawn(process.execPath, [path.join(ROOT, helperEntry('submitter-main', true))], {
         cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', SUBMIT_TOKEN: OPERATOR_KEY, SUBMIT_SPEC: JSON.stringify({ url: apiUrl, path: `/v1/tenants/${list[0]!.queueTenant}/jobs`, count: list.length, inFlight: 32, body: jobBody(name, list[0]!.label) }) },
+        env: {
+          PATH: process.env.PATH ?? '',
+          SUBMIT_TOKEN: OPERATOR_KEY,
+          SUBMIT_SPEC: JSON.stringify({
+            url: apiUrl,
+            path: `/v1/tenants/${list[0]!.queueTenant}/jobs`,
+            count: list.length,
+            inFlight: 32,
+            body: jobBody(name, list[0]!.label),
+          }),
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';
@@ -172,24 +184,31 @@ async function main() {
     // come from their own process.
     const streams = new Map<string, Submission[]>();
     for (const s of subs) streams.set(s.label, [...(streams.get(s.label) ?? []), s]);
-    await Promise.all([...streams.values()].map(async (list) => {
-    if (list[0]!.label === 'heavy') {
-      ids.push(...(await submitInChild(name, list)));
-      return;
-    }
-    list.sort((a, b) => a.at - b.at);
-    let i = 0;
-    while (i < list.length) {
-      const wait = t0 + list[i]!.at - Date.now();
-      if (wait > 0) await sleep(wait);
-      const batch: Submission[] = [];
-      while (i < list.length && list[i]!.at <= Date.now() - t0 && batch.length < 32) batch.push(list[i++]!);
-      const made = await Promise.all(batch.map((s) => post(`/v1/tenants/${s.queueTenant}/jobs`, jobBody(name, s.label))));
-      ids.push(...made.map((m) => m.id));
-    }
-    }));
+    await Promise.all(
+      [...streams.values()].map(async (list) => {
+        if (list[0]!.label === 'heavy') {
+          ids.push(...(await submitInChild(name, list)));
+          return;
+        }
+        list.sort((a, b) => a.at - b.at);
+        let i = 0;
+        while (i < list.length) {
+          const wait = t0 + list[i]!.at - Date.now();
+          if (wait > 0) await sleep(wait);
+          const batch: Submission[] = [];
+          while (i < list.length && list[i]!.at <= Date.now() - t0 && batch.length < 32) batch.push(list[i++]!);
+          const made = await Promise.all(batch.map((s) => post(`/v1/tenants/${s.queueTenant}/jobs`, jobBody(name, s.label))));
+          ids.push(...made.map((m) => m.id));
+        }
+      }),
+    );
     for (;;) {
-      const left = await db.selectFrom('jobs').select((eb) => eb.fn.countAll<string>().as('n')).where('id', 'in', ids).where('status', 'in', ['queued', 'running']).executeTakeFirstOrThrow();
+      const left = await db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('id', 'in', ids)
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirstOrThrow();
       if (Number(left.n) === 0) break;
       await sleep(200);
     }
@@ -198,7 +217,11 @@ async function main() {
 
   const quietSubs = (queue?: string): Submission[] =>
     quietNames.flatMap((q, qi) =>
-      Array.from({ length: QUIET_JOBS }, (_, k) => ({ at: QUIET_START_MS + k * QUIET_EVERY_MS + Math.floor((qi * QUIET_EVERY_MS) / QUIET), queueTenant: queue ?? q, label: q })),
+      Array.from({ length: QUIET_JOBS }, (_, k) => ({
+        at: QUIET_START_MS + k * QUIET_EVERY_MS + Math.floor((qi * QUIET_EVERY_MS) / QUIET),
+        queueTenant: queue ?? q,
+        label: q,
+      })),
     );
   const heavySubs = (queue?: string): Submission[] => Array.from({ length: HEAVY_JOBS }, () => ({ at: 0, queueTenant: queue ?? 'heavy', label: 'heavy' }));
 
@@ -206,11 +229,16 @@ async function main() {
   // fresh set of worker processes (module loading, JIT, each tenant's first MCP connection per
   // process), so that the no-flood reference is not a cold start.
   const warmUp = () =>
-    run('warm-up', ['heavy', 'fifo_shared', ...quietNames].flatMap((t) => Array.from({ length: 2 * WORKERS }, () => ({ at: 0, queueTenant: t, label: `warm_${t}` }))));
+    run(
+      'warm-up',
+      ['heavy', 'fifo_shared', ...quietNames].flatMap((t) => Array.from({ length: 2 * WORKERS }, () => ({ at: 0, queueTenant: t, label: `warm_${t}` }))),
+    );
   // The issue's scenarios run with the product's headroom (or the environment's), the comparison below without.
   const reservedSlots = await startWorkers();
   await warmUp();
-  console.log(`fairness benchmark: ${WORKERS} worker processes × ${SLOTS} slots, job = one tool call with ${JOB_MS} ms latency, heavy = ${HEAVY_JOBS} jobs at t=0, ${QUIET} quiet tenants × ${QUIET_JOBS} jobs every ${QUIET_EVERY_MS} ms\n`);
+  console.log(
+    `fairness benchmark: ${WORKERS} worker processes × ${SLOTS} slots, job = one tool call with ${JOB_MS} ms latency, heavy = ${HEAVY_JOBS} jobs at t=0, ${QUIET} quiet tenants × ${QUIET_JOBS} jobs every ${QUIET_EVERY_MS} ms\n`,
+  );
   const quietAlone = await run('quiet-alone', quietSubs());
   report('quiet-alone (no flood)', quietAlone);
   const flood = await run('flood', [...heavySubs(), ...quietSubs()]);
@@ -226,16 +254,22 @@ async function main() {
   for (let t = 0; t < 1000; t++) {
     const id = `reg_${String(t).padStart(4, '0')}`;
     await insertTenant(db, {
-      id, name: id, servers: ['asaas'],
+      id,
+      name: id,
+      servers: ['asaas'],
       limits: { concurrency: 2, requests_per_minute: 1_000_000, monthly_tool_calls: 1_000_000, max_iterations: 10 },
       plan: { currency: 'BRL', base_fee: 0, price_per_tool_call: 0, price_per_1k_tokens: 0, included_tool_calls: 0 },
-      instructions: null, webhook_url: null,
+      instructions: null,
+      webhook_url: null,
     } as Parameters<typeof insertTenant>[1]);
     await producer.tenantQueue(id).setGlobalConcurrency(2);
     if (t < 100) await put(`/v1/tenants/${id}/credentials/asaas?environment=live`, { values: { api_key: `aact_${id}_bench` } });
   }
   const idleClients = children.map((c) => redisClientsOf(c.pid!));
-  const activeRun = run('hundred-active', Array.from({ length: 100 * 5 }, (_, k) => ({ at: 0, queueTenant: `reg_${String(k % 100).padStart(4, '0')}`, label: 'reg' })));
+  const activeRun = run(
+    'hundred-active',
+    Array.from({ length: 100 * 5 }, (_, k) => ({ at: 0, queueTenant: `reg_${String(k % 100).padStart(4, '0')}`, label: 'reg' })),
+  );
   const maxClients = children.map(() => 0);
   let sampling = true;
   const sampler = (async () => {
@@ -267,10 +301,18 @@ async function main() {
   const aloneThroughput = (HEAVY_JOBS * 1000) / alone.makespanMs;
   console.log('\n## Ratios');
   console.log(`| ratio | value | goal |\n|---|---|---|`);
-  console.log(`| quiet p99 wait under flood ÷ quiet p99 with no flood | ${f0(p99Flood)} / ${f0(p99NoFlood)} ms = ${(p99Flood / p99NoFlood).toFixed(2)} | ≤ 2 |`);
-  console.log(`| quiet p99 wait under flood ÷ quiet p99 in the FIFO baseline | ${f0(p99Flood)} / ${f0(p99Fifo)} ms = ${(p99Flood / p99Fifo).toFixed(3)} | ≤ 0.05 |`);
-  console.log(`| heavy-alone throughput ÷ slot capacity | ${aloneThroughput.toFixed(1)} / ${capacity.toFixed(1)} jobs/s = ${(aloneThroughput / capacity).toFixed(3)} | ≥ 0.9 |`);
-  console.log(`| Redis clients per worker process, 1,000 tenants registered, 100 active | max ${maxClients.join(', ')} (idle: ${idleClients.join(', ')}) | ≤ 10 |`);
+  console.log(
+    `| quiet p99 wait under flood ÷ quiet p99 with no flood | ${f0(p99Flood)} / ${f0(p99NoFlood)} ms = ${(p99Flood / p99NoFlood).toFixed(2)} | ≤ 2 |`,
+  );
+  console.log(
+    `| quiet p99 wait under flood ÷ quiet p99 in the FIFO baseline | ${f0(p99Flood)} / ${f0(p99Fifo)} ms = ${(p99Flood / p99Fifo).toFixed(3)} | ≤ 0.05 |`,
+  );
+  console.log(
+    `| heavy-alone throughput ÷ slot capacity | ${aloneThroughput.toFixed(1)} / ${capacity.toFixed(1)} jobs/s = ${(aloneThroughput / capacity).toFixed(3)} | ≥ 0.9 |`,
+  );
+  console.log(
+    `| Redis clients per worker process, 1,000 tenants registered, 100 active | max ${maxClients.join(', ')} (idle: ${idleClients.join(', ')}) | ≤ 10 |`,
+  );
   console.log(`\n(slot capacity = ${WORKERS} × ${SLOTS} slots ÷ mean job run time ${alone.meanRunMs.toFixed(1)} ms, measured in the alone scenario)`);
   const p99NoHeadroom = pct(quietWaits(floodNoHeadroom), 99);
   const share = (r: Result) => {
@@ -284,7 +326,9 @@ async function main() {
   console.log(`| quiet p99 wait with no flood, same worker set (ms) | ${f0(p99NoFlood)} | ${f0(p99NoFloodNoHeadroom)} |`);
   console.log(`| flood ÷ no flood | ${(p99Flood / p99NoFlood).toFixed(2)} | ${(p99NoHeadroom / p99NoFloodNoHeadroom).toFixed(2)} |`);
   console.log(`| heavy makespan (s) | ${(flood.makespanMs / 1000).toFixed(2)} | ${(floodNoHeadroom.makespanMs / 1000).toFixed(2)} |`);
-  console.log(`| heavy throughput (jobs/s over its makespan) | ${(HEAVY_JOBS * 1000 / flood.heavyMakespanMs).toFixed(1)} | ${(HEAVY_JOBS * 1000 / floodNoHeadroom.heavyMakespanMs).toFixed(1)} |`);
+  console.log(
+    `| heavy throughput (jobs/s over its makespan) | ${((HEAVY_JOBS * 1000) / flood.heavyMakespanMs).toFixed(1)} | ${((HEAVY_JOBS * 1000) / floodNoHeadroom.heavyMakespanMs).toFixed(1)} |`,
+  );
   console.log(`| heavy share of starts while contended | ${share(flood)} | ${share(floodNoHeadroom)} |`);
 
   await producer.close();
@@ -331,7 +375,11 @@ interface Result {
 }
 
 async function collect(db: Db, ids: string[], readStages: StageReader): Promise<Result> {
-  const rows = await db.selectFrom('jobs').select(['id', 'tenant_id', 'metadata', 'created_at', 'started_at', 'finished_at', 'status']).where('id', 'in', ids).execute();
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['id', 'tenant_id', 'metadata', 'created_at', 'started_at', 'finished_at', 'status'])
+    .where('id', 'in', ids)
+    .execute();
   const quietRows = rows.filter((r) => (r.metadata as Record<string, string>).origin !== 'heavy' && (r.metadata as Record<string, string>).origin !== 'reg');
   const bull = await readStages(quietRows.map((r) => ({ id: r.id, tenant: r.tenant_id })));
   const quietStages: QuietStages = { toEnqueue: [], toFetch: [], toStart: [] };
@@ -389,8 +437,20 @@ async function collect(db: Db, ids: string[], readStages: StageReader): Promise<
   }
   const quietDuringIngest: number[] = [];
   const quietAfterIngest: number[] = [];
-  for (const r of quietRows) (r.created_at.getTime() <= heavyLastCreated ? quietDuringIngest : quietAfterIngest).push(r.started_at!.getTime() - r.created_at.getTime());
-  return { byLabel, makespanMs: last - first, heavyMakespanMs, meanRunMs: run / rows.length, contended, quietStages, quietBurst, quietDuringIngest, quietAfterIngest, heavyIngestMs };
+  for (const r of quietRows)
+    (r.created_at.getTime() <= heavyLastCreated ? quietDuringIngest : quietAfterIngest).push(r.started_at!.getTime() - r.created_at.getTime());
+  return {
+    byLabel,
+    makespanMs: last - first,
+    heavyMakespanMs,
+    meanRunMs: run / rows.length,
+    contended,
+    quietStages,
+    quietBurst,
+    quietDuringIngest,
+    quietAfterIngest,
+    heavyIngestMs,
+  };
 }
 
 function report(title: string, r: Result) {
@@ -409,17 +469,25 @@ function report(title: string, r: Result) {
   const totalContended = [...r.contended.values()].reduce((a, b) => a + b, 0);
   if (totalContended) {
     const share = (g: string) => ((100 * (r.contended.get(g) ?? 0)) / totalContended).toFixed(1);
-    console.log(`throughput share while contended (${totalContended} starts with both heavy and quiet work queued): heavy ${share('heavy')}%, quiet ${share('quiet')}%`);
+    console.log(
+      `throughput share while contended (${totalContended} starts with both heavy and quiet work queued): heavy ${share('heavy')}%, quiet ${share('quiet')}%`,
+    );
   }
   const st = r.quietStages;
   if (st.toFetch.length) {
     const fmt = (w: number[]) => `p50 ${f0(pct(w, 50))} / p99 ${f0(pct(w, 99))} / max ${f0(Math.max(...w))}`;
-    console.log(`quiet wait by stage (ms, ${st.toFetch.length} jobs): row insert → enqueue ${fmt(st.toEnqueue)}; enqueue → fetched ${fmt(st.toFetch)}; fetched → started ${fmt(st.toStart)}`);
+    console.log(
+      `quiet wait by stage (ms, ${st.toFetch.length} jobs): row insert → enqueue ${fmt(st.toEnqueue)}; enqueue → fetched ${fmt(st.toFetch)}; fetched → started ${fmt(st.toStart)}`,
+    );
     if (r.quietDuringIngest.length) {
       const part = (w: number[]) => (w.length ? `${w.length} jobs, p50 ${f0(pct(w, 50))} / p99 ${f0(pct(w, 99))} ms` : 'none');
-      console.log(`quiet wait while the heavy tenant's POSTs were still arriving (its last row ${(r.heavyIngestMs / 1000).toFixed(2)} s after its first): ${part(r.quietDuringIngest)}; after its last one: ${part(r.quietAfterIngest)}`);
+      console.log(
+        `quiet wait while the heavy tenant's POSTs were still arriving (its last row ${(r.heavyIngestMs / 1000).toFixed(2)} s after its first): ${part(r.quietDuringIngest)}; after its last one: ${part(r.quietAfterIngest)}`,
+      );
     }
-    console.log(`quiet arrivals: at most ${r.quietBurst} of the ${QUIET} quiet tenants' jobs created within any ${(QUIET_EVERY_MS / QUIET).toFixed(1)} ms (1 = spread as scheduled, ${QUIET} = all in phase)`);
+    console.log(
+      `quiet arrivals: at most ${r.quietBurst} of the ${QUIET} quiet tenants' jobs created within any ${(QUIET_EVERY_MS / QUIET).toFixed(1)} ms (1 = spread as scheduled, ${QUIET} = all in phase)`,
+    );
   }
   console.log(`makespan ${(r.makespanMs / 1000).toFixed(2)} s, mean job run time ${r.meanRunMs.toFixed(1)} ms\n`);
 }

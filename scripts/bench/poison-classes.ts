@@ -17,7 +17,14 @@ const [PER_CLASS = 100, NORMAL = 200] = process.argv.slice(2).map(Number);
 
 async function main() {
   const preload = path.resolve(__dirname, '../../apps/bench/src/loop-delay-preload.cjs');
-  const stack = await startStack({ label: 'poisonprof', tenants: 5, workers: 1, workerSlots: 16, env: { NODE_OPTIONS: `--require ${preload}` }, bundles: true });
+  const stack = await startStack({
+    label: 'poisonprof',
+    tenants: 5,
+    workers: 1,
+    workerSlots: 16,
+    env: { NODE_OPTIONS: `--require ${preload}` },
+    bundles: true,
+  });
   console.log(`poison-classes: ${stack.runs}`);
   const port = Number(new URL(stack.apiUrl).port);
   const api = stack.api;
@@ -71,10 +78,15 @@ async function main() {
   };
   const normal = async () => {
     const r = await runLoad(stack, { jobs: NORMAL, concurrency: 4, retry: 'same-key' });
-    return percentile(r.attempts.filter((a) => a.status === 202).map((a) => a.ms), 99);
+    return percentile(
+      r.attempts.filter((a) => a.status === 202).map((a) => a.ms),
+      99,
+    );
   };
   try {
-    console.log(['phase', 'requests', 'wall ms', 'api cpu ms', 'api cpu ms/req', 'client cpu ms/req', 'loop p99 ms', 'loop max ms', 'normal p99 ms'].join('\t'));
+    console.log(
+      ['phase', 'requests', 'wall ms', 'api cpu ms', 'api cpu ms/req', 'client cpu ms/req', 'loop p99 ms', 'loop max ms', 'normal p99 ms'].join('\t'),
+    );
     await phase('idle 2 s', 1, async () => (await new Promise((r) => setTimeout(r, 2000)), undefined));
     await phase('normal alone', NORMAL, normal);
     for (const kind of HOSTILE_KINDS) await phase(kind.name, PER_CLASS, async () => (await hostileLanes(kind, PER_CLASS), undefined));

@@ -90,15 +90,15 @@ async function main(): Promise<void> {
     // 1. Baseline: the bare statement, same events, same grouping, same work_mem, into an empty table with the same key.
     await sql`CREATE TABLE bare_rollups (LIKE usage_rollups INCLUDING ALL)`.execute(pg);
     const [, bareS] = await timed(async () => {
-        await pg.query('BEGIN');
-        await pg.query(`SET LOCAL work_mem = '64MB'`);
-        await sql`
+      await pg.query('BEGIN');
+      await pg.query(`SET LOCAL work_mem = '64MB'`);
+      await sql`
           INSERT INTO bare_rollups (tenant_id, environment, hour, kind, server, tool, events, failures, denied, duration_ms, input_tokens, output_tokens)
           SELECT tenant_id, environment, date_trunc('hour', occurred_at, 'UTC'), kind, coalesce(server, ''), coalesce(tool, ''),
                  count(*), count(*) FILTER (WHERE NOT success), count(*) FILTER (WHERE denied),
                  coalesce(sum(duration_ms), 0), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0)
             FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6`.execute(pg);
-        await pg.query('COMMIT');
+      await pg.query('COMMIT');
     });
 
     // 2. Full rollup from scratch.

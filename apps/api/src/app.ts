@@ -135,7 +135,17 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(docsRoutes());
   // Provider webhooks: outside /v1 (no bearer key) and before any JSON parser — the route reads the
   // raw bytes its signature covers.
-  app.use('/hooks', hookRoutes({ db: deps.db, producer: deps.producer, tenants: deps.tenants, credentials: deps.credentials, throttle: createHookVerificationThrottle({ redis: deps.redis, redisPrefix: deps.redisPrefix }), logger: deps.logger }));
+  app.use(
+    '/hooks',
+    hookRoutes({
+      db: deps.db,
+      producer: deps.producer,
+      tenants: deps.tenants,
+      credentials: deps.credentials,
+      throttle: createHookVerificationThrottle({ redis: deps.redis, redisPrefix: deps.redisPrefix }),
+      logger: deps.logger,
+    }),
+  );
 
   const v1 = express.Router();
   v1.use(authenticated);

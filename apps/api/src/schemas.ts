@@ -12,6 +12,9 @@ export const apiKeyId = z.string().regex(/^key_[0-9a-z]{26}$/, 'must be an API k
 export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   // A job id: validated before it reaches SQL.
-  starting_after: z.string().regex(/^job_[0-9a-z]{26}$/, 'must be a job id (job_...)').optional(),
+  starting_after: z
+    .string()
+    .regex(/^job_[0-9a-z]{26}$/, 'must be a job id (job_...)')
+    .optional(),
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
 });

@@ -127,7 +127,9 @@ test('an operator sees both tenants with their counts, opens the failed job and 
     await page.getByText('tenant_loja').first().waitFor();
 
     // The board's own API (what the page renders) reports the counts per tenant queue.
-    const queues = await page.evaluate(async () => (await (await fetch('api/queues')).json()) as { queues: { name: string; counts: Record<string, number> }[] });
+    const queues = await page.evaluate(
+      async () => (await (await fetch('api/queues')).json()) as { queues: { name: string; counts: Record<string, number> }[] },
+    );
     const counts = Object.fromEntries(queues.queues.map((q) => [q.name, q.counts]));
     expect(counts['tenant.tenant_acme']).toMatchObject({ waiting: 2, failed: 0 });
     expect(counts['tenant.tenant_loja']).toMatchObject({ waiting: 1, failed: 2 });
@@ -161,7 +163,8 @@ test('a business-failed job is under Failed with its reason; once the cause is f
     await page.getByText(`tool_failed: ${before.error.message}`).first().waitFor();
     // The board's data of the job: ids only in its payload, the summary (type, servers, error) in its logs.
     const jobInfo = await page.evaluate(
-      async (id) => (await (await fetch(`api/queues/${encodeURIComponent('tenant.tenant_loja')}/${id}`)).json()) as { job: { failedReason: string; data: unknown } },
+      async (id) =>
+        (await (await fetch(`api/queues/${encodeURIComponent('tenant.tenant_loja')}/${id}`)).json()) as { job: { failedReason: string; data: unknown } },
       businessFailed,
     );
     expect(jobInfo.job.failedReason).toBe(`tool_failed: ${before.error.message}`);
@@ -175,7 +178,9 @@ test('a business-failed job is under Failed with its reason; once the cause is f
     await page.screenshot({ path: path.join(ARTIFACTS, 'bull-board-business-failed.png'), fullPage: true });
 
     // The cause fixed (the credential set) and a worker running, ops click the job's Retry.
-    expect((await call('PUT', '/v1/tenants/tenant_loja/credentials/asaas?environment=live', { body: { values: { api_key: '$aact_board_retry_0001' } } })).status).toBe(204);
+    expect(
+      (await call('PUT', '/v1/tenants/tenant_loja/credentials/asaas?environment=live', { body: { values: { api_key: '$aact_board_retry_0001' } } })).status,
+    ).toBe(204);
     worker = await startWorker(config, silentLogger());
     page.on('dialog', (d) => void d.accept());
     await page.locator(`xpath=//*[text()="${businessFailed}"]/following::button[1]`).click();

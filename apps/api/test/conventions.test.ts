@@ -26,7 +26,10 @@ beforeAll(async () => {
   prefix = testRedisPrefix();
   api = await startApi(testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix }), silentLogger(), { port: 0 });
   call = apiClient(api.url);
-  for (const [id, rpm] of [[T, 1000], [SLOW, RPM]] as const) {
+  for (const [id, rpm] of [
+    [T, 1000],
+    [SLOW, RPM],
+  ] as const) {
     expect((await call('POST', '/v1/admin/tenants', { body: { id, servers: ['asaas'], limits: { requests_per_minute: rpm } } })).status).toBe(201);
   }
   const k = await call('POST', `/v1/admin/tenants/${SLOW}/api-keys`, { body: { environment: 'live' } });
@@ -75,7 +78,11 @@ describe('every 401 carries a WWW-Authenticate challenge', () => {
     expect([bad.status, bad.headers.get('www-authenticate')]).toEqual([401, 'Bearer realm="metrics", error="invalid_token"']);
 
     const hook = await call('POST', `/hooks/${T}/asaas`, { key: null, body: { event: 'PAYMENT_CONFIRMED' } });
-    expect([hook.status, hook.body.error.code, hook.headers.get('www-authenticate')]).toEqual([401, 'unauthorized', 'Bearer realm="hooks", error="invalid_token"']);
+    expect([hook.status, hook.body.error.code, hook.headers.get('www-authenticate')]).toEqual([
+      401,
+      'unauthorized',
+      'Bearer realm="hooks", error="invalid_token"',
+    ]);
 
     const board = await call('GET', '/admin/queues', { key: null });
     expect([board.status, board.headers.get('www-authenticate')]).toEqual([401, 'Basic realm="operations", charset="UTF-8"']);
@@ -98,7 +105,9 @@ test('a replayed submission (same Idempotency-Key, same body) carries Idempotent
 });
 
 test('a workflow naming a tool that does not exist is 400 unknown_tool at submission, naming the step', async () => {
-  const r = await call('POST', `/v1/tenants/${T}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers' }, { tool: 'asaas/delete_everything' }] } });
+  const r = await call('POST', `/v1/tenants/${T}/jobs`, {
+    body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers' }, { tool: 'asaas/delete_everything' }] },
+  });
   expect(r.status).toBe(400);
   expect(r.body.error).toMatchObject({ code: 'unknown_tool', details: [{ path: 'body.steps.1.tool' }] });
   expect(r.body.error.message).toMatch(/step 1 .*asaas\/delete_everything/);

@@ -33,15 +33,31 @@ const TEST_LIST = [{ on: 'payment.confirmed', steps: [{ tool: 'asaas/list_custom
 let seq = 0;
 const asaasEvent = () => {
   seq += 1;
-  return JSON.stringify({ id: `evt_hooks_${seq}`, event: 'PAYMENT_RECEIVED', payment: { id: `pay_hooks_${seq}`, value: 10, customer: 'cus_1', billingType: 'PIX' } });
+  return JSON.stringify({
+    id: `evt_hooks_${seq}`,
+    event: 'PAYMENT_RECEIVED',
+    payment: { id: `pay_hooks_${seq}`, value: 10, customer: 'cus_1', billingType: 'PIX' },
+  });
 };
 
 /** POST with an exact body, optionally from another loopback source address (Linux routes all of 127/8 to lo). */
-function post(path: string, body: string, headers: Record<string, string>, localAddress?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+function post(
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+  localAddress?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   const url = new URL(api.url + path);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: url.port, path: url.pathname + url.search, method: 'POST', localAddress, headers: { 'content-type': 'application/json', ...headers } },
+      {
+        host: '127.0.0.1',
+        port: url.port,
+        path: url.pathname + url.search,
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/json', ...headers },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -55,7 +71,12 @@ function post(path: string, body: string, headers: Record<string, string>, local
 }
 
 async function jobsOf(tenant: string) {
-  return tdb.db.selectFrom('jobs').select(['id', 'environment', 'steps', 'context', 'metadata', 'request_id']).where('tenant_id', '=', tenant).orderBy('created_at').execute();
+  return tdb.db
+    .selectFrom('jobs')
+    .select(['id', 'environment', 'steps', 'context', 'metadata', 'request_id'])
+    .where('tenant_id', '=', tenant)
+    .orderBy('created_at')
+    .execute();
 }
 
 beforeAll(async () => {
@@ -66,13 +87,21 @@ beforeAll(async () => {
   expect((await call('POST', '/v1/admin/tenants', { body: { id: T, servers: ['asaas', 'stripe'] } })).status).toBe(201);
   expect((await call('POST', '/v1/admin/tenants', { body: { id: STRIPE_ONLY, servers: ['stripe'] } })).status).toBe(201);
   for (const env of ['test', 'live'] as const) {
-    const c = await call('PUT', `/v1/tenants/${T}/credentials/asaas?environment=${env}`, { body: { values: { api_key: `aact_${env}`, webhook_secret: ASAAS_SECRET[env] } } });
+    const c = await call('PUT', `/v1/tenants/${T}/credentials/asaas?environment=${env}`, {
+      body: { values: { api_key: `aact_${env}`, webhook_secret: ASAAS_SECRET[env] } },
+    });
     expect(c.status).toBe(204);
     const k = await call('POST', `/v1/admin/tenants/${T}/api-keys`, { body: { environment: env } });
     expect(k.status).toBe(201);
     keys[env] = k.body.key;
   }
-  expect((await call('PUT', `/v1/tenants/${T}/credentials/stripe?environment=live`, { body: { values: { secret_key: 'sk_test_hooks', webhook_secret: STRIPE_SECRET } } })).status).toBe(204);
+  expect(
+    (
+      await call('PUT', `/v1/tenants/${T}/credentials/stripe?environment=live`, {
+        body: { values: { secret_key: 'sk_test_hooks', webhook_secret: STRIPE_SECRET } },
+      })
+    ).status,
+  ).toBe(204);
 });
 
 afterAll(async () => {
@@ -105,7 +134,9 @@ describe('automations per environment (item 4)', () => {
   });
 
   test('PATCH of the tenant sets each environment apart and validates under its path', async () => {
-    const bad = await call('PATCH', `/v1/admin/tenants/${T}`, { body: { automations: { test: [{ on: 'payment.confirmed', steps: [{ tool: 'z-api/send_text', args: {} }] }] } } });
+    const bad = await call('PATCH', `/v1/admin/tenants/${T}`, {
+      body: { automations: { test: [{ on: 'payment.confirmed', steps: [{ tool: 'z-api/send_text', args: {} }] }] } },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.map((d: { path: string }) => d.path)).toEqual(['body.automations.test.0.steps.0.tool']);
     const ok = await call('PATCH', `/v1/admin/tenants/${T}`, { body: { automations: { test: TEST_LIST } } });
@@ -114,7 +145,10 @@ describe('automations per environment (item 4)', () => {
     // Dropping a server the kept live list uses is refused, naming the live list.
     const drop = await call('PATCH', `/v1/admin/tenants/${T}`, { body: { servers: ['stripe'] } });
     expect(drop.status).toBe(400);
-    expect(drop.body.error.details.map((d: { path: string }) => d.path)).toEqual(['body.automations.test.0.steps.0.tool', 'body.automations.live.0.steps.0.tool']);
+    expect(drop.body.error.details.map((d: { path: string }) => d.path)).toEqual([
+      'body.automations.test.0.steps.0.tool',
+      'body.automations.live.0.steps.0.tool',
+    ]);
     // A list-shaped value (one list for both environments) is refused: each environment has its own.
     expect((await call('PATCH', `/v1/admin/tenants/${T}`, { body: { automations: LIVE_LIST } })).status).toBe(400);
   });
@@ -144,7 +178,9 @@ describe('unknown tenants and bad signatures look the same; failures are throttl
   const shape = (r: { status: number; headers: http.IncomingHttpHeaders; text: string }) => ({
     status: r.status,
     text: r.text,
-    headers: Object.keys(r.headers).filter((h) => h !== 'date' && h !== 'x-request-id').sort(),
+    headers: Object.keys(r.headers)
+      .filter((h) => h !== 'date' && h !== 'x-request-id')
+      .sort(),
     retryAfter: r.headers['retry-after'],
   });
 
@@ -185,7 +221,8 @@ describe('unknown tenants and bad signatures look the same; failures are throttl
 
   test('valid deliveries never count toward the throttle', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 25; i++) statuses.push((await post(`/hooks/${T}/asaas`, asaasEvent(), { 'asaas-access-token': ASAAS_SECRET.live }, '127.0.0.6')).status);
+    for (let i = 0; i < 25; i++)
+      statuses.push((await post(`/hooks/${T}/asaas`, asaasEvent(), { 'asaas-access-token': ASAAS_SECRET.live }, '127.0.0.6')).status);
     expect(statuses).toEqual(Array(25).fill(200));
   });
 });
@@ -223,7 +260,12 @@ describe('payload text Postgres cannot store (item 3)', () => {
     expect(stored.description).toBe('order \ufffd with \ufffd lone');
     expect(stored.metadata).toEqual({ order_id: 'ord_\ufffd', 'key\ufffdnul': 'v\ufffd', 'key\ufffdlone': 'fine' });
     expect(jobs[0]!.metadata.trigger).toBe('evt_nul_\ufffd_1');
-    const ledger = await tdb.db.selectFrom('provider_events').select(['provider_event_id', 'outcome']).where('tenant_id', '=', T).where('server', '=', 'stripe').execute();
+    const ledger = await tdb.db
+      .selectFrom('provider_events')
+      .select(['provider_event_id', 'outcome'])
+      .where('tenant_id', '=', T)
+      .where('server', '=', 'stripe')
+      .execute();
     expect(ledger).toEqual([{ provider_event_id: 'evt_nul_\ufffd_1', outcome: 'triggered' }]);
     // The provider's retry of the same bytes is the same event: acknowledged, nothing new.
     expect((await post(`/hooks/${T}/stripe`, body, { 'stripe-signature': signature })).status).toBe(200);

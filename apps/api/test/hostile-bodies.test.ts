@@ -32,7 +32,15 @@ afterAll(async () => {
   await flushPrefix(prefix);
 });
 
-const jobCount = async () => Number((await tdb.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+const jobCount = async () =>
+  Number(
+    (
+      await tdb.db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 /** Writes `head` (and nothing else) on a fresh connection and resolves with the status line and JSON code of the answer. */
 function answerTo(head: string): Promise<{ status: number; code?: string }> {
@@ -79,10 +87,17 @@ test('the byte scan agrees with the parsed depth, brackets inside strings and es
 test('50,000-deep arrays and 20,000-deep objects are 400 validation_failed and write nothing', async () => {
   const before = await jobCount();
   const deepArray = `${'['.repeat(50_000)}${']'.repeat(50_000)}`;
-  const deepObject = JSON.stringify({ type: 'workflow', steps: [{ tool: 'asaas/get_balance', args: {} }] }).replace(/}$/, `,"metadata":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`);
+  const deepObject = JSON.stringify({ type: 'workflow', steps: [{ tool: 'asaas/get_balance', args: {} }] }).replace(
+    /}$/,
+    `,"metadata":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`,
+  );
   for (const rawBody of [deepArray, deepObject]) {
     const r = await op('POST', `/v1/tenants/${T}/jobs`, { rawBody, headers: { 'content-type': 'application/json' } });
-    expect([r.status, r.body.error.code, r.body.error.details]).toEqual([400, 'validation_failed', [{ path: 'body', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]]);
+    expect([r.status, r.body.error.code, r.body.error.details]).toEqual([
+      400,
+      'validation_failed',
+      [{ path: 'body', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+    ]);
   }
   // Deep but not valid JSON: refused as too deep, still a 400 with a documented code.
   const r = await op('POST', `/v1/tenants/${T}/jobs`, { rawBody: '['.repeat(50_000), headers: { 'content-type': 'application/json' } });
@@ -102,18 +117,32 @@ test('a NUL character (U+0000) or an unpaired surrogate in any string is 400 val
     // The common form (read directly) and a charset spelling that goes through body-parser.
     for (const type of ['application/json', 'application/json; charset=UTF-8; x=1']) {
       const r = await op('POST', `/v1/tenants/${T}/jobs`, { rawBody: JSON.stringify(body), headers: { 'content-type': type } });
-      expect([r.status, r.body.error.code, r.body.error.details]).toEqual([400, 'validation_failed', [{ path, message: 'must not contain the NUL character (U+0000)' }]]);
+      expect([r.status, r.body.error.code, r.body.error.details]).toEqual([
+        400,
+        'validation_failed',
+        [{ path, message: 'must not contain the NUL character (U+0000)' }],
+      ]);
     }
   }
   // Postgres refuses unpaired surrogates too (a JSON escape can write one; it answered 500).
-  for (const raw of ['{"type":"workflow","steps":[{"tool":"asaas/create_customer","args":{"name":"x\\ud800"}}]}', '{"type":"workflow","input":"\\udc00","steps":[{"tool":"asaas/create_customer","args":{}}]}']) {
+  for (const raw of [
+    '{"type":"workflow","steps":[{"tool":"asaas/create_customer","args":{"name":"x\\ud800"}}]}',
+    '{"type":"workflow","input":"\\udc00","steps":[{"tool":"asaas/create_customer","args":{}}]}',
+  ]) {
     for (const type of ['application/json', 'application/json; charset=UTF-8; x=1']) {
       const r = await op('POST', `/v1/tenants/${T}/jobs`, { rawBody: raw, headers: { 'content-type': type } });
-      expect([r.status, r.body.error.code, r.body.error.details?.[0]?.message]).toEqual([400, 'validation_failed', 'must not contain an unpaired UTF-16 surrogate']);
+      expect([r.status, r.body.error.code, r.body.error.details?.[0]?.message]).toEqual([
+        400,
+        'validation_failed',
+        'must not contain an unpaired UTF-16 surrogate',
+      ]);
     }
   }
   // A surrogate pair written as escapes is an ordinary character.
-  const emoji = await op('POST', `/v1/tenants/${T}/jobs`, { rawBody: '{"type":"workflow","steps":[{"tool":"asaas/create_customer","args":{"name":"Ana \\ud83d\\ude00","cpfCnpj":"52998224725"}}]}', headers: { 'content-type': 'application/json' } });
+  const emoji = await op('POST', `/v1/tenants/${T}/jobs`, {
+    rawBody: '{"type":"workflow","steps":[{"tool":"asaas/create_customer","args":{"name":"Ana \\ud83d\\ude00","cpfCnpj":"52998224725"}}]}',
+    headers: { 'content-type': 'application/json' },
+  });
   expect(emoji.status).toBe(202);
   // An escaped backslash followed by "u0000" is ordinary text, not a NUL.
   const ok = await op('POST', `/v1/tenants/${T}/jobs`, { body: job({ name: 'C:\\u0000', cpfCnpj: '52998224725' }) });
@@ -146,7 +175,8 @@ test('the connection stays usable after an early 413 whose body the client did s
 
 test('a tenant path the caller can never use is refused before its body is read', async () => {
   // Headers only, a body promised but never sent: the answer cannot depend on the body.
-  const head = (path: string, key: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`;
+  const head = (path: string, key: string) =>
+    `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`;
   expect(await answerTo(head('/v1/tenants/%F0%9F%92%A3/jobs', TEST_OPERATOR_KEY))).toEqual({ status: 404, code: 'tenant_not_found' });
   const k = await op('POST', `/v1/admin/tenants/${T}/api-keys`, { body: { environment: 'live', name: 'hostile' } });
   expect(k.status).toBe(201);

@@ -62,7 +62,10 @@ describe('docker-compose.yml', () => {
 });
 
 describe('.dockerignore', () => {
-  const lines = readFileSync(path.resolve(INFRA, '../.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = readFileSync(path.resolve(INFRA, '../.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 
   test('keeps host installs, builds, history and secrets out of the build context', () => {
     for (const entry of ['.git', '**/node_modules', '**/dist', '.env']) expect(lines).toContain(entry);
@@ -93,7 +96,9 @@ describe('Kubernetes manifests', () => {
       expect(() => new Model!(obj).validate()).not.toThrow();
     }
     // The schema check does catch mistakes (a string port where an object is required).
-    expect(() => new Deployment({ metadata: { name: 'x' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'a', image: 1 }] } } } } as any).validate()).toThrow();
+    expect(() =>
+      new Deployment({ metadata: { name: 'x' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'a', image: 1 }] } } } } as any).validate(),
+    ).toThrow();
   });
 
   const deployment = (name: string) => docs.find((d) => d.obj.kind === 'Deployment' && d.obj.metadata.name === name)!.obj;

@@ -37,7 +37,15 @@ async function snapshotOfB() {
     secrets: await db.selectFrom('webhook_secrets').selectAll().where('tenant_id', '=', B).execute(),
   };
 }
-const jobCount = async () => Number((await tdb.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+const jobCount = async () =>
+  Number(
+    (
+      await tdb.db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 beforeAll(async () => {
   tdb = await createTestDatabase('isolation');
@@ -49,13 +57,20 @@ beforeAll(async () => {
   call2 = apiClient(api2.url);
   expect((await op('POST', '/v1/admin/tenants', { body: { id: A, servers: ['asaas'] } })).status).toBe(201);
   expect((await op('POST', '/v1/admin/tenants', { body: { id: B, servers: ['asaas', 'stripe'] } })).status).toBe(201);
-  for (const [name, tenant, environment] of [['aLive', A, 'live'], ['aTest', A, 'test'], ['bLive', B, 'live'], ['aDoomed', A, 'live']] as const) {
+  for (const [name, tenant, environment] of [
+    ['aLive', A, 'live'],
+    ['aTest', A, 'test'],
+    ['bLive', B, 'live'],
+    ['aDoomed', A, 'live'],
+  ] as const) {
     const r = await op('POST', `/v1/admin/tenants/${tenant}/api-keys`, { body: { environment, name } });
     expect(r.status).toBe(201);
     keys[name] = r.body.key;
     keyIds[name] = r.body.id;
   }
-  expect((await op('PUT', `/v1/tenants/${B}/credentials/stripe?environment=live`, { body: { values: { secret_key: 'sk_test_bravo_secret_0001' } } })).status).toBe(204);
+  expect(
+    (await op('PUT', `/v1/tenants/${B}/credentials/stripe?environment=live`, { body: { values: { secret_key: 'sk_test_bravo_secret_0001' } } })).status,
+  ).toBe(204);
   const j = await op('POST', `/v1/tenants/${B}/jobs`, { key: keys.bLive, body: workflow('stripe/retrieve_balance') });
   expect(j.status).toBe(202);
   bJob = j.body.id;
@@ -107,7 +122,10 @@ describe("tenant A's live key against tenant B", () => {
   });
 
   test("B's job id on A's own path → 404 not_found (read and cancel)", async () => {
-    for (const [method, path] of [['GET', `/v1/tenants/${A}/jobs/${bJob}`], ['POST', `/v1/tenants/${A}/jobs/${bJob}/cancel`]] as const) {
+    for (const [method, path] of [
+      ['GET', `/v1/tenants/${A}/jobs/${bJob}`],
+      ['POST', `/v1/tenants/${A}/jobs/${bJob}/cancel`],
+    ] as const) {
       const r = await op(method, path, { key: keys.aLive });
       expect(r.status).toBe(404);
       expect(r.body.error.code).toBe('not_found');
@@ -119,7 +137,11 @@ describe("tenant A's live key against tenant B", () => {
 
   test("naming B's servers → 422 server_not_allowed, and no job is written", async () => {
     const jobsBefore = await jobCount();
-    for (const body of [{ ...workflow('asaas/get_balance'), servers: ['stripe'] }, workflow('stripe/retrieve_balance'), { input: 'charge', servers: ['asaas', 'stripe'] }]) {
+    for (const body of [
+      { ...workflow('asaas/get_balance'), servers: ['stripe'] },
+      workflow('stripe/retrieve_balance'),
+      { input: 'charge', servers: ['asaas', 'stripe'] },
+    ]) {
       const r = await op('POST', `/v1/tenants/${A}/jobs`, { key: keys.aLive, body });
       expect(r.status).toBe(422);
       expect(r.body.error.code).toBe('server_not_allowed');
@@ -167,17 +189,31 @@ test('a revoked key stops working on every API process within a second', async (
   const d = await op('DELETE', `/v1/admin/tenants/${A}/api-keys/${keyIds.aDoomed}`);
   expect(d.status).toBe(204);
   for (const call of [op, call2]) {
-    const r = await waitFor(async () => {
-      const x = await call('GET', `/v1/tenants/${A}/jobs`, { key: keys.aDoomed });
-      return x.status === 401 ? x : undefined;
-    }, { timeoutMs: 1_000, intervalMs: 20, what: 'revocation to apply' });
+    const r = await waitFor(
+      async () => {
+        const x = await call('GET', `/v1/tenants/${A}/jobs`, { key: keys.aDoomed });
+        return x.status === 401 ? x : undefined;
+      },
+      { timeoutMs: 1_000, intervalMs: 20, what: 'revocation to apply' },
+    );
     expect(r.body.error.code).toBe('unauthorized');
   }
   expect((await op('DELETE', `/v1/admin/tenants/${A}/api-keys/${keyIds.aDoomed}`)).status).toBe(404);
 });
 
 describe('hostile ids and bodies', () => {
-  const hostileTenants = ['..', '..%2F' + B, '%2e%2e%2f' + B, `${B}%27%20OR%20%271%27%3D%271`, `${B}%00`, 'TENANT_BRAVO', `${B}%0d%0aX-Evil:%201`, '*', `${B}:jobs`, 'a'.repeat(200)];
+  const hostileTenants = [
+    '..',
+    '..%2F' + B,
+    '%2e%2e%2f' + B,
+    `${B}%27%20OR%20%271%27%3D%271`,
+    `${B}%00`,
+    'TENANT_BRAVO',
+    `${B}%0d%0aX-Evil:%201`,
+    '*',
+    `${B}:jobs`,
+    'a'.repeat(200),
+  ];
   test.each(hostileTenants)('tenant id %s → 404 tenant_not_found', async (tid) => {
     for (const key of [keys.aLive, undefined]) {
       const r = await op('GET', `/v1/tenants/${tid}/jobs`, { key });
@@ -212,7 +248,12 @@ describe('hostile ids and bodies', () => {
       ['oversize', { rawBody: JSON.stringify({ input: 'x'.repeat(300 * 1024) }), headers: { 'content-type': 'application/json' } }, 413, 'payload_too_large'],
       ['non-JSON', { rawBody: 'input=hello', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'unsupported_media_type'],
       ['no content type', { rawBody: '{"input":"hi"}', headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type'],
-      ['deeply nested', { rawBody: `{"input":"hi","metadata":${'['.repeat(64)}${']'.repeat(64)}}`, headers: { 'content-type': 'application/json' } }, 400, 'validation_failed'],
+      [
+        'deeply nested',
+        { rawBody: `{"input":"hi","metadata":${'['.repeat(64)}${']'.repeat(64)}}`, headers: { 'content-type': 'application/json' } },
+        400,
+        'validation_failed',
+      ],
       ['unknown field', { body: { input: 'hi', tenant: B } }, 400, 'validation_failed'],
       ['inconsistent type', { body: { type: 'workflow', input: 'hi' } }, 400, 'validation_failed'],
       ['array body', { body: [1, 2] }, 400, 'validation_failed'],
@@ -227,7 +268,14 @@ describe('hostile ids and bodies', () => {
   });
 
   test('malformed Authorization headers → 401 unauthorized', async () => {
-    for (const auth of ['Bearer', 'Basic abc', `Bearer ${keys.aLive} extra`, `bearer ${keys.aLive}`, `Bearer ${keys.aLive!.slice(0, -1)}`, `Bearer ak_live_${'A'.repeat(600)}`]) {
+    for (const auth of [
+      'Bearer',
+      'Basic abc',
+      `Bearer ${keys.aLive} extra`,
+      `bearer ${keys.aLive}`,
+      `Bearer ${keys.aLive!.slice(0, -1)}`,
+      `Bearer ak_live_${'A'.repeat(600)}`,
+    ]) {
       const r = await fetch(`${api.url}/v1/tenants/${A}/jobs`, { headers: { authorization: auth } });
       expect(r.status).toBe(401);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
@@ -247,9 +295,17 @@ test("a disabled tenant's key gets tenant_not_found on every process at once; re
   expect((await call2('GET', `/v1/tenants/${A}/jobs`, { key: keys.aLive })).status).toBe(200);
   expect((await op('PATCH', `/v1/admin/tenants/${A}`, { body: { disabled: true } })).status).toBe(200);
   for (const call of [op, call2]) {
-    await waitFor(async () => (await call('GET', `/v1/tenants/${A}/jobs`, { key: keys.aLive })).status === 404, { timeoutMs: 1_000, intervalMs: 20, what: 'disable to apply' });
+    await waitFor(async () => (await call('GET', `/v1/tenants/${A}/jobs`, { key: keys.aLive })).status === 404, {
+      timeoutMs: 1_000,
+      intervalMs: 20,
+      what: 'disable to apply',
+    });
   }
   expect((await op('PATCH', `/v1/admin/tenants/${A}`, { body: { disabled: false } })).status).toBe(200);
   // The other process hears of the change over pub/sub, as for the disable: the same 1 s to apply.
-  await waitFor(async () => (await call2('GET', `/v1/tenants/${A}/jobs`, { key: keys.aLive })).status === 200, { timeoutMs: 1_000, intervalMs: 20, what: 're-enable to apply' });
+  await waitFor(async () => (await call2('GET', `/v1/tenants/${A}/jobs`, { key: keys.aLive })).status === 200, {
+    timeoutMs: 1_000,
+    intervalMs: 20,
+    what: 're-enable to apply',
+  });
 });

@@ -68,7 +68,14 @@ async function rowsWithKey(key: string) {
 test('one batch: the same key with the same body is one job; with another body it is refused; keyless jobs of two tenants land in their own queues', async () => {
   const intake = createJobIntake({ db: tdb.db, producer, logger: silentLogger() });
   // Submitted in the same tick: they go out as ONE batch.
-  const jobs = [jobFor(A, 'k-same', 'h1'), jobFor(A, 'k-same', 'h1'), jobFor(A, 'k-diff', 'h1'), jobFor(A, 'k-diff', 'h2'), jobFor(A, null, null), jobFor(B, null, null)];
+  const jobs = [
+    jobFor(A, 'k-same', 'h1'),
+    jobFor(A, 'k-same', 'h1'),
+    jobFor(A, 'k-diff', 'h1'),
+    jobFor(A, 'k-diff', 'h2'),
+    jobFor(A, null, null),
+    jobFor(B, null, null),
+  ];
   const results = await Promise.all(jobs.map((j) => intake.submit(j)));
 
   expect(results.map((r) => r.kind)).toEqual(['created', 'replayed', 'created', 'key_reused', 'created', 'created']);
@@ -86,7 +93,15 @@ test('one batch: the same key with the same body is one job; with another body i
   expect(await queueOf(A).count()).toBe(3);
   expect(await queueOf(B).count()).toBe(1);
   expect((await redis.smembers(coordinationKeys(prefix).activeTenants)).sort()).toEqual([A, B]);
-  const rows = await tdb.db.selectFrom('jobs').select(['id', 'enqueued_at']).where('id', 'in', created.map((j) => j.id)).execute();
+  const rows = await tdb.db
+    .selectFrom('jobs')
+    .select(['id', 'enqueued_at'])
+    .where(
+      'id',
+      'in',
+      created.map((j) => j.id),
+    )
+    .execute();
   expect(rows).toHaveLength(4);
   for (const r of rows) expect(r.enqueued_at).not.toBeNull();
 
@@ -177,7 +192,10 @@ test('when the enqueue fails the committed rows are answered and left for the re
   const deadRedis = createRedis(`redis://127.0.0.1:${port}`, silentLogger(), 'dead', { failFastMs: 200 });
   const deadProducer = createProducer({ redis: deadRedis, redisPrefix: prefix, attempts: 1 });
   await waitFor(async () => (await deadRedis.ping().catch(() => undefined)) === 'PONG', { what: 'the private redis-server' });
-  await deadProducer.enqueueRuns([{ job_id: 'warm-a', tenant_id: A }, { job_id: 'warm-b', tenant_id: B }]);
+  await deadProducer.enqueueRuns([
+    { job_id: 'warm-a', tenant_id: A },
+    { job_id: 'warm-b', tenant_id: B },
+  ]);
   server.kill('SIGKILL');
   await exited;
   try {

@@ -22,7 +22,11 @@ beforeAll(async () => {
   tdb = await createTestDatabase('jobmodel');
   prefix = testRedisPrefix();
   strict = await startApi(testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, OPENAI_MODEL: 'gpt-4o-mini' }), silentLogger(), { port: 0 });
-  listed = await startApi(testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, OPENAI_MODEL: 'gpt-4o-mini', OPENAI_ALLOWED_MODELS: 'gpt-4o, o3-mini' }), silentLogger(), { port: 0 });
+  listed = await startApi(
+    testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, OPENAI_MODEL: 'gpt-4o-mini', OPENAI_ALLOWED_MODELS: 'gpt-4o, o3-mini' }),
+    silentLogger(),
+    { port: 0 },
+  );
   callStrict = apiClient(strict.url);
   callListed = apiClient(listed.url);
   expect((await callStrict('POST', '/v1/admin/tenants', { body: { id: T, servers: ['asaas'] } })).status).toBe(201);
@@ -38,7 +42,10 @@ afterAll(async () => {
 const agent = (model?: string) => ({ input: 'Cobrar o cliente 42', servers: ['asaas'], ...(model === undefined ? {} : { model }) });
 
 test('a model the operator did not allow is 400 model_not_allowed, and no job is written', async () => {
-  const before = await tdb.db.selectFrom('jobs').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const before = await tdb.db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   for (const model of ['gpt-4o', 'o1-pro', 'gpt-4o-mini ']) {
     const r = await callStrict('POST', `/v1/tenants/${T}/jobs`, { body: agent(model) });
     expect(r.status).toBe(400);
@@ -46,7 +53,10 @@ test('a model the operator did not allow is 400 model_not_allowed, and no job is
     expect(r.body.error.message).toMatch(/not allowed/);
     expect(r.body.error.details).toEqual([{ path: 'body.model', message: expect.any(String) }]);
   }
-  const after = await tdb.db.selectFrom('jobs').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const after = await tdb.db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   expect(after.n).toBe(before.n);
 });
 
@@ -55,7 +65,8 @@ test('the configured OPENAI_MODEL, a model of OPENAI_ALLOWED_MODELS, and no mode
   const named = await callStrict('POST', `/v1/tenants/${T}/jobs`, { body: agent('gpt-4o-mini') });
   expect(named.status).toBe(202);
   expect((await tdb.db.selectFrom('jobs').select('model').where('id', '=', named.body.id).executeTakeFirstOrThrow()).model).toBe('gpt-4o-mini');
-  for (const model of ['gpt-4o', 'o3-mini', 'gpt-4o-mini']) expect((await callListed('POST', `/v1/tenants/${T}/jobs`, { body: agent(model) })).status).toBe(202);
+  for (const model of ['gpt-4o', 'o3-mini', 'gpt-4o-mini'])
+    expect((await callListed('POST', `/v1/tenants/${T}/jobs`, { body: agent(model) })).status).toBe(202);
   expect((await callListed('POST', `/v1/tenants/${T}/jobs`, { body: agent('o1-pro') })).body.error.code).toBe('model_not_allowed');
 });
 

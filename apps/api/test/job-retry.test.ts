@@ -58,13 +58,24 @@ afterAll(async () => {
 const job = async (id: string) => (await stack.call('GET', `/v1/tenants/${T}/jobs/${id}`)).body;
 const retry = (id: string, key?: string) => stack.call('POST', `/v1/tenants/${T}/jobs/${id}/retry`, key ? { key } : {});
 const stripeCustomers = async () =>
-  ((await (await fetch(`${stack.sandbox.url}/sandbox/stripe/objects`, { headers: { 'x-sandbox-account': STRIPE_KEY } })).json()) as { data: { object: string }[] }).data.filter((o) => o.object === 'customer');
+  (
+    (await (await fetch(`${stack.sandbox.url}/sandbox/stripe/objects`, { headers: { 'x-sandbox-account': STRIPE_KEY } })).json()) as {
+      data: { object: string }[];
+    }
+  ).data.filter((o) => o.object === 'customer');
 
 let firstFailed: string;
 
 async function failedWorkflow(): Promise<string> {
   const r = await stack.call('POST', `/v1/tenants/${T}/jobs`, {
-    body: { type: 'workflow', callback_url: receiverUrl, steps: [{ tool: 'stripe/create_customer', args: { name: 'Ana' } }, { tool: 'asaas/get_balance', args: {} }] },
+    body: {
+      type: 'workflow',
+      callback_url: receiverUrl,
+      steps: [
+        { tool: 'stripe/create_customer', args: { name: 'Ana' } },
+        { tool: 'asaas/get_balance', args: {} },
+      ],
+    },
   });
   expect(r.status).toBe(202);
   await waitFor(async () => (await job(r.body.id)).status === 'failed', { what: 'the workflow to fail' });
@@ -76,15 +87,26 @@ test('a business-failed job is a failed queue entry with its reason, and is not 
   firstFailed = id;
   const failed = await job(id);
   expect(failed).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'tool_failed' } });
-  const entry = await waitFor(async () => {
-    const e = await queue.getJob(id);
-    return e && (await e.getState()) === 'failed' ? e : undefined;
-  }, { what: 'the entry to be failed' });
+  const entry = await waitFor(
+    async () => {
+      const e = await queue.getJob(id);
+      return e && (await e.getState()) === 'failed' ? e : undefined;
+    },
+    { what: 'the entry to be failed' },
+  );
   expect(entry.failedReason).toBe(`tool_failed: ${failed.error.message}`);
   expect(entry.attemptsMade).toBe(1);
   // What the board shows of it: type, servers, tools, attempts and the error; never the arguments.
   const { logs } = await queue.getJobLogs(id);
-  expect(JSON.parse(logs.at(-1)!)).toMatchObject({ job_id: id, status: 'failed', type: 'workflow', servers: ['stripe', 'asaas'], tools: ['stripe/create_customer', 'asaas/get_balance'], attempts: 1, error: { code: 'tool_failed' } });
+  expect(JSON.parse(logs.at(-1)!)).toMatchObject({
+    job_id: id,
+    status: 'failed',
+    type: 'workflow',
+    servers: ['stripe', 'asaas'],
+    tools: ['stripe/create_customer', 'asaas/get_balance'],
+    attempts: 1,
+    error: { code: 'tool_failed' },
+  });
   expect(logs.join('\n')).not.toContain('Ana');
   expect(entry.data).toEqual({ job_id: id, tenant_id: T });
 });
@@ -106,14 +128,21 @@ test('retry: 202, failed → queued → succeeded, the completed call not repeat
   const r = await retry(id);
   expect(r.status).toBe(202);
   expect(r.body).toMatchObject({ id, status: 'queued', error: null, output: null, finished_at: null });
-  const done = await waitFor(async () => {
-    const j = await job(id);
-    return j.status === 'succeeded' ? j : undefined;
-  }, { what: 'the retried job to succeed' });
+  const done = await waitFor(
+    async () => {
+      const j = await job(id);
+      return j.status === 'succeeded' ? j : undefined;
+    },
+    { what: 'the retried job to succeed' },
+  );
   expect(done.attempts).toBe(2);
   // The Stripe customer of the first attempt was not created again; the asaas step ran twice (failed, then succeeded).
   expect(await stripeCustomers()).toHaveLength(2);
-  expect(done.tool_calls.map((c: { tool: string; success: boolean }) => `${c.tool}:${c.success}`)).toEqual(['create_customer:true', 'get_balance:false', 'get_balance:true']);
+  expect(done.tool_calls.map((c: { tool: string; success: boolean }) => `${c.tool}:${c.success}`)).toEqual([
+    'create_customer:true',
+    'get_balance:false',
+    'get_balance:true',
+  ]);
   expect(done.output.steps.map((s: { success: boolean }) => s.success)).toEqual([true, true]);
   await waitFor(async () => received.some((e) => e.type === 'job.succeeded'), { what: 'the job.succeeded callback' });
   const deliveries = (await stack.call('GET', `/v1/tenants/${T}/webhook-deliveries?job_id=${id}`)).body.data as { event_type: string; status: string }[];
@@ -140,7 +169,11 @@ test('409 for cancelled and running jobs, 404 for unknown ones; two retries at o
   // A failed job (written as such), retried twice at once: one 202, one 409, one new attempt.
   const other = await stack.call('POST', `/v1/tenants/${T}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/get_balance', args: {} }] } });
   const oid = other.body.id as string;
-  await stack.db.updateTable('jobs').set({ status: 'failed', error: JSON.stringify({ code: 'tool_failed', message: 'x' }), finished_at: new Date() }).where('id', '=', oid).execute();
+  await stack.db
+    .updateTable('jobs')
+    .set({ status: 'failed', error: JSON.stringify({ code: 'tool_failed', message: 'x' }), finished_at: new Date() })
+    .where('id', '=', oid)
+    .execute();
   const both = await Promise.all([retry(oid), retry(oid)]);
   expect(both.map((b) => b.status).sort()).toEqual([202, 409]);
   // Running: 409.
@@ -150,7 +183,7 @@ test('409 for cancelled and running jobs, 404 for unknown ones; two retries at o
   expect(row.retries).toBe(1);
 });
 
-test('a stale queue entry of a failed job never resurrects it: the entry fails again with the job\'s reason', async () => {
+test("a stale queue entry of a failed job never resurrects it: the entry fails again with the job's reason", async () => {
   // The cause is fixed by now (asaas credential set above), so a resurrected job would succeed.
   stack.worker = await startWorker(stack.config, silentLogger());
   const before = await job(firstFailed);
@@ -159,10 +192,13 @@ test('a stale queue entry of a failed job never resurrects it: the entry fails a
   await (await queue.getJob(firstFailed))!.remove();
   await queue.add('job.run', { job_id: firstFailed, tenant_id: T }, { jobId: firstFailed, attempts: 2 });
   await redis.multi().sadd(coordinationKeys(stack.prefix).activeTenants, T).publish(coordinationKeys(stack.prefix).activationChannel, T).exec();
-  const entry = await waitFor(async () => {
-    const e = await queue.getJob(firstFailed);
-    return e && (await e.getState()) === 'failed' ? e : undefined;
-  }, { what: 'the stale entry to be failed' });
+  const entry = await waitFor(
+    async () => {
+      const e = await queue.getJob(firstFailed);
+      return e && (await e.getState()) === 'failed' ? e : undefined;
+    },
+    { what: 'the stale entry to be failed' },
+  );
   expect(entry.failedReason).toBe(`tool_failed: ${before.error.message}`);
   expect(entry.attemptsMade).toBe(1);
   const after = await job(firstFailed);

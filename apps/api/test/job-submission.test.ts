@@ -60,7 +60,9 @@ beforeAll(async () => {
     [SPENT, 1000, 0],
     [SLOW, 2, 1000],
   ] as const) {
-    expect((await op('POST', '/v1/admin/tenants', { body: { id, servers: ['asaas'], limits: { requests_per_minute: rpm, monthly_tool_calls: quota } } })).status).toBe(201);
+    expect(
+      (await op('POST', '/v1/admin/tenants', { body: { id, servers: ['asaas'], limits: { requests_per_minute: rpm, monthly_tool_calls: quota } } })).status,
+    ).toBe(201);
     const k = await op('POST', `/v1/admin/tenants/${id}/api-keys`, { body: { environment: 'live', name: 'submit' } });
     expect(k.status).toBe(201);
     keys[id] = k.body.key;
@@ -74,13 +76,24 @@ afterAll(async () => {
 });
 
 const job = (order: string) => JSON.stringify({ type: 'workflow', metadata: { order_id: order }, steps: [{ tool: 'asaas/list_customers', args: {} }] });
-const headersFor = (tenant: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${keys[tenant]}`, 'content-type': 'application/json', ...extra });
+const headersFor = (tenant: string, extra: Record<string, string> = {}) => ({
+  authorization: `Bearer ${keys[tenant]}`,
+  'content-type': 'application/json',
+  ...extra,
+});
 const jobsOf = (tenant: string) => `/v1/tenants/${tenant}/jobs`;
 
 test('a job: 202 with Location, the job object and the RateLimit headers', async () => {
   const r = await send(jobsOf(T), { headers: headersFor(T), body: job('a') });
   expect(r.status).toBe(202);
-  expect(r.body).toMatchObject({ id: expect.stringMatching(/^job_[0-9a-z]{26}$/), tenant_id: T, environment: 'live', type: 'workflow', status: 'queued', metadata: { order_id: 'a', tenant_id: T } });
+  expect(r.body).toMatchObject({
+    id: expect.stringMatching(/^job_[0-9a-z]{26}$/),
+    tenant_id: T,
+    environment: 'live',
+    type: 'workflow',
+    status: 'queued',
+    metadata: { order_id: 'a', tenant_id: T },
+  });
   expect(r.headers.location).toBe(`/v1/tenants/${T}/jobs/${r.body.id}`);
   expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
   expect(r.headers['ratelimit-limit']).toBe('1000');
@@ -108,7 +121,12 @@ test('Idempotency-Key: the same body is the same job (202, same id); another bod
 });
 
 test.each([
-  ['invalid body', () => send(jobsOf(T), { headers: headersFor(T), body: JSON.stringify({ type: 'workflow', steps: [{ args: {} }] }) }), 400, 'validation_failed'],
+  [
+    'invalid body',
+    () => send(jobsOf(T), { headers: headersFor(T), body: JSON.stringify({ type: 'workflow', steps: [{ args: {} }] }) }),
+    400,
+    'validation_failed',
+  ],
   ['invalid JSON', () => send(jobsOf(T), { headers: headersFor(T), body: '{"type":' }), 400, 'invalid_json'],
   ['trailing garbage', () => send(jobsOf(T), { headers: headersFor(T), body: `${job('g')} x` }), 400, 'invalid_json'],
   ['a JSON string', () => send(jobsOf(T), { headers: headersFor(T), body: '"workflow"' }), 400, 'invalid_json'],
@@ -116,10 +134,20 @@ test.each([
   ['an escaped NUL', () => send(jobsOf(T), { headers: headersFor(T), body: '{"input":"a\\u0000b"}' }), 400, 'validation_failed'],
   ['an escaped NUL, chunked', () => send(jobsOf(T), { headers: headersFor(T), body: '{"input":"a\\u0000b"}', chunked: true }), 400, 'validation_failed'],
   ['not JSON', () => send(jobsOf(T), { headers: { ...headersFor(T), 'content-type': 'text/plain' }, body: 'hello' }), 415, 'unsupported_media_type'],
-  ['too large', () => send(jobsOf(T), { headers: headersFor(T), body: JSON.stringify({ type: 'workflow', input: 'x'.repeat(300 * 1024) }) }), 413, 'payload_too_large'],
+  [
+    'too large',
+    () => send(jobsOf(T), { headers: headersFor(T), body: JSON.stringify({ type: 'workflow', input: 'x'.repeat(300 * 1024) }) }),
+    413,
+    'payload_too_large',
+  ],
   ['no key', () => send(jobsOf(T), { headers: { 'content-type': 'application/json' }, body: job('c') }), 401, 'unauthorized'],
   ["another tenant's key", () => send(jobsOf(T), { headers: headersFor(OTHER), body: job('d') }), 404, 'tenant_not_found'],
-  ['server not allowed', () => send(jobsOf(T), { headers: headersFor(T), body: JSON.stringify({ type: 'workflow', steps: [{ tool: 'stripe/list', args: {} }] }) }), 422, 'server_not_allowed'],
+  [
+    'server not allowed',
+    () => send(jobsOf(T), { headers: headersFor(T), body: JSON.stringify({ type: 'workflow', steps: [{ tool: 'stripe/list', args: {} }] }) }),
+    422,
+    'server_not_allowed',
+  ],
   ['model not allowed', () => send(jobsOf(T), { headers: headersFor(T), body: JSON.stringify({ input: 'hi', model: 'o1-pro' }) }), 400, 'model_not_allowed'],
   ['quota spent', () => send(jobsOf(SPENT), { headers: headersFor(SPENT), body: job('e') }), 429, 'quota_exceeded'],
 ])('%s: its status and stable code, in the documented error shape', async (_name, run, status, code) => {
@@ -130,7 +158,11 @@ test.each([
 });
 
 test('the body reader takes a UTF-8 BOM, leading whitespace and a chunked upload like a plain body', async () => {
-  for (const [body, chunked] of [[Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(job('bom'))]), false], [` \n\t${job('ws')}`, false], [job('chunked'), true]] as const) {
+  for (const [body, chunked] of [
+    [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(job('bom'))]), false],
+    [` \n\t${job('ws')}`, false],
+    [job('chunked'), true],
+  ] as const) {
     const r = await send(jobsOf(T), { headers: headersFor(T), body, chunked });
     expect(r.status).toBe(202);
   }

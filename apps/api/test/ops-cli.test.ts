@@ -19,9 +19,14 @@ let env: Record<string, string>;
 /** Runs the CLI as a child process (asynchronously: the API under test lives in this process). */
 function ops(...args: string[]): Promise<{ code: number; out: string; err: string; json: () => any }> {
   return new Promise((resolve) => {
-    execFile(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'scripts/ops.ts'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout, err: stderr, json: () => JSON.parse(stdout) });
-    });
+    execFile(
+      path.join(ROOT, 'node_modules/.bin/tsx'),
+      [path.join(ROOT, 'scripts/ops.ts'), ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout, err: stderr, json: () => JSON.parse(stdout) });
+      },
+    );
   });
 }
 
@@ -55,7 +60,19 @@ test('creates and lists tenants, sets credentials without echoing them, refuses 
   expect(() => JSON.parse(tableOut.out)).toThrow();
   const shown = await ops('tenants', 'show', '--id', 'tenant_cli');
   expect(shown.out).toMatch(/^id\s+tenant_cli$/m);
-  const cred = await ops('credentials', 'set', '--tenant', 'tenant_cli', '--server', 'asaas', '--environment', 'live', '--value', 'api_key=aact_cli_secret_value_1', '--json');
+  const cred = await ops(
+    'credentials',
+    'set',
+    '--tenant',
+    'tenant_cli',
+    '--server',
+    'asaas',
+    '--environment',
+    'live',
+    '--value',
+    'api_key=aact_cli_secret_value_1',
+    '--json',
+  );
   expect(cred.code).toBe(0);
   expect(cred.out).not.toContain('aact_cli_secret_value_1');
   expect(cred.json()).toEqual({ server: 'asaas', fields: ['api_key'] });
@@ -72,10 +89,20 @@ test('lists failed jobs and re-runs the reconciler', async () => {
   await tdb.db
     .insertInto('jobs')
     .values({
-      id, tenant_id: 'tenant_cli', environment: 'live', type: 'workflow', status: 'queued', input: null,
-      steps: JSON.stringify([{ tool: 'asaas/get_balance', args: {} }]), servers: ['asaas'],
-      metadata: JSON.stringify({ tenant_id: 'tenant_cli' }), callback_url: null, max_iterations: null,
-      model: null, idempotency_key: null, request_hash: null,
+      id,
+      tenant_id: 'tenant_cli',
+      environment: 'live',
+      type: 'workflow',
+      status: 'queued',
+      input: null,
+      steps: JSON.stringify([{ tool: 'asaas/get_balance', args: {} }]),
+      servers: ['asaas'],
+      metadata: JSON.stringify({ tenant_id: 'tenant_cli' }),
+      callback_url: null,
+      max_iterations: null,
+      model: null,
+      idempotency_key: null,
+      request_hash: null,
     })
     .execute();
   const rec = await ops('reconcile', '--json');
@@ -104,8 +131,11 @@ test('lists failed jobs and re-runs the reconciler', async () => {
 
 test('npm run ops -- … is the entry point', async () => {
   const r = await new Promise<{ code: number; out: string }>((resolve) => {
-    execFile('npm', ['run', '-s', 'ops', '--', 'tenants', 'list'], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } }, (error, stdout) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout }),
+    execFile(
+      'npm',
+      ['run', '-s', 'ops', '--', 'tenants', 'list'],
+      { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } },
+      (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout }),
     );
   });
   expect(r.code).toBe(0);

@@ -23,7 +23,13 @@ beforeAll(async () => {
   apiB = await startApi(config, silentLogger(), { port: 0 });
   callA = apiClient(apiA.url);
   callB = apiClient(apiB.url);
-  for (const [id, rpm, quota] of [['tenant_slow', 3, 1000], ['tenant_other', 100, 1000], ['tenant_burst', 4, 1000], ['tenant_spent', 2, 0], ['tenant_envs', 2, 1000]] as const) {
+  for (const [id, rpm, quota] of [
+    ['tenant_slow', 3, 1000],
+    ['tenant_other', 100, 1000],
+    ['tenant_burst', 4, 1000],
+    ['tenant_spent', 2, 0],
+    ['tenant_envs', 2, 1000],
+  ] as const) {
     const r = await callA('POST', '/v1/admin/tenants', { body: { id, servers: ['asaas'], limits: { requests_per_minute: rpm, monthly_tool_calls: quota } } });
     expect(r.status).toBe(201);
   }
@@ -113,7 +119,10 @@ test('a submission is refused for its rate first, then for its quota: the quota 
   const submit = () => callA('POST', '/v1/tenants/tenant_spent/jobs', { body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers', args: {} }] } });
   const first = await submit();
   const second = await submit();
-  for (const [r, remaining] of [[first, '1'], [second, '0']] as const) {
+  for (const [r, remaining] of [
+    [first, '1'],
+    [second, '0'],
+  ] as const) {
     expect(r.status).toBe(429);
     expect(r.body.error.code).toBe('quota_exceeded');
     expect(r.body.error.message).toBe("The monthly tool-call quota (0) of this tenant's live environment is spent.");
@@ -137,7 +146,11 @@ test('each environment has its own budget: a test key spending its limit leaves 
   const flood = await Promise.all(Array.from({ length: 5 }, () => callA('GET', '/v1/tenants/tenant_envs/jobs', { key: testKey })));
   expect(flood.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
 
-  for (const [call, key, remaining] of [[callB, liveKey, '1'], [callA, liveKey, '0'], [callB, undefined, '1']] as const) {
+  for (const [call, key, remaining] of [
+    [callB, liveKey, '1'],
+    [callA, liveKey, '0'],
+    [callB, undefined, '1'],
+  ] as const) {
     const r = await call('GET', '/v1/tenants/tenant_envs/jobs', key ? { key } : {});
     expect(r.status).toBe(200);
     expect(r.headers.get('ratelimit-limit')).toBe('2');

@@ -92,9 +92,14 @@ test('no secret appears in any response, job record, log line or webhook body', 
   for (const [i, f] of fields.entries()) zValues[f] = [ZAPI_INSTANCE, ZAPI_TOKEN][i] ?? `${ZAPI_TOKEN}_${i}`;
   expect((await call('PUT', `/v1/tenants/${TENANT}/credentials/z-api`, { key: apiKey, body: { values: zValues } })).status).toBe(204);
   // A validation failure must not echo the value back either.
-  expect((await call('PUT', `/v1/tenants/${TENANT}/credentials/asaas`, { key: apiKey, body: { values: { api_key: ASAAS_KEY, bogus: ASAAS_KEY } } })).status).toBe(400);
+  expect(
+    (await call('PUT', `/v1/tenants/${TENANT}/credentials/asaas`, { key: apiKey, body: { values: { api_key: ASAAS_KEY, bogus: ASAAS_KEY } } })).status,
+  ).toBe(400);
   const listed = await call('GET', `/v1/tenants/${TENANT}/credentials`, { key: apiKey });
-  expect(listed.body.data.map((c: { server: string; fields: string[] }) => `${c.server}:${c.fields.join(',')}`)).toEqual(['asaas:api_key', `z-api:${Object.keys(zValues).sort().join(',')}`]);
+  expect(listed.body.data.map((c: { server: string; fields: string[] }) => `${c.server}:${c.fields.join(',')}`)).toEqual([
+    'asaas:api_key',
+    `z-api:${Object.keys(zValues).sort().join(',')}`,
+  ]);
 
   const jobs = [
     // succeeds
@@ -113,10 +118,13 @@ test('no secret appears in any response, job record, log line or webhook body', 
   const finals = [];
   for (const id of ids) {
     finals.push(
-      await waitFor(async () => {
-        const r = await call('GET', `/v1/tenants/${TENANT}/jobs/${id}`, { key: apiKey });
-        return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : undefined;
-      }, { what: `job ${id}` }),
+      await waitFor(
+        async () => {
+          const r = await call('GET', `/v1/tenants/${TENANT}/jobs/${id}`, { key: apiKey });
+          return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : undefined;
+        },
+        { what: `job ${id}` },
+      ),
     );
   }
   expect(finals.map((j) => j.status)).toEqual(['succeeded', 'failed', 'failed']);
@@ -148,6 +156,8 @@ test('no secret appears in any response, job record, log line or webhook body', 
   }
   expect(found).toEqual([]);
   // The credentials were really used: the sandbox saw the tenant's account.
-  const objects = (await (await fetch(`${stack.sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': ASAAS_KEY } })).json()) as { data: unknown[] };
+  const objects = (await (await fetch(`${stack.sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': ASAAS_KEY } })).json()) as {
+    data: unknown[];
+  };
   expect(objects.data).toHaveLength(1);
 });

@@ -14,13 +14,18 @@ import type { TestDatabase } from '@agents/testkit';
 import { helmetHeaderSet, securityHeaders } from '../src/middleware/security-headers';
 
 /** Raw response header pairs in the order they were sent, lower-cased, without the per-response ones. */
-function rawHeaders(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Array<[string, string]> }> {
+function rawHeaders(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: Array<[string, string]> }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
       res.resume();
       const pairs: Array<[string, string]> = [];
       for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
-      res.on('end', () => resolve({ status: res.statusCode!, headers: pairs.filter(([k]) => !['date', 'x-request-id', 'connection', 'keep-alive'].includes(k)) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: pairs.filter(([k]) => !['date', 'x-request-id', 'connection', 'keep-alive'].includes(k)) }),
+      );
     });
     req.on('error', reject);
     req.end(init.body);
@@ -139,7 +144,9 @@ describe('on the API', () => {
   });
 
   test('the operator board is outside the strict policy (its page runs its own inline script)', async () => {
-    const r = await rawHeaders(`${api.url}/admin/queues/`, { headers: { authorization: `Basic ${Buffer.from(`operator:${TEST_OPERATOR_KEY}`).toString('base64')}` } });
+    const r = await rawHeaders(`${api.url}/admin/queues/`, {
+      headers: { authorization: `Basic ${Buffer.from(`operator:${TEST_OPERATOR_KEY}`).toString('base64')}` },
+    });
     expect(r.status).toBe(200);
     expect(r.headers.some(([k]) => k === 'content-security-policy')).toBe(false);
     expect(r.headers.find(([k]) => k === 'x-content-type-options')?.[1]).toBe('nosniff');

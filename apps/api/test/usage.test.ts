@@ -21,7 +21,13 @@ const PLAN = { currency: 'BRL', base_fee: 10, price_per_tool_call: 0.05, price_p
 const TENANTS = ['tenant_usage_a', 'tenant_usage_b', 'tenant_usage_c'];
 // Per tenant: jobs of each shape, per environment. Each job's steps are its tool calls.
 const SHAPES = [
-  { steps: [{ tool: 'asaas/create_customer', args: { name: 'Maria Silva', cpfCnpj: '52998224725' } }, { tool: 'asaas/get_balance', args: {} }], n: { live: 4, test: 2 } },
+  {
+    steps: [
+      { tool: 'asaas/create_customer', args: { name: 'Maria Silva', cpfCnpj: '52998224725' } },
+      { tool: 'asaas/get_balance', args: {} },
+    ],
+    n: { live: 4, test: 2 },
+  },
   { steps: [{ tool: 'asaas/get_balance', args: {} }], n: { live: 3, test: 1 } },
   { steps: [{ tool: 'asaas/get_payment', args: { id: 'pay_missing' } }], n: { live: 2, test: 0 } }, // fails: a failed call
 ];
@@ -43,7 +49,10 @@ beforeAll(async () => {
   for (const t of TENANTS) {
     expect((await op('POST', '/v1/admin/tenants', { body: { id: t, servers: ['asaas'], plan: PLAN } })).status).toBe(201);
     for (const environment of ['test', 'live'] as const) {
-      expect((await op('PUT', `/v1/tenants/${t}/credentials/asaas?environment=${environment}`, { body: { values: { api_key: `aact_${t}_${environment}_key` } } })).status).toBe(204);
+      expect(
+        (await op('PUT', `/v1/tenants/${t}/credentials/asaas?environment=${environment}`, { body: { values: { api_key: `aact_${t}_${environment}_key` } } }))
+          .status,
+      ).toBe(204);
       const k = await op('POST', `/v1/admin/tenants/${t}/api-keys`, { body: { environment } });
       expect(k.status).toBe(201);
       keys[`${t}:${environment}`] = k.body.key;
@@ -56,10 +65,12 @@ beforeAll(async () => {
       for (const environment of ['live', 'test'] as const)
         for (let i = 0; i < shape.n[environment]; i++)
           submissions.push(
-            op('POST', `/v1/tenants/${t}/jobs`, { body: { type: 'workflow', steps: shape.steps, environment, metadata: { order_id: `${t}-${i}` } } }).then((r) => {
-              expect(r.status).toBe(202);
-              jobIds.push(`${t}:${r.body.id}`);
-            }),
+            op('POST', `/v1/tenants/${t}/jobs`, { body: { type: 'workflow', steps: shape.steps, environment, metadata: { order_id: `${t}-${i}` } } }).then(
+              (r) => {
+                expect(r.status).toBe(202);
+                jobIds.push(`${t}:${r.body.id}`);
+              },
+            ),
           );
   await Promise.all(submissions);
   for (const entry of jobIds) {
@@ -180,7 +191,9 @@ test('invoices: live usage only, from the plan, reproducible from the rollups', 
   const r = await waitFor(
     async () => {
       const res = await op('GET', `/v1/admin/invoices?period=${period}`);
-      return res.body.data?.length === TENANTS.length && res.body.data.every((i: any) => i.lines.some((l: any) => l.description.includes('(13 executed)'))) ? res : undefined;
+      return res.body.data?.length === TENANTS.length && res.body.data.every((i: any) => i.lines.some((l: any) => l.description.includes('(13 executed)')))
+        ? res
+        : undefined;
     },
     { what: 'invoices for every tenant', timeoutMs: 30_000 },
   );

@@ -27,7 +27,11 @@ export async function waitTerminal(db: Db, ids: Set<string>, timeoutMs: number):
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     try {
-      const r = await db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'not in', TERMINAL as never).executeTakeFirstOrThrow();
+      const r = await db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('status', 'not in', TERMINAL as never)
+        .executeTakeFirstOrThrow();
       if (Number(r.n) === 0) {
         const rows = await db.selectFrom('jobs').select('id').execute();
         const have = new Set(rows.map((x) => x.id));
@@ -45,7 +49,10 @@ export async function waitTerminal(db: Db, ids: Set<string>, timeoutMs: number):
  * objects (sandbox inspection endpoint, per tenant account), checkpoints vs usage_events, and a
  * billing rollup reconciled against the events.
  */
-export async function audit(stack: Pick<Stack, 'db' | 'sandbox' | 'tenants' | 'accountOf' | 'redis' | 'redisPrefix'>, accepted: Set<string>): Promise<DrillCounts> {
+export async function audit(
+  stack: Pick<Stack, 'db' | 'sandbox' | 'tenants' | 'accountOf' | 'redis' | 'redisPrefix'>,
+  accepted: Set<string>,
+): Promise<DrillCounts> {
   const { db } = stack;
   const rows = await db.selectFrom('jobs').select(['id', 'status']).execute();
   const status = new Map(rows.map((r) => [r.id, r.status as string]));
@@ -120,12 +127,20 @@ export async function describeJobs(stack: Pick<Stack, 'db' | 'redis' | 'redisPre
     const active = new Set(await redis.smembers(coordinationKeys(stack.redisPrefix).activeTenants));
     for (const id of ids) {
       try {
-        const row = await stack.db.selectFrom('jobs').select(['tenant_id', 'status', 'attempts', 'created_at', 'started_at', 'enqueued_at']).where('id', '=', id).executeTakeFirst();
+        const row = await stack.db
+          .selectFrom('jobs')
+          .select(['tenant_id', 'status', 'attempts', 'created_at', 'started_at', 'enqueued_at'])
+          .where('id', '=', id)
+          .executeTakeFirst();
         if (!row) {
           out.push(`${id}: no row`);
           continue;
         }
-        const steps = await stack.db.selectFrom('job_steps').select((eb) => eb.fn.countAll<number>().as('n')).where('job_id', '=', id).executeTakeFirstOrThrow();
+        const steps = await stack.db
+          .selectFrom('job_steps')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('job_id', '=', id)
+          .executeTakeFirstOrThrow();
         const rowText = `row ${row.status} attempts=${row.attempts} created ${age(row.created_at)} started ${age(row.started_at)} enqueued ${age(row.enqueued_at)} steps=${Number(steps.n)}`;
         const prefix = tenantBullPrefix(stack.redisPrefix, row.tenant_id);
         let q = queues.get(row.tenant_id);

@@ -57,7 +57,10 @@ export function helperEntry(helper: Helper, bundles: boolean): string {
 export function runAsBundle(scriptFile: string): boolean {
   if (!scriptFile.endsWith('.ts')) return false;
   const outdir = path.join(ROOT, 'apps', 'bench', 'dist', 'scripts');
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-app.mjs'), '--entry', path.relative(ROOT, scriptFile), '--outdir', outdir], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-app.mjs'), '--entry', path.relative(ROOT, scriptFile), '--outdir', outdir], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   const bundle = path.join(outdir, `${path.basename(scriptFile, '.ts')}.js`);
   console.log(`running the bundle ${path.relative(ROOT, bundle)} under plain node ${process.version}, no tsx`);
   try {

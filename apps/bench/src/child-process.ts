@@ -39,7 +39,11 @@ export interface ManagedChild {
  */
 export function spawnEntry(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): ManagedChild {
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const proc = spawn(process.execPath, [...nodeArgs, ...loader, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, ...loader, entry, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   track(proc);
   // stderr and the pino log lines on stdout, last 4 kB: what a dead process said last.
   let err = '';
@@ -66,7 +70,10 @@ export function spawnEntry(entry: string, env: Record<string, string>, args: str
   let stopping = false;
   proc.on('exit', (code, signal) => {
     // An exit nobody asked for is a finding: remember it with the process's last words.
-    if (!stopping) unexpectedExits.push(`${entry} pid ${proc.pid} exited (${code ?? signal}): ${stderrTail.trim() || err.trim().split('\n').slice(-3).join(' | ').slice(0, 500)}`);
+    if (!stopping)
+      unexpectedExits.push(
+        `${entry} pid ${proc.pid} exited (${code ?? signal}): ${stderrTail.trim() || err.trim().split('\n').slice(-3).join(' | ').slice(0, 500)}`,
+      );
   });
   return {
     proc,

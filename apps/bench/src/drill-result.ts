@@ -23,12 +23,19 @@ export function sharedProblems(c: DrillCounts): string[] {
 
 export function formatTable(results: DrillResult[]): string {
   const head = ['drill', 'accepted', 'completed', 'failed', 'lost', 'duplicated', 'usage mismatches', 'seconds', 'result'];
-  const rows = results.map((r) => [r.name, r.accepted, r.completed, r.failed, r.lost, r.duplicated, r.usageMismatches, r.seconds.toFixed(1), r.problems.length ? 'FAIL' : 'ok'].map(String));
+  const rows = results.map((r) =>
+    [r.name, r.accepted, r.completed, r.failed, r.lost, r.duplicated, r.usageMismatches, r.seconds.toFixed(1), r.problems.length ? 'FAIL' : 'ok'].map(String),
+  );
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(width[i]!)).join(' | ')} |`;
   const out = [line(head), `|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)];
   for (const r of results) {
-    out.push('', `${r.name}: ${Object.entries(r.notes).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+    out.push(
+      '',
+      `${r.name}: ${Object.entries(r.notes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+    );
     for (const p of r.problems) out.push(`  PROBLEM: ${p}`);
   }
   return out.join('\n');

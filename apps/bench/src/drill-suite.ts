@@ -13,9 +13,12 @@ export type DrillSize = 'short' | 'full';
 export const DRILLS: Record<string, (size: DrillSize) => Promise<DrillResult>> = {
   'worker-crash-storm': (size) =>
     size === 'full' ? workerCrashStorm({ jobs: 2000, tenants: 20, killEveryMs: 3000 }) : workerCrashStorm({ jobs: 120, tenants: 5, killEveryMs: 1000 }),
-  'api-crash': (size) => (size === 'full' ? apiCrash({ jobs: 2000, tenants: 20, killAfterAccepted: 600 }) : apiCrash({ jobs: 200, tenants: 5, killAfterAccepted: 60 })),
+  'api-crash': (size) =>
+    size === 'full' ? apiCrash({ jobs: 2000, tenants: 20, killAfterAccepted: 600 }) : apiCrash({ jobs: 200, tenants: 5, killAfterAccepted: 60 }),
   'redis-outage': (size) =>
-    size === 'full' ? redisOutage({ jobs: 5000, tenants: 20, downAfterMs: 5000, downForMs: 15_000 }) : redisOutage({ jobs: 300, tenants: 5, downAfterMs: 1000, downForMs: 2500 }),
+    size === 'full'
+      ? redisOutage({ jobs: 5000, tenants: 20, downAfterMs: 5000, downForMs: 15_000 })
+      : redisOutage({ jobs: 300, tenants: 5, downAfterMs: 1000, downForMs: 2500 }),
   'postgres-outage': (size) =>
     size === 'full'
       ? postgresOutage({ jobs: 5000, tenants: 20, downAfterMs: 5000, downForMs: 15_000 })

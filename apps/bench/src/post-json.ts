@@ -20,7 +20,14 @@ export function createJsonClient(baseUrl: string, headers: Record<string, string
     post(path, payload) {
       return new Promise((resolve, reject) => {
         const req = http.request(
-          { host: url.hostname, port: url.port, path, method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+          {
+            host: url.hostname,
+            port: url.port,
+            path,
+            method: 'POST',
+            agent,
+            headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          },
           (res) => {
             let text = '';
             res.setEncoding('utf8');

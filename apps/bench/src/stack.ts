@@ -175,7 +175,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         body: JSON.stringify({ id, servers: ['asaas'], limits: { concurrency: 1000, requests_per_minute: 1_000_000, monthly_tool_calls: 1_000_000_000 } }),
       });
       if (t.status !== 201) throw new Error(`tenant ${id}: ${t.status} ${await t.text()}`);
-      const c = await fetch(`${apiUrl}/v1/tenants/${id}/credentials/asaas?environment=live`, { method: 'PUT', headers, body: JSON.stringify({ values: { api_key: `aact_drill_${id}` } }) });
+      const c = await fetch(`${apiUrl}/v1/tenants/${id}/credentials/asaas?environment=live`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({ values: { api_key: `aact_drill_${id}` } }),
+      });
       if (c.status !== 204) throw new Error(`credentials ${id}: ${c.status} ${await c.text()}`);
     }
     const stack: Stack = {

@@ -90,10 +90,7 @@ export async function createModelServer(opts: ModelServerOptions): Promise<Model
 
   app.post('/v1/chat/completions', requireBearer, async (req, res) => {
     counters.received++;
-    const failure = injector.take(
-      { fail: req.header('x-scripted-fail'), retryAfter: req.header('x-scripted-retry-after') },
-      JSON.stringify(req.body ?? null),
-    );
+    const failure = injector.take({ fail: req.header('x-scripted-fail'), retryAfter: req.header('x-scripted-retry-after') }, JSON.stringify(req.body ?? null));
     if (failure) {
       counters.injected_failures++;
       logger.info({ status: failure.status }, 'model-sandbox: injected failure');
@@ -152,11 +149,7 @@ export async function createModelServer(opts: ModelServerOptions): Promise<Model
   // Test hooks (the model-sandbox is a test and demo double, never exposed to tenants).
   app.post('/_sandbox/failures', (req, res) => {
     const b = (req.body ?? {}) as { statuses?: unknown; retry_after_s?: unknown; retry_after_ms?: unknown };
-    const statuses = Array.isArray(b.statuses)
-      ? parseStatusList(b.statuses.join(','))
-      : typeof b.statuses === 'string'
-        ? parseStatusList(b.statuses)
-        : [];
+    const statuses = Array.isArray(b.statuses) ? parseStatusList(b.statuses.join(',')) : typeof b.statuses === 'string' ? parseStatusList(b.statuses) : [];
     if (statuses.length === 0) {
       sendError(res, 400, 'statuses must list HTTP statuses 400-599, e.g. [429, 500]', 'statuses');
       return;

@@ -120,9 +120,7 @@ describe('model-sandbox HTTP server', () => {
   });
 
   it('rejects a port that is already taken', async () => {
-    await expect(createModelServer({ port: server.port, model: createScriptedModel({ scenarios }), logger: silentLogger() })).rejects.toThrow(
-      /EADDRINUSE/,
-    );
+    await expect(createModelServer({ port: server.port, model: createScriptedModel({ scenarios }), logger: silentLogger() })).rejects.toThrow(/EADDRINUSE/);
   });
 });
 

@@ -8,9 +8,7 @@ import type { ModelServer } from '@agents/model-sandbox';
 
 const API_KEY = 'sk-proj-SECRETsecret0123456789abcdef';
 
-const scenarios = [
-  { name: 'hello', match: 'hello', turns: [{ content: 'Hi there' }] },
-];
+const scenarios = [{ name: 'hello', match: 'hello', turns: [{ content: 'Hi there' }] }];
 const helloReq: ModelRequest = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] };
 
 function deferred<T = void>() {
@@ -52,7 +50,10 @@ describe('openai provider (against the model-sandbox)', () => {
   it('honours retry-after-ms and caps any server-requested wait at retryMaxDelayMs', async () => {
     const { delays, sleep } = recordingSleep();
     const provider = createOpenAIProvider({ apiKey: API_KEY, baseURL: server.url, logger: silentLogger(), sleep });
-    server.injectFailures([{ status: 503, retryAfterMs: 1234 }, { status: 429, retryAfterS: 120 }]);
+    server.injectFailures([
+      { status: 503, retryAfterMs: 1234 },
+      { status: 429, retryAfterS: 120 },
+    ]);
     await provider.complete(helloReq);
     expect(delays).toEqual([1234, 30_000]);
     expect(server.stats().received).toBe(3);
@@ -151,10 +152,13 @@ describe('openai provider (against the model-sandbox)', () => {
     const echoingFetch: typeof fetch = async (_input, init) => {
       const auth = new Headers(init?.headers).get('authorization') ?? '';
       const status = lines.length === 0 ? 429 : 401;
-      return new Response(JSON.stringify({ error: { message: `Bad key ${auth} (${API_KEY})`, type: 'invalid_request_error', code: 'invalid_api_key', param: null } }), {
-        status,
-        headers: { 'content-type': 'application/json', 'retry-after': '0' },
-      });
+      return new Response(
+        JSON.stringify({ error: { message: `Bad key ${auth} (${API_KEY})`, type: 'invalid_request_error', code: 'invalid_api_key', param: null } }),
+        {
+          status,
+          headers: { 'content-type': 'application/json', 'retry-after': '0' },
+        },
+      );
     };
     const provider = createOpenAIProvider({ apiKey: API_KEY, baseURL: server.url, logger, sleep, fetch: echoingFetch });
     const err = (await provider.complete(helloReq).catch((e: unknown) => e)) as ModelError;

@@ -91,7 +91,10 @@ describe('provider flows over MCP', () => {
     const bad = await c.call('create_nfe', { ambiente: 3, natureza_operacao: 'x', emitente: {}, destinatario: {}, itens: [], pagamento: {} });
     expect(bad.data.error).toMatchObject({ code: 'validation_failed', status: 400 });
     const nfse = await c.call('create_nfse', {
-      ambiente: 'homologacao', prestador: { cpf_cnpj: CNPJ }, tomador: { cpf_cnpj: CPF, nome: 'Maria' }, servico: { descricao: 'Consultoria', valor_servicos: 500 },
+      ambiente: 'homologacao',
+      prestador: { cpf_cnpj: CNPJ },
+      tomador: { cpf_cnpj: CPF, nome: 'Maria' },
+      servico: { descricao: 'Consultoria', valor_servicos: 500 },
     });
     expect(nfse.data).toMatchObject({ id: 'nfse_000001', status: 'processando' });
     await simulate('nuvem-fiscal', 'nf-flow-client', 'nfe_authorized', 'nfse_000001');
@@ -107,7 +110,12 @@ describe('provider flows over MCP', () => {
     expect(price.data.data[0].pcFinal).toMatch(/^\d+,\d{2}$/);
     expect((await c.call('get_delivery_time', { cepOrigem: '01310100', cepDestino: '30130000', codigoServico: '03298' })).data.prazoEntrega).toBe(5);
     const party = (cep: string, uf: string) => ({ nome: 'Fulano', endereco: { cep, logradouro: 'Rua A', numero: '1', cidade: 'X', uf } });
-    const pp = await c.call('create_prepost', { codigoServico: '03298', remetente: party('01310100', 'SP'), destinatario: party('30130000', 'MG'), objetoPostal: { pesoInformado: 800 } });
+    const pp = await c.call('create_prepost', {
+      codigoServico: '03298',
+      remetente: party('01310100', 'SP'),
+      destinatario: party('30130000', 'MG'),
+      objetoPostal: { pesoInformado: 800 },
+    });
     expect(pp.data).toMatchObject({ id: 'PR0000000001', situacao: 'ATIVA', codigoObjeto: 'PM000000014BR' });
     expect((await c.call('get_prepost', { id: 'PR0000000001' })).data.situacao).toBe('ATIVA');
     await simulate('correios', 'correios-flow', 'label_posted', 'PR0000000001');
@@ -120,12 +128,28 @@ describe('provider flows over MCP', () => {
   it('melhor-envio: quote, cart, checkout, label, print, track, cancel rules', async () => {
     const c = await open('melhor-envio', bearer('me-flow-token'));
     const quote = await c.call('calculate_shipping', {
-      from: { postal_code: '01310100' }, to: { postal_code: '30130000' }, products: [{ width: 11, height: 2, length: 16, weight: 0.3, quantity: 1 }],
+      from: { postal_code: '01310100' },
+      to: { postal_code: '30130000' },
+      products: [{ width: 11, height: 2, length: 16, weight: 0.3, quantity: 1 }],
     });
     expect(quote.data.data.find((s: { id: number }) => s.id === 2)).toMatchObject({ name: 'SEDEX', currency: 'R$', company: { name: 'Correios' } });
-    expect((await c.call('calculate_shipping', { from: { postal_code: '123' }, to: { postal_code: '30130000' }, products: [{ width: 1, height: 1, length: 1, weight: 1 }] })).data.error.status).toBe(422);
+    expect(
+      (
+        await c.call('calculate_shipping', {
+          from: { postal_code: '123' },
+          to: { postal_code: '30130000' },
+          products: [{ width: 1, height: 1, length: 1, weight: 1 }],
+        })
+      ).data.error.status,
+    ).toBe(422);
     const party = (name: string, cep: string) => ({ name, document: CPF, address: 'Rua A', number: '1', district: 'Centro', city: 'X', postal_code: cep });
-    const order = await c.call('create_shipment', { service: 1, from: party('Loja', '01310100'), to: party('Maria', '30130000'), products: [{ name: 'Livro', quantity: 1, unitary_value: 40 }], options: { non_commercial: true } });
+    const order = await c.call('create_shipment', {
+      service: 1,
+      from: party('Loja', '01310100'),
+      to: party('Maria', '30130000'),
+      products: [{ name: 'Livro', quantity: 1, unitary_value: 40 }],
+      options: { non_commercial: true },
+    });
     const id = order.data.id as string;
     expect(order.data.status).toBe('pending');
     expect((await c.call('print_label', { orders: [id] })).data.error.code).toBe('invalid_status');

@@ -5,7 +5,17 @@ import { bearer, connect, CPF, futureDate } from './helpers';
 import type { SandboxClient } from './helpers';
 
 const REQUIRED_TOOLS: Record<string, string[]> = {
-  stripe: ['create_customer', 'retrieve_customer', 'create_payment_intent', 'confirm_payment_intent', 'retrieve_payment_intent', 'cancel_payment_intent', 'list_payment_intents', 'create_refund', 'retrieve_balance'],
+  stripe: [
+    'create_customer',
+    'retrieve_customer',
+    'create_payment_intent',
+    'confirm_payment_intent',
+    'retrieve_payment_intent',
+    'cancel_payment_intent',
+    'list_payment_intents',
+    'create_refund',
+    'retrieve_balance',
+  ],
   asaas: ['create_customer', 'get_customer', 'create_payment', 'get_payment', 'list_payments', 'get_pix_qrcode', 'refund_payment', 'get_balance'],
   'nuvem-fiscal': ['create_nfe', 'get_nfe', 'cancel_nfe', 'create_nfse', 'get_nfse'],
   correios: ['find_cep', 'calculate_shipping', 'get_delivery_time', 'create_prepost', 'get_prepost', 'track_package'],
@@ -86,10 +96,16 @@ describe('sandbox HTTP service', () => {
     const cb = await b.call('create_customer', { name: 'Cliente B', cpfCnpj: CPF });
     expect(cb.data.id).toBe('cus_000001');
 
-    const objsA = await (await fetch(`${server.url}/sandbox/asaas/objects`, { headers: { 'X-Sandbox-Account': '$aact_tenant_a_key' } })).json() as any;
+    const objsA = (await (await fetch(`${server.url}/sandbox/asaas/objects`, { headers: { 'X-Sandbox-Account': '$aact_tenant_a_key' } })).json()) as any;
     expect(objsA.data).toHaveLength(1);
-    expect(objsA.data[0]).toMatchObject({ id: 'cus_000001', object: 'customer', name: 'Cliente A', idempotency_key: 'job_a:1', created_at: expect.any(String) });
-    const objsB = await (await fetch(`${server.url}/sandbox/asaas/objects`, { headers: { 'X-Sandbox-Account': '$aact_tenant_b_key' } })).json() as any;
+    expect(objsA.data[0]).toMatchObject({
+      id: 'cus_000001',
+      object: 'customer',
+      name: 'Cliente A',
+      idempotency_key: 'job_a:1',
+      created_at: expect.any(String),
+    });
+    const objsB = (await (await fetch(`${server.url}/sandbox/asaas/objects`, { headers: { 'X-Sandbox-Account': '$aact_tenant_b_key' } })).json()) as any;
     expect(objsB.data.map((o: { name: string }) => o.name)).toEqual(['Cliente B']);
     expect(server.requestLog.filter((r) => r.idempotency_key === 'job_a:1')).toHaveLength(2);
   });
@@ -99,7 +115,11 @@ describe('sandbox HTTP service', () => {
     const pi = await c.call('create_payment_intent', { amount: 2500, currency: 'brl', payment_method_types: ['pix'], confirm: true });
     expect(pi.data.status).toBe('requires_action');
     const post = (body: unknown, account = 'sk_test_ctrl_acct') =>
-      fetch(`${server.url}/sandbox/stripe/simulate`, { method: 'POST', headers: { 'content-type': 'application/json', 'X-Sandbox-Account': account }, body: JSON.stringify(body) });
+      fetch(`${server.url}/sandbox/stripe/simulate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'X-Sandbox-Account': account },
+        body: JSON.stringify(body),
+      });
     const ok = await post({ action: 'payment_received', id: pi.data.id });
     expect(ok.status).toBe(200);
     expect((await ok.json()) as any).toMatchObject({ id: pi.data.id, status: 'succeeded' });

@@ -37,7 +37,11 @@ function createReceiver() {
       if (received.length >= n) return Promise.resolve();
       return new Promise((resolve) => waiters.push({ n, resolve }));
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -84,7 +88,10 @@ describe('webhooks emitted by simulation controls', () => {
     const sig = String(hook.headers['stripe-signature']);
     const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(sig)!;
     expect(v1).toBe(createHmac('sha256', 'whsec_hooks_secret').update(`${t}.${hook.body}`).digest('hex'));
-    expect(JSON.parse(hook.body)).toMatchObject({ id: expect.stringMatching(/^evt_/), data: { object: { id: pi.data.id, status: 'succeeded', amount_received: 4990 } } });
+    expect(JSON.parse(hook.body)).toMatchObject({
+      id: expect.stringMatching(/^evt_/),
+      data: { object: { id: pi.data.id, status: 'succeeded', amount_received: 4990 } },
+    });
   });
 
   it('asaas: a card payment sends PAYMENT_CONFIRMED then PAYMENT_RECEIVED with asaas-access-token', async () => {
@@ -105,7 +112,11 @@ describe('webhooks emitted by simulation controls', () => {
   it('nuvem-fiscal and z-api: sandbox HMAC signature on NF-e authorised and message read', async () => {
     const start = receiver.received.length;
     await put('z-api', 'zapi-hooks-inst', { url: `${hookUrl}/zapi`, secret: 'zapi-hook-secret' });
-    const c = await connect(sandbox.url, 'z-api', bearer('zapi-hooks-inst', { 'X-Credential-Token': 'zapi-token-1', 'X-Credential-Client-Token': 'zapi-client-1' }));
+    const c = await connect(
+      sandbox.url,
+      'z-api',
+      bearer('zapi-hooks-inst', { 'X-Credential-Token': 'zapi-token-1', 'X-Credential-Client-Token': 'zapi-client-1' }),
+    );
     clients.push(c);
     const sent = await c.call('send_text', { phone: '5511999887766', message: 'oi' });
     await simulate('z-api', 'zapi-hooks-inst', 'message_read', sent.data.messageId);
@@ -123,7 +134,13 @@ describe('webhooks emitted by simulation controls', () => {
     const c = await connect(sandbox.url, 'melhor-envio', bearer('me-hooks-token'));
     clients.push(c);
     const party = (name: string, cep: string) => ({ name, document: CPF, address: 'Rua A', number: '1', district: 'Centro', city: 'X', postal_code: cep });
-    const order = await c.call('create_shipment', { service: 2, from: party('Loja', '01310100'), to: party('Maria', '20040020'), products: [{ name: 'Livro', quantity: 1, unitary_value: 40 }], options: { non_commercial: true } });
+    const order = await c.call('create_shipment', {
+      service: 2,
+      from: party('Loja', '01310100'),
+      to: party('Maria', '20040020'),
+      products: [{ name: 'Livro', quantity: 1, unitary_value: 40 }],
+      options: { non_commercial: true },
+    });
     await c.call('checkout_cart', { orders: [order.data.id] });
     await c.call('generate_label', { orders: [order.data.id] });
     await receiver.waitFor(start + 2); // order.released, order.generated

@@ -10,7 +10,8 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 export function jobOutcome(job: BullJob, end: AttemptEnd, result: unknown): JobOutcome {
   if (end === 'handed_back') return 'handed_back';
   // An unrecoverable error (a failed job, see processors/job-run.ts) is not retried by BullMQ.
-  if (end === 'failed') return (result as Error | undefined)?.name !== 'UnrecoverableError' && job.attemptsMade + 1 < (job.opts.attempts ?? 1) ? 'retried' : 'failed';
+  if (end === 'failed')
+    return (result as Error | undefined)?.name !== 'UnrecoverableError' && job.attemptsMade + 1 < (job.opts.attempts ?? 1) ? 'retried' : 'failed';
   const status = (result as { status?: string } | null | undefined)?.status;
   return status && TERMINAL.has(status) ? (status as JobOutcome) : 'skipped';
 }

@@ -145,7 +145,9 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       : await startBillingRollup({ redis, redisPrefix: config.redisPrefix, queues: systemQueues, handlers, logger, everyMs: config.billingRollupEveryMs });
   const metricsPort = opts.metricsPort ?? (config.workerMetricsPort || undefined);
   const metricsServer: MetricsServer | undefined =
-    metricsPort === undefined ? undefined : await startMetricsServer({ metrics, port: metricsPort, tokens: [config.operatorApiKey, config.metricsToken], logger });
+    metricsPort === undefined
+      ? undefined
+      : await startMetricsServer({ metrics, port: metricsPort, tokens: [config.operatorApiKey, config.metricsToken], logger });
   logger.info({ slots: config.workerSlots }, 'worker started');
 
   let closing: Promise<void> | undefined;

@@ -13,8 +13,7 @@ import type { apiClient, waitFor } from '@agents/testkit';
 
 export const LOJA = 'tenant_loja';
 export const ACME = 'tenant_acme';
-export const LOJA_PIX_INPUT =
-  'Create a Pix charge of R$50 for Maria Silva (CPF 529.982.247-25) and WhatsApp her the payment link at +55 31 99988-7766';
+export const LOJA_PIX_INPUT = 'Create a Pix charge of R$50 for Maria Silva (CPF 529.982.247-25) and WhatsApp her the payment link at +55 31 99988-7766';
 export const ACME_CARD_INPUT = 'Charge R$150 by card, quote shipping to CEP 30130-000 and issue the NF-e';
 
 export const CREDENTIALS: Record<string, Record<string, Record<string, string>>> = {
@@ -76,7 +75,11 @@ export async function startTestModel(opts: { slowMs?: number; latencyMs?: number
   return { server, requests };
 }
 
-export async function sandboxObjects(sandboxUrl: string, server: string, account: string): Promise<Array<{ id: string; object: string; idempotency_key: string | null }>> {
+export async function sandboxObjects(
+  sandboxUrl: string,
+  server: string,
+  account: string,
+): Promise<Array<{ id: string; object: string; idempotency_key: string | null }>> {
   const res = await fetch(`${sandboxUrl}/sandbox/${server}/objects`, { headers: { 'x-sandbox-account': account } });
   return ((await res.json()) as { data: Array<{ id: string; object: string; idempotency_key: string | null }> }).data;
 }

@@ -76,7 +76,15 @@ test('tenant_loja: the Pix charge + WhatsApp scenario succeeds with the expected
   // Checkpoints: 5 model turns and 4 tool results at deterministic seqs, each with its usage row.
   const s = await steps(id);
   expect(s.map((x) => `${x.seq}:${x.kind}`)).toEqual([
-    '0:model_turn', '1:tool_call', '2:model_turn', '3:tool_call', '4:model_turn', '5:tool_call', '6:model_turn', '7:tool_call', '8:model_turn',
+    '0:model_turn',
+    '1:tool_call',
+    '2:model_turn',
+    '3:tool_call',
+    '4:model_turn',
+    '5:tool_call',
+    '6:model_turn',
+    '7:tool_call',
+    '8:model_turn',
   ]);
   const u = await usage(id);
   expect(u.map((x) => x.idempotency_key).sort()).toEqual(s.map((x) => `${id}:${x.seq}`).sort());

@@ -74,7 +74,15 @@ async function createCardPayment(tenant: string, value: number) {
   const [customer, payment] = await runWorkflow(tenant, [
     {
       tool: 'asaas/create_customer',
-      args: { name: 'Maria Silva', cpfCnpj: '52998224725', mobilePhone: '11987654321', address: 'Av. Afonso Pena', addressNumber: '1500', province: 'Centro', postalCode: '30130005' },
+      args: {
+        name: 'Maria Silva',
+        cpfCnpj: '52998224725',
+        mobilePhone: '11987654321',
+        address: 'Av. Afonso Pena',
+        addressNumber: '1500',
+        province: 'Centro',
+        postalCode: '30130005',
+      },
     },
     { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'CREDIT_CARD', value, dueDate: dueDate() } },
   ]);
@@ -147,7 +155,10 @@ afterAll(async () => {
 
 test('customer paid → signed Asaas webhooks → exactly one workflow job → NF-e, shipment with its key, WhatsApp with the tracking code', async () => {
   const { paymentId } = await createCardPayment(FULL, 150);
-  const hook = await sandboxCall('asaas', 'webhook', ASAAS_KEY, 'PUT', { url: `${stack.api.url}/hooks/${FULL}/asaas?environment=live`, secret: FULL_ASAAS_SECRET });
+  const hook = await sandboxCall('asaas', 'webhook', ASAAS_KEY, 'PUT', {
+    url: `${stack.api.url}/hooks/${FULL}/asaas?environment=live`,
+    secret: FULL_ASAAS_SECRET,
+  });
   expect(hook.status).toBe(200);
 
   // A card payment: the sandbox sends PAYMENT_CONFIRMED, then PAYMENT_RECEIVED.
@@ -156,10 +167,13 @@ test('customer paid → signed Asaas webhooks → exactly one workflow job → N
   expect(paid.body.status).toBe('RECEIVED');
 
   // Both events reach the ledger; only the first claims the payment.
-  const ledger = await waitFor(async () => {
-    const rows = await listProviderEvents(stack.db, FULL);
-    return rows.length === 2 ? rows : undefined;
-  }, { what: 'both Asaas events to be recorded' });
+  const ledger = await waitFor(
+    async () => {
+      const rows = await listProviderEvents(stack.db, FULL);
+      return rows.length === 2 ? rows : undefined;
+    },
+    { what: 'both Asaas events to be recorded' },
+  );
   const byType = Object.fromEntries(ledger.map((r) => [r.provider_event_type, r]));
   expect(byType.PAYMENT_CONFIRMED!.outcome).toBe('triggered');
   expect(byType.PAYMENT_RECEIVED!.outcome).toBe('duplicate_payment');
@@ -230,7 +244,9 @@ test('the same webhooks delivered three times and out of order still yield exact
   // The first to arrive (RECEIVED) claimed the payment.
   expect(run.metadata.trigger).toBe(JSON.parse(received!.body).id);
   expect((await terminal(FULL, run.id)).status).toBe('succeeded');
-  const ledger = (await listProviderEvents(stack.db, FULL)).filter((r) => [JSON.parse(received!.body).id, JSON.parse(confirmed!.body).id].includes(r.provider_event_id));
+  const ledger = (await listProviderEvents(stack.db, FULL)).filter((r) =>
+    [JSON.parse(received!.body).id, JSON.parse(confirmed!.body).id].includes(r.provider_event_id),
+  );
   expect(ledger.map((r) => r.outcome).sort()).toEqual(['duplicate_payment', 'triggered']);
 });
 
@@ -241,7 +257,9 @@ test('concurrent deliveries of both events (as from several API processes) still
   await sandboxCall('asaas', 'simulate', ASAAS_KEY, 'POST', { action: 'payment_received', id: paymentId });
   await waitFor(() => captured.length === 2, { what: 'the sandbox to send CONFIRMED and RECEIVED' });
   const before = (await jobsTriggeredBy(FULL)).length;
-  const burst = [...captured, ...captured, ...captured].map((c) => postHook(`/hooks/${FULL}/asaas`, c.body, { 'asaas-access-token': c.headers['asaas-access-token']! }));
+  const burst = [...captured, ...captured, ...captured].map((c) =>
+    postHook(`/hooks/${FULL}/asaas`, c.body, { 'asaas-access-token': c.headers['asaas-access-token']! }),
+  );
   expect((await Promise.all(burst)).map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
   const jobs = await jobsTriggeredBy(FULL);
   expect(jobs).toHaveLength(before + 1);
@@ -250,7 +268,12 @@ test('concurrent deliveries of both events (as from several API processes) still
 });
 
 describe('refused webhooks write nothing', () => {
-  const asaasBody = JSON.stringify({ id: 'evt_forged_000001', event: 'PAYMENT_RECEIVED', dateCreated: '2026-11-28 07:00:00', payment: { id: 'pay_forged_1', value: 10, customer: 'cus_000001', billingType: 'PIX' } });
+  const asaasBody = JSON.stringify({
+    id: 'evt_forged_000001',
+    event: 'PAYMENT_RECEIVED',
+    dateCreated: '2026-11-28 07:00:00',
+    payment: { id: 'pay_forged_1', value: 10, customer: 'cus_000001', billingType: 'PIX' },
+  });
 
   async function expectRefused(res: Response, status = 401, code = 'unauthorized') {
     expect(res.status).toBe(status);
@@ -261,7 +284,15 @@ describe('refused webhooks write nothing', () => {
 
   let jobsBefore: number;
   let eventsBefore: number;
-  const eventCount = async () => Number((await stack.db.selectFrom('provider_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const eventCount = async () =>
+    Number(
+      (
+        await stack.db
+          .selectFrom('provider_events')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   beforeAll(async () => {
     jobsBefore = await automationJobCount();
     eventsBefore = await eventCount();
@@ -282,11 +313,19 @@ describe('refused webhooks write nothing', () => {
   });
 
   test('Stripe: a bad v1, a stale timestamp (> 5 min) and a body changed after signing → 401', async () => {
-    const body = JSON.stringify({ id: 'evt_stale_0001', object: 'event', type: 'payment_intent.succeeded', created: 1, data: { object: { id: 'pi_stale_1', amount: 5000, currency: 'brl' } } });
+    const body = JSON.stringify({
+      id: 'evt_stale_0001',
+      object: 'event',
+      type: 'payment_intent.succeeded',
+      created: 1,
+      data: { object: { id: 'pi_stale_1', amount: 5000, currency: 'brl' } },
+    });
     await expectRefused(await postHook(`/hooks/${OTHER}/stripe`, body, { 'stripe-signature': stripeSignature(body, 'whsec_not_the_right_secret') }));
     const old = Math.floor(Date.now() / 1000) - 301;
     await expectRefused(await postHook(`/hooks/${OTHER}/stripe`, body, { 'stripe-signature': stripeSignature(body, OTHER_STRIPE_SECRET, old) }));
-    await expectRefused(await postHook(`/hooks/${OTHER}/stripe`, body.replace('5000', '1'), { 'stripe-signature': stripeSignature(body, OTHER_STRIPE_SECRET) }));
+    await expectRefused(
+      await postHook(`/hooks/${OTHER}/stripe`, body.replace('5000', '1'), { 'stripe-signature': stripeSignature(body, OTHER_STRIPE_SECRET) }),
+    );
     await expectRefused(await postHook(`/hooks/${OTHER}/stripe`, body, { 'stripe-signature': 'garbage' }));
   });
 
@@ -294,7 +333,9 @@ describe('refused webhooks write nothing', () => {
     const body = JSON.stringify({ event: 'order.posted', data: { id: '00000001-0000-4000-8000-000000000099' } });
     const wrong = createHmac('sha256', 'some-other-secret').update(body).digest('base64');
     await expectRefused(await postHook(`/hooks/${FULL}/melhor-envio`, body, { 'x-me-signature': wrong }));
-    await expectRefused(await postHook(`/hooks/${OTHER}/melhor-envio`, body, { 'x-me-signature': createHmac('sha256', ME_SECRET).update(body).digest('base64') }));
+    await expectRefused(
+      await postHook(`/hooks/${OTHER}/melhor-envio`, body, { 'x-me-signature': createHmac('sha256', ME_SECRET).update(body).digest('base64') }),
+    );
   });
 
   test('the live secret does not open the test environment (secrets are per environment)', async () => {
@@ -308,8 +349,24 @@ describe('refused webhooks write nothing', () => {
 });
 
 test('Stripe payment_intent.succeeded and checkout.session.completed of one payment → one run; Melhor Envio events are recorded, run nothing', async () => {
-  const pi = { id: 'pi_e2e_0001', object: 'payment_intent', amount: 12345, amount_received: 12345, currency: 'brl', customer: 'cus_e2e_1', metadata: { order_id: 'A-77' }, payment_method_types: ['card'] };
-  const succeeded = JSON.stringify({ id: 'evt_e2e_pi_1', object: 'event', type: 'payment_intent.succeeded', created: Math.floor(Date.now() / 1000), livemode: true, data: { object: pi } });
+  const pi = {
+    id: 'pi_e2e_0001',
+    object: 'payment_intent',
+    amount: 12345,
+    amount_received: 12345,
+    currency: 'brl',
+    customer: 'cus_e2e_1',
+    metadata: { order_id: 'A-77' },
+    payment_method_types: ['card'],
+  };
+  const succeeded = JSON.stringify({
+    id: 'evt_e2e_pi_1',
+    object: 'event',
+    type: 'payment_intent.succeeded',
+    created: Math.floor(Date.now() / 1000),
+    livemode: true,
+    data: { object: pi },
+  });
   const session = JSON.stringify({
     id: 'evt_e2e_cs_1',
     object: 'event',
@@ -325,7 +382,16 @@ test('Stripe payment_intent.succeeded and checkout.session.completed of one paym
   expect(jobs).toHaveLength(1);
   expect(await jobsTriggeredBy(OTHER, 'evt_e2e_cs_1')).toHaveLength(0);
   expect(jobs[0]!.context).toEqual({
-    event: expect.objectContaining({ type: 'payment.confirmed', provider: 'stripe', payment_id: 'pi_e2e_0001', amount: 123.45, amount_minor: 12345, currency: 'BRL', external_reference: 'A-77', method: 'card' }),
+    event: expect.objectContaining({
+      type: 'payment.confirmed',
+      provider: 'stripe',
+      payment_id: 'pi_e2e_0001',
+      amount: 123.45,
+      amount_minor: 12345,
+      currency: 'BRL',
+      external_reference: 'A-77',
+      method: 'card',
+    }),
   });
   expect((await terminal(OTHER, jobs[0]!.id)).status).toBe('succeeded');
 
@@ -340,7 +406,7 @@ describe('automations are validated when saved', () => {
   const put = (tid: string, automations: unknown) => call('PUT', `/v1/tenants/${tid}/automations`, { body: { automations } });
   const paths = (r: { body: any }) => r.body.error.details.map((d: { path: string }) => d.path);
 
-  test("a step on a server the tenant does not have, an unknown tool, an unknown event and a bad reference → 400 validation_failed", async () => {
+  test('a step on a server the tenant does not have, an unknown tool, an unknown event and a bad reference → 400 validation_failed', async () => {
     const r = await put(OTHER, [
       {
         on: 'payment.refunded',
@@ -365,11 +431,15 @@ describe('automations are validated when saved', () => {
     const bad = await put(OTHER, [{ on: 'payment.confirmed', steps: [{ tool: 'asaas/get_payment', args: { id: '{{event.nope}}' } }] }]);
     expect(paths(bad)).toEqual(['body.automations.0.steps.0.args.id']);
     // Nothing was stored.
-    expect((await call('GET', `/v1/tenants/${OTHER}/automations`)).body.automations).toEqual([{ on: 'payment.confirmed', steps: [{ tool: 'stripe/retrieve_balance', args: {} }] }]);
+    expect((await call('GET', `/v1/tenants/${OTHER}/automations`)).body.automations).toEqual([
+      { on: 'payment.confirmed', steps: [{ tool: 'stripe/retrieve_balance', args: {} }] },
+    ]);
   });
 
   test('PATCH /v1/admin/tenants/{id} applies the same validation', async () => {
-    const r = await call('PATCH', `/v1/admin/tenants/${OTHER}`, { body: { automations: { live: [{ on: 'payment.confirmed', steps: [{ tool: 'stripe/no_such_tool', args: {} }] }] } } });
+    const r = await call('PATCH', `/v1/admin/tenants/${OTHER}`, {
+      body: { automations: { live: [{ on: 'payment.confirmed', steps: [{ tool: 'stripe/no_such_tool', args: {} }] }] } },
+    });
     expect(r.status).toBe(400);
     expect(paths(r)).toEqual(['body.automations.live.0.steps.0.tool']);
   });

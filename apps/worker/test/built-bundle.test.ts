@@ -33,7 +33,10 @@ let call: ApiCall;
 
 beforeAll(async () => {
   out = mkdtempSync(path.join(os.tmpdir(), 'worker-bundle-'));
-  const built = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build-app.mjs'), '--outdir', out], { cwd: path.join(ROOT, 'apps/worker'), encoding: 'utf8' });
+  const built = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build-app.mjs'), '--outdir', out], {
+    cwd: path.join(ROOT, 'apps/worker'),
+    encoding: 'utf8',
+  });
   expect({ status: built.status, stderr: built.stderr }).toEqual({ status: 0, stderr: '' });
   tdb = await createTestDatabase('bundle');
   prefix = testRedisPrefix();
@@ -60,7 +63,10 @@ afterAll(async () => {
 });
 
 test('the build copies every scenario fixture next to the bundle', () => {
-  const json = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const json = (dir: string) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
   expect(json(FIXTURES).length).toBeGreaterThan(0);
   expect(json(path.join(out, 'fixtures/scenarios'))).toEqual(json(FIXTURES));
 });
@@ -89,7 +95,9 @@ test('the built worker, with no model key and run from elsewhere, finds them and
     { timeoutMs: 30_000, what: 'the agent job' },
   );
   expect({ status: job.status, error: job.error }).toEqual({ status: 'succeeded', error: null });
-  expect(job.tool_calls.map((c: { server: string; tool: string }) => `${c.server}/${c.tool}`)).toEqual(expect.arrayContaining(['asaas/create_payment', 'z-api/send_text']));
+  expect(job.tool_calls.map((c: { server: string; tool: string }) => `${c.server}/${c.tool}`)).toEqual(
+    expect.arrayContaining(['asaas/create_payment', 'z-api/send_text']),
+  );
   expect(stderr).not.toMatch(/scenario fixtures/i);
 
   const exited = new Promise<number | null>((resolve) => worker!.once('exit', (code) => resolve(code)));

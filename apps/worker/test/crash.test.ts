@@ -16,7 +16,6 @@ import { crashTestWorkerEnv, stopProcess, workerProcesses } from './worker-proce
 
 jest.setTimeout(90_000);
 
-
 let tdb: TestDatabase;
 let prefix: string;
 let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
@@ -52,8 +51,7 @@ test('a worker killed mid-job is replaced; the job resumes from its checkpoint a
   const r = await call('POST', `/v1/tenants/${LOJA}/jobs`, { body: { input: LOJA_PIX_INPUT, metadata: { order_id: 'CRASH-1' } } });
   expect(r.status).toBe(202);
   const id = r.body.id as string;
-  const toolSteps = () =>
-    tdb.db.selectFrom('job_steps').select('seq').where('job_id', '=', id).where('kind', '=', 'tool_call').execute();
+  const toolSteps = () => tdb.db.selectFrom('job_steps').select('seq').where('job_id', '=', id).where('kind', '=', 'tool_call').execute();
 
   await waitFor(async () => (await toolSteps()).length >= 1, { what: 'a first checkpointed tool call', timeoutMs: 30_000 });
   await stopProcess(first, 'SIGKILL');

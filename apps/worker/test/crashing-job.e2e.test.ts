@@ -147,7 +147,11 @@ test('a job that kills its worker each run fails for good after the third stall;
   };
   const others: Array<{ tenant: string; id: string }> = [];
   const submitOthers = async () => {
-    for (const [tenant, input] of [[LOJA, LOJA_PIX_INPUT], [ACME, ACME_CARD_INPUT]] as const) others.push({ tenant, id: await submit(tenant, input) });
+    for (const [tenant, input] of [
+      [LOJA, LOJA_PIX_INPUT],
+      [ACME, ACME_CARD_INPUT],
+    ] as const)
+      others.push({ tenant, id: await submit(tenant, input) });
   };
   const allOthersSucceeded = async () => {
     for (const o of others) expect((await finished(o.tenant, o.id, 60_000)).status).toBe('succeeded');
@@ -197,10 +201,13 @@ test('a job that kills its worker each run fails for good after the third stall;
   expect(job.usage.tool_calls).toBe(3);
   // The queue entry is failed too (the row is written first, then the processor's throw fails the
   // entry), with BullMQ's reason, so no stalled check or fetch can hand it out again.
-  const bullJob = await waitFor(async () => {
-    const j = await queue.getJob(crashId);
-    return j && (await j.getState()) === 'failed' ? j : undefined;
-  }, { what: 'the queue entry of the crashing job to be failed' });
+  const bullJob = await waitFor(
+    async () => {
+      const j = await queue.getJob(crashId);
+      return j && (await j.getState()) === 'failed' ? j : undefined;
+    },
+    { what: 'the queue entry of the crashing job to be failed' },
+  );
   // The entry's reason is the job's error (the row is the truth), not BullMQ's stall message.
   expect(bullJob.failedReason).toBe('internal: The job was interrupted repeatedly while running (its worker stopped each time); it was not run again.');
   expect(bullJob.stalledCounter).toBe(3);
@@ -233,12 +240,26 @@ test('a job that kills its worker each run fails for good after the third stall;
   // Metering: one usage row per executed tool call and per answered model turn, never two.
   const usage = await tdb.db.selectFrom('usage_events').select(['job_id', 'kind', 'idempotency_key']).execute();
   const crashUsage = usage.filter((u) => u.job_id === crashId);
-  expect(crashUsage.filter((u) => u.kind === 'tool_call').map((u) => u.idempotency_key).sort()).toEqual([1, 3, 5].map((s) => `${crashId}:${s}`).sort());
-  expect(crashUsage.filter((u) => u.kind === 'model_turn').map((u) => u.idempotency_key).sort()).toEqual([0, 2, 4].map((s) => `${crashId}:${s}`).sort());
+  expect(
+    crashUsage
+      .filter((u) => u.kind === 'tool_call')
+      .map((u) => u.idempotency_key)
+      .sort(),
+  ).toEqual([1, 3, 5].map((s) => `${crashId}:${s}`).sort());
+  expect(
+    crashUsage
+      .filter((u) => u.kind === 'model_turn')
+      .map((u) => u.idempotency_key)
+      .sort(),
+  ).toEqual([0, 2, 4].map((s) => `${crashId}:${s}`).sort());
   for (const o of others) {
     const rows = usage.filter((u) => u.job_id === o.id && u.kind === 'tool_call');
     const expected = o.tenant === LOJA ? 4 : 5;
-    expect({ job: o.id, tool_calls: rows.length, distinct: new Set(rows.map((r) => r.idempotency_key)).size }).toEqual({ job: o.id, tool_calls: expected, distinct: expected });
+    expect({ job: o.id, tool_calls: rows.length, distinct: new Set(rows.map((r) => r.idempotency_key)).size }).toEqual({
+      job: o.id,
+      tool_calls: expected,
+      distinct: expected,
+    });
   }
 
   // The provider saw the crashing job's customer and payment once each, and no WhatsApp message.

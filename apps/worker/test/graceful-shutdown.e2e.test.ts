@@ -37,7 +37,9 @@ beforeAll(async () => {
   api = await startApi(testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url }), silentLogger(), { port: 0 });
   call = apiClient(api.url);
   expect((await call('POST', '/v1/admin/tenants', { body: { id: TENANT, name: 'Shutdown', servers: ['asaas'] } })).status).toBe(201);
-  expect((await call('PUT', `/v1/tenants/${TENANT}/credentials/asaas?environment=live`, { body: { values: { api_key: 'aact_shutdown_key_0001' } } })).status).toBe(204);
+  expect(
+    (await call('PUT', `/v1/tenants/${TENANT}/credentials/asaas?environment=live`, { body: { values: { api_key: 'aact_shutdown_key_0001' } } })).status,
+  ).toBe(204);
 });
 
 afterAll(async () => {
@@ -67,10 +69,13 @@ test('SIGTERM during a running job: exit 0, and the job completes with each step
   const jobId = r.body.id as string;
 
   // Running in the child, with a few steps checkpointed.
-  await waitFor(async () => {
-    const j = await call('GET', `/v1/tenants/${TENANT}/jobs/${jobId}`);
-    return j.body.status === 'running' && j.body.tool_calls.length >= 3;
-  }, { what: 'the job to be running in the child worker', timeoutMs: 30_000 });
+  await waitFor(
+    async () => {
+      const j = await call('GET', `/v1/tenants/${TENANT}/jobs/${jobId}`);
+      return j.body.status === 'running' && j.body.tool_calls.length >= 3;
+    },
+    { what: 'the job to be running in the child worker', timeoutMs: 30_000 },
+  );
 
   child.kill('SIGTERM');
   const code = await exited;
@@ -82,11 +87,14 @@ test('SIGTERM during a running job: exit 0, and the job completes with each step
     expect(afterExit.tool_calls.length).toBeLessThan(STEPS);
     other = await startWorker(config, silentLogger());
   }
-  const done = await waitFor(async () => {
-    const j = await call('GET', `/v1/tenants/${TENANT}/jobs/${jobId}`);
-    return ['succeeded', 'failed', 'cancelled'].includes(j.body.status) ? j.body : undefined;
-  }, { what: 'the job to finish', timeoutMs: 30_000 });
-  expect({ status: done.status, error: done.error }).toEqual({ status: "succeeded", error: null });
+  const done = await waitFor(
+    async () => {
+      const j = await call('GET', `/v1/tenants/${TENANT}/jobs/${jobId}`);
+      return ['succeeded', 'failed', 'cancelled'].includes(j.body.status) ? j.body : undefined;
+    },
+    { what: 'the job to finish', timeoutMs: 30_000 },
+  );
+  expect({ status: done.status, error: done.error }).toEqual({ status: 'succeeded', error: null });
   expect(done.tool_calls).toHaveLength(STEPS);
   const usage = await tdb.db.selectFrom('usage_events').select('idempotency_key').where('job_id', '=', jobId).where('kind', '=', 'tool_call').execute();
   expect(new Set(usage.map((u) => u.idempotency_key)).size).toBe(STEPS);

@@ -33,7 +33,9 @@ beforeAll(async () => {
   stack = await startTestStack(apps, { label: 'logorigin', env: { LOG_LEVEL: 'debug' }, logger: { api, worker } });
   call = stack.call;
   expect((await call('POST', '/v1/admin/tenants', { body: { id: TENANT, servers: ['asaas'] } })).status).toBe(201);
-  expect((await call('PUT', `/v1/tenants/${TENANT}/credentials/asaas?environment=live`, { body: { values: { api_key: 'aact_sandbox_log_origin_0001' } } })).status).toBe(204);
+  expect(
+    (await call('PUT', `/v1/tenants/${TENANT}/credentials/asaas?environment=live`, { body: { values: { api_key: 'aact_sandbox_log_origin_0001' } } })).status,
+  ).toBe(204);
 });
 
 afterAll(() => stack?.stop());
@@ -42,15 +44,21 @@ async function runJob(headers: Record<string, string>) {
   const r = await call('POST', `/v1/tenants/${TENANT}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers', args: {} }] }, headers });
   expect(r.status).toBe(202);
   const requestId = r.headers.get('x-request-id')!;
-  const job = await waitFor(async () => {
-    const g = await call('GET', `/v1/tenants/${TENANT}/jobs/${r.body.id}`);
-    return g.body.status === 'succeeded' ? g.body : undefined;
-  }, { what: 'the job to succeed' });
+  const job = await waitFor(
+    async () => {
+      const g = await call('GET', `/v1/tenants/${TENANT}/jobs/${r.body.id}`);
+      return g.body.status === 'succeeded' ? g.body : undefined;
+    },
+    { what: 'the job to succeed' },
+  );
   // The attempt's last line is written just after the terminal state is stored.
-  const lines = await waitFor(async () => {
-    const own = workerLines.filter((l) => l.job_id === job.id);
-    return own.some((l) => l.msg === 'job attempt finished') ? own : undefined;
-  }, { what: "the job's log lines" });
+  const lines = await waitFor(
+    async () => {
+      const own = workerLines.filter((l) => l.job_id === job.id);
+      return own.some((l) => l.msg === 'job attempt finished') ? own : undefined;
+    },
+    { what: "the job's log lines" },
+  );
   return { requestId, lines };
 }
 
@@ -62,7 +70,12 @@ test('with a valid traceparent: every log line of the job carries request_id, tr
   expect(lines.length).toBeGreaterThanOrEqual(2);
   for (const l of lines) expect(l).toMatchObject({ request_id: requestId, trace_id: traceId, parent_span_id: spanId, tenant_id: TENANT });
   // Stored on the row, never in the Redis payload (that carries ids only).
-  const row = await stack.db.selectFrom('jobs').select(['request_id', 'trace_id', 'parent_span_id']).where('tenant_id', '=', TENANT).where('request_id', '=', requestId).executeTakeFirstOrThrow();
+  const row = await stack.db
+    .selectFrom('jobs')
+    .select(['request_id', 'trace_id', 'parent_span_id'])
+    .where('tenant_id', '=', TENANT)
+    .where('request_id', '=', requestId)
+    .executeTakeFirstOrThrow();
   expect(row).toEqual({ request_id: requestId, trace_id: traceId, parent_span_id: spanId });
 });
 

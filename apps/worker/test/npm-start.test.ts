@@ -140,7 +140,12 @@ test('WORKER_PROCESSES=2: each worker has its own metrics port, a SIGKILLed work
   let polling = true;
   const poller = (async () => {
     while (polling) {
-      readyz.push(await fetch(`${apiUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0));
+      readyz.push(
+        await fetch(`${apiUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      );
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
@@ -158,7 +163,9 @@ test('WORKER_PROCESSES=2: each worker has its own metrics port, a SIGKILLed work
 
   const statuses = await waitFor(
     async () => {
-      const all = await Promise.all(ids.map(async (id) => ((await (await op('GET', `/v1/tenants/tenant_sup/jobs/${id}`)).json()) as { status: string }).status));
+      const all = await Promise.all(
+        ids.map(async (id) => ((await (await op('GET', `/v1/tenants/tenant_sup/jobs/${id}`)).json()) as { status: string }).status),
+      );
       return all.every((s) => ['succeeded', 'failed', 'cancelled'].includes(s)) ? all : undefined;
     },
     { timeoutMs: 30_000 },
@@ -167,7 +174,9 @@ test('WORKER_PROCESSES=2: each worker has its own metrics port, a SIGKILLed work
   await poller;
   expect(statuses).toEqual(ids.map(() => 'succeeded'));
   // None ran twice: one Pix charge per job at the provider, even for jobs the killed worker held.
-  const objects = (await (await fetch(`${sandboxUrl}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': 'sup_account_0001' } })).json()) as { data: { id: string }[] };
+  const objects = (await (await fetch(`${sandboxUrl}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': 'sup_account_0001' } })).json()) as {
+    data: { id: string }[];
+  };
   expect(objects.data.filter((o) => o.id.startsWith('pay_')).length).toBe(ids.length);
   expect(readyz.length).toBeGreaterThan(10);
   expect(readyz.filter((s) => s !== 200)).toEqual([]);

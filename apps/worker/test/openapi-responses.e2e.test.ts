@@ -29,7 +29,8 @@ function resolve(s: Schema | undefined): Schema {
   return cur;
 }
 
-const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v);
+const typeOf = (v: unknown) =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v;
 
 function typeMatches(schema: Schema, v: unknown): boolean {
   const t = schema.type;
@@ -55,7 +56,8 @@ function problems(value: unknown, raw: Schema | undefined, at: string): string[]
   const props: Record<string, Schema> = schema.properties ?? {};
   for (const [k, v] of Object.entries(value)) {
     if (k in props) out.push(...problems(v, props[k], `${at}.${k}`));
-    else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') out.push(...problems(v, schema.additionalProperties, `${at}.${k}`));
+    else if (schema.additionalProperties && typeof schema.additionalProperties === 'object')
+      out.push(...problems(v, schema.additionalProperties, `${at}.${k}`));
     // A schema with no properties at all (z.unknown(), a free-form record) documents any object.
     else if (schema.additionalProperties === false || schema.properties) out.push(`${at}.${k}: not documented`);
   }
@@ -91,7 +93,8 @@ function conforms(operationId: string, r: HttpResult) {
   const declared = new Set(Object.keys(res.headers ?? {}).map((h) => h.toLowerCase()));
   expect({ operationId, requestId: declared.has('x-request-id') && r.headers.get('x-request-id') !== null }).toEqual({ operationId, requestId: true });
   for (const h of ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after', 'idempotent-replayed', 'www-authenticate', 'location']) {
-    if (r.headers.get(h) !== null) expect({ operationId, status: r.status, header: h, declared: declared.has(h) }).toEqual({ operationId, status: r.status, header: h, declared: true });
+    if (r.headers.get(h) !== null)
+      expect({ operationId, status: r.status, header: h, declared: declared.has(h) }).toEqual({ operationId, status: r.status, header: h, declared: true });
   }
 }
 
@@ -115,7 +118,10 @@ test('every field of the main routes’ responses is declared, with its headers'
   const key = await call('POST', `/v1/admin/tenants/${T}/api-keys`, { body: { environment: 'live', name: 'docs' } });
   conforms('createApiKey', key);
   conforms('listApiKeys', await call('GET', `/v1/admin/tenants/${T}/api-keys`));
-  conforms('putCredentials', await call('PUT', `/v1/tenants/${T}/credentials/asaas?environment=live`, { body: { values: { api_key: 'aact_sandbox_openapi_0001' } } }));
+  conforms(
+    'putCredentials',
+    await call('PUT', `/v1/tenants/${T}/credentials/asaas?environment=live`, { body: { values: { api_key: 'aact_sandbox_openapi_0001' } } }),
+  );
   conforms('listCredentials', await call('GET', `/v1/tenants/${T}/credentials`));
   conforms('listServers', await call('GET', '/v1/servers'));
 
@@ -133,13 +139,19 @@ test('every field of the main routes’ responses is declared, with its headers'
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     conforms('createJob', replay);
   }
-  const workflow = await call('POST', `/v1/tenants/${T}/jobs`, { key: key.body.key, body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers', args: {} }], metadata: { order_id: 'A-1' } } });
+  const workflow = await call('POST', `/v1/tenants/${T}/jobs`, {
+    key: key.body.key,
+    body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers', args: {} }], metadata: { order_id: 'A-1' } },
+  });
   ids.push(workflow.body.id);
   for (const id of ids) {
-    await waitFor(async () => {
-      const r = await call('GET', `/v1/tenants/${T}/jobs/${id}`);
-      return ['succeeded', 'failed'].includes(r.body.status) ? r : undefined;
-    }, { what: `job ${id} to finish` });
+    await waitFor(
+      async () => {
+        const r = await call('GET', `/v1/tenants/${T}/jobs/${id}`);
+        return ['succeeded', 'failed'].includes(r.body.status) ? r : undefined;
+      },
+      { what: `job ${id} to finish` },
+    );
   }
   for (const id of ids) conforms('getJob', await call('GET', `/v1/tenants/${T}/jobs/${id}`, { key: key.body.key }));
   conforms('listJobs', await call('GET', `/v1/tenants/${T}/jobs`, { key: key.body.key }));
@@ -154,10 +166,13 @@ test('every field of the main routes’ responses is declared, with its headers'
   conforms('tenantInvoices', await call('GET', `/v1/tenants/${T}/invoices`));
 
   // Deliveries to the (unreachable) webhook_url exist for the finished jobs.
-  const deliveries = await waitFor(async () => {
-    const r = await call('GET', `/v1/tenants/${T}/webhook-deliveries`, { key: key.body.key });
-    return r.body.data.length >= 1 ? r : undefined;
-  }, { what: 'a webhook delivery' });
+  const deliveries = await waitFor(
+    async () => {
+      const r = await call('GET', `/v1/tenants/${T}/webhook-deliveries`, { key: key.body.key });
+      return r.body.data.length >= 1 ? r : undefined;
+    },
+    { what: 'a webhook delivery' },
+  );
   conforms('listDeliveries', deliveries);
   conforms('getDelivery', await call('GET', `/v1/tenants/${T}/webhook-deliveries/${deliveries.body.data[0].id}`));
   conforms('redeliverWebhook', await call('POST', `/v1/tenants/${T}/webhook-deliveries/${deliveries.body.data[0].id}/redeliver`));
@@ -167,7 +182,10 @@ test('every field of the main routes’ responses is declared, with its headers'
   conforms('getJob', await call('GET', `/v1/tenants/${T}/jobs/job_${'0'.repeat(26)}`));
   conforms('listJobs', await call('GET', `/v1/tenants/${T}/jobs`, { key: null }));
   conforms('createJob', await call('POST', `/v1/tenants/${T}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/nope' }] } }));
-  conforms('createJob', await call('POST', `/v1/tenants/${T}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers' }], servers: ['stripe'] } }));
+  conforms(
+    'createJob',
+    await call('POST', `/v1/tenants/${T}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers' }], servers: ['stripe'] } }),
+  );
   conforms('revokeApiKey', await call('DELETE', `/v1/admin/tenants/${T}/api-keys/${key.body.id}`));
   conforms('healthz', await call('GET', '/healthz'));
   conforms('readyz', await call('GET', '/readyz'));
@@ -175,7 +193,9 @@ test('every field of the main routes’ responses is declared, with its headers'
 });
 
 test('a rate-limited answer declares Retry-After and the RateLimit headers', async () => {
-  expect((await call('POST', '/v1/admin/tenants', { body: { id: 'tenant_oa_slow', servers: ['asaas'], limits: { requests_per_minute: 1 } } })).status).toBe(201);
+  expect((await call('POST', '/v1/admin/tenants', { body: { id: 'tenant_oa_slow', servers: ['asaas'], limits: { requests_per_minute: 1 } } })).status).toBe(
+    201,
+  );
   conforms('listJobs', await call('GET', '/v1/tenants/tenant_oa_slow/jobs'));
   const over = await call('GET', '/v1/tenants/tenant_oa_slow/jobs');
   expect(over.status).toBe(429);

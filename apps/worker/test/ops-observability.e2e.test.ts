@@ -36,10 +36,13 @@ async function scrape(url: string, token = TEST_OPERATOR_KEY): Promise<string> {
 }
 
 async function terminal(jobId: string) {
-  return waitFor(async () => {
-    const r = await call('GET', `/v1/tenants/${TENANT}/jobs/${jobId}`);
-    return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : undefined;
-  }, { what: `job ${jobId} to finish` });
+  return waitFor(
+    async () => {
+      const r = await call('GET', `/v1/tenants/${TENANT}/jobs/${jobId}`);
+      return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : undefined;
+    },
+    { what: `job ${jobId} to finish` },
+  );
 }
 
 beforeAll(async () => {
@@ -64,7 +67,13 @@ test('/metrics needs the operator key or METRICS_TOKEN', async () => {
 
 test('a run of jobs moves the API and worker counters', async () => {
   const workerUrl = `http://127.0.0.1:${stack.worker!.metricsPort}`;
-  const ok = { type: 'workflow', steps: [{ tool: 'asaas/create_customer', args: { name: 'Ana', cpfCnpj: '52998224725' } }, { tool: 'asaas/get_balance', args: {} }] };
+  const ok = {
+    type: 'workflow',
+    steps: [
+      { tool: 'asaas/create_customer', args: { name: 'Ana', cpfCnpj: '52998224725' } },
+      { tool: 'asaas/get_balance', args: {} },
+    ],
+  };
   const bad = { type: 'workflow', steps: [{ tool: 'asaas/get_payment', args: { id: 'pay_missing' } }] };
   const ids: string[] = [];
   for (const body of [ok, ok, bad]) {
@@ -83,10 +92,13 @@ test('a run of jobs moves the API and worker counters', async () => {
   expect(sample(apiText, 'agents_queue_jobs', { tenant: TENANT, state: 'active' })).toBe(0);
 
   // The worker records the outcome after the job row is final: wait for the last counter to land.
-  const workerText = await waitFor(async () => {
-    const t = await scrape(workerUrl);
-    return sample(t, 'agents_jobs_finished_total', { tenant: TENANT }) === 3 ? t : undefined;
-  }, { what: 'worker job counters' });
+  const workerText = await waitFor(
+    async () => {
+      const t = await scrape(workerUrl);
+      return sample(t, 'agents_jobs_finished_total', { tenant: TENANT }) === 3 ? t : undefined;
+    },
+    { what: 'worker job counters' },
+  );
   expect(sample(workerText, 'agents_jobs_finished_total', { tenant: TENANT, outcome: 'succeeded' })).toBe(2);
   expect(sample(workerText, 'agents_jobs_finished_total', { tenant: TENANT, outcome: 'failed' })).toBe(1);
   expect(sample(workerText, 'agents_job_run_seconds_count', { tenant: TENANT })).toBe(3);
@@ -101,7 +113,9 @@ test('requests carry a request id: a well-formed X-Request-Id is echoed, anythin
   expect(given.headers.get('x-request-id')).toBe('trace-0123456789');
   const bad = await call('GET', '/v1/servers', { headers: { 'x-request-id': 'bad id with spaces' } });
   expect(bad.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
-  const line = await waitFor(() => lines.map((l) => JSON.parse(l)).find((l) => l.request_id === 'trace-0123456789' && l.msg === 'request'), { what: 'request log line' });
+  const line = await waitFor(() => lines.map((l) => JSON.parse(l)).find((l) => l.request_id === 'trace-0123456789' && l.msg === 'request'), {
+    what: 'request log line',
+  });
   expect(line).toMatchObject({ method: 'GET', path: '/v1/servers', status: 200 });
   expect(line.req).toBeUndefined();
 });

@@ -74,7 +74,9 @@ test('a workflow job goes queued → running → succeeded with its tool calls a
   for (const row of rows) expect(row.metadata).toEqual({ order_id: 'A-1001', tenant_id: TENANT });
 
   // The provider saw exactly these objects, in the tenant's own account.
-  const objects = (await (await fetch(`${stack.sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': ASAAS_KEY } })).json()) as { data: { object: string }[] };
+  const objects = (await (await fetch(`${stack.sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': ASAAS_KEY } })).json()) as {
+    data: { object: string }[];
+  };
   expect(objects.data.map((o) => o.object)).toEqual(['customer', 'payment']);
 });
 
@@ -92,7 +94,15 @@ test('a failing step fails the job with tool_failed naming the step', async () =
 });
 
 describe('refusals write nothing', () => {
-  const count = async () => Number((await stack.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const count = async () =>
+    Number(
+      (
+        await stack.db
+          .selectFrom('jobs')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   test('unknown tenant → 404 tenant_not_found', async () => {
     const before = await count();

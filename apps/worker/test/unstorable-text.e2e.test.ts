@@ -30,7 +30,13 @@ const hostileModel: ModelProvider = {
         message: {
           role: 'assistant',
           content: `Creating ${HOSTILE}`,
-          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'asaas__create_customer', arguments: JSON.stringify({ name: HOSTILE, cpfCnpj: '52998224725' }) } }],
+          tool_calls: [
+            {
+              id: 'call_1',
+              type: 'function',
+              function: { name: 'asaas__create_customer', arguments: JSON.stringify({ name: HOSTILE, cpfCnpj: '52998224725' }) },
+            },
+          ],
         },
         finishReason: 'tool_calls',
         usage: { inputTokens: 100, outputTokens: 10 },
@@ -60,7 +66,8 @@ afterAll(async () => {
   await model?.close();
 });
 
-const usage = (jobId: string) => stack.db.selectFrom('usage_events').select(['kind', 'input_tokens', 'output_tokens', 'tool']).where('job_id', '=', jobId).orderBy('seq').execute();
+const usage = (jobId: string) =>
+  stack.db.selectFrom('usage_events').select(['kind', 'input_tokens', 'output_tokens', 'tool']).where('job_id', '=', jobId).orderBy('seq').execute();
 
 test('a model reply holding U+0000 and lone surrogates is stored, metered and answered in one attempt', async () => {
   const r = await stack.call('POST', `/v1/tenants/${LOJA}/jobs`, { body: { input: 'Create the customer', servers: ['asaas'] } });

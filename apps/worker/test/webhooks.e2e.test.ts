@@ -343,7 +343,15 @@ describe('SSRF with WEBHOOK_ALLOW_PRIVATE_NETWORKS=false', () => {
     await strictApi?.close();
   });
 
-  const jobCount = async () => Number((await stack.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const jobCount = async () =>
+    Number(
+      (
+        await stack.db
+          .selectFrom('jobs')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   test.each([
     ['loopback IPv4', 'http://127.0.0.1/hook'],

@@ -13,7 +13,11 @@ const ROOT = path.resolve(__dirname, '../../..');
  * renew its lock), the model server, a 1 s shutdown grace and no /metrics listener (parallel test
  * files must not compete for its fixed default port).
  */
-export function crashTestWorkerEnv(base: Record<string, string>, modelUrl: string, extra: Record<string, string> = {}): { config: Config; env: Record<string, string> } {
+export function crashTestWorkerEnv(
+  base: Record<string, string>,
+  modelUrl: string,
+  extra: Record<string, string> = {},
+): { config: Config; env: Record<string, string> } {
   const config = testConfig({ ...base, JOB_LOCK_MS: '2000', STALLED_CHECK_MS: '1000' });
   const env = {
     PATH: process.env.PATH ?? '',

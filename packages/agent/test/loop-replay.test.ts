@@ -8,7 +8,9 @@ const turn = (seq: number, calls: string[], content: string | null = null): Loop
     message: {
       role: 'assistant',
       content,
-      ...(calls.length ? { tool_calls: calls.map((id) => ({ id, type: 'function' as const, function: { name: 'asaas__get_balance', arguments: '{}' } })) } : {}),
+      ...(calls.length
+        ? { tool_calls: calls.map((id) => ({ id, type: 'function' as const, function: { name: 'asaas__get_balance', arguments: '{}' } })) }
+        : {}),
     },
     finish_reason: calls.length ? 'tool_calls' : 'stop',
     usage: { input_tokens: 10, output_tokens: 2 },
@@ -25,7 +27,12 @@ test('replay rebuilds the conversation in call order whatever order the steps co
   const steps = [answer(2, 'b'), turn(3, ['c']), turn(0, ['a', 'b']), answer(1, 'a')];
   const r = replaySteps('sys', 'hi', steps);
   expect(r.messages.map((m) => (m.role === 'tool' ? `tool:${m.tool_call_id}` : m.role))).toEqual([
-    'system', 'user', 'assistant', 'tool:a', 'tool:b', 'assistant',
+    'system',
+    'user',
+    'assistant',
+    'tool:a',
+    'tool:b',
+    'assistant',
   ]);
   expect(r.iterations).toBe(2);
   expect(r.usage).toEqual({ input_tokens: 20, output_tokens: 4 });
@@ -35,7 +42,10 @@ test('replay rebuilds the conversation in call order whatever order the steps co
 
 test('replay of nothing is the fresh conversation', () => {
   const r = replaySteps('sys', 'hi', []);
-  expect(r.messages).toEqual([{ role: 'system', content: 'sys' }, { role: 'user', content: 'hi' }]);
+  expect(r.messages).toEqual([
+    { role: 'system', content: 'sys' },
+    { role: 'user', content: 'hi' },
+  ]);
   expect(r.last).toBeUndefined();
   expect(r.iterations).toBe(0);
 });

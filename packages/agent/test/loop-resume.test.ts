@@ -27,7 +27,10 @@ const scenario = {
     },
     {
       tool_calls: [
-        { name: 'asaas__create_payment', arguments: { customer: '{{result.asaas__create_customer.id}}', billingType: 'PIX', value: 50, dueDate: isoDateFromNow(7) } },
+        {
+          name: 'asaas__create_payment',
+          arguments: { customer: '{{result.asaas__create_customer.id}}', billingType: 'PIX', value: 50, dueDate: isoDateFromNow(7) },
+        },
       ],
     },
     { content: 'Payment {{result.asaas__create_payment.id}} for {{result.asaas__create_customer.id}}' },
@@ -50,7 +53,11 @@ function memoryCheckpoints(failAt?: number) {
       steps.push({
         seq,
         kind: 'model_turn',
-        payload: { message: turn.message, finish_reason: turn.finishReason, usage: { input_tokens: turn.usage.inputTokens, output_tokens: turn.usage.outputTokens } },
+        payload: {
+          message: turn.message,
+          finish_reason: turn.finishReason,
+          usage: { input_tokens: turn.usage.inputTokens, output_tokens: turn.usage.outputTokens },
+        },
       });
     },
     async saveToolResult(seq, message: ToolMessage, result) {
@@ -99,9 +106,11 @@ afterAll(async () => {
 });
 
 const objects = async () =>
-  ((await (await fetch(`${sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': ACCOUNT } })).json()) as {
-    data: Array<{ id: string; object: string; idempotency_key: string | null }>;
-  }).data;
+  (
+    (await (await fetch(`${sandbox.url}/sandbox/asaas/objects`, { headers: { 'x-sandbox-account': ACCOUNT } })).json()) as {
+      data: Array<{ id: string; object: string; idempotency_key: string | null }>;
+    }
+  ).data;
 
 function options(job: string, over: Partial<AgentLoopOptions>): AgentLoopOptions {
   return {
@@ -124,7 +133,14 @@ test('parallel tool calls run and are answered in order; steps get deterministic
   if (!res.ok) return;
   expect(res.iterations).toBe(3);
   expect(res.message).toMatch(/^Payment pay_\d+ for cus_\d+$/);
-  expect(checkpoints.steps.map((s) => `${s.seq}:${s.kind}`)).toEqual(['0:model_turn', '1:tool_call', '2:tool_call', '3:model_turn', '4:tool_call', '5:model_turn']);
+  expect(checkpoints.steps.map((s) => `${s.seq}:${s.kind}`)).toEqual([
+    '0:model_turn',
+    '1:tool_call',
+    '2:tool_call',
+    '3:model_turn',
+    '4:tool_call',
+    '5:model_turn',
+  ]);
   const [turn0, answer1, answer2] = checkpoints.steps;
   const ids = (turn0!.payload as { message: { tool_calls: Array<{ id: string }> } }).message.tool_calls.map((c) => c.id);
   expect([(answer1!.payload as ToolMessage).tool_call_id, (answer2!.payload as ToolMessage).tool_call_id]).toEqual(ids);

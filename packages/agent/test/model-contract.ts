@@ -60,7 +60,14 @@ export function fakeToolResult(name: string, args: Record<string, unknown>): unk
     case 'asaas__create_customer':
       return { object: 'customer', id: 'cus_000001', name: args.name };
     case 'asaas__create_payment':
-      return { object: 'payment', id: 'pay_000001', status: 'PENDING', value: args.value, dueDate: args.dueDate, invoiceUrl: 'https://sandbox.asaas.com/i/pay_000001' };
+      return {
+        object: 'payment',
+        id: 'pay_000001',
+        status: 'PENDING',
+        value: args.value,
+        dueDate: args.dueDate,
+        invoiceUrl: 'https://sandbox.asaas.com/i/pay_000001',
+      };
     case 'asaas__get_pix_qrcode':
       return { encodedImage: 'iVBORw0KGgo=', payload: '00020126580014br.gov.bcb.pix0136demo6304ABCD', expirationDate: '2026-12-01 23:59:59' };
     case 'z-api__send_text':
@@ -72,7 +79,10 @@ export function fakeToolResult(name: string, args: Record<string, unknown>): unk
     case 'stripe__confirm_payment_intent':
       return { id: args.id, object: 'payment_intent', status: 'succeeded' };
     case 'correios__calculate_shipping':
-      return [{ coProduto: '03220', pcFinal: '25,90' }, { coProduto: '03298', pcFinal: '18,40' }];
+      return [
+        { coProduto: '03220', pcFinal: '25,90' },
+        { coProduto: '03298', pcFinal: '18,40' },
+      ];
     case 'nuvem-fiscal__create_nfe':
       return { id: 'nfe_000001', status: 'autorizado', chave: '35261111222333000181550010000000011000000010' };
     default:
@@ -172,11 +182,7 @@ export function describeModelProviderContract(name: string, factory: ContractFac
 
       const final = await provider.complete({
         model: CONTRACT_MODEL,
-        messages: [
-          ...messages,
-          turn.message,
-          { role: 'tool', tool_call_id: 'call_1_0', content: '{"ok":true}' },
-        ],
+        messages: [...messages, turn.message, { role: 'tool', tool_call_id: 'call_1_0', content: '{"ok":true}' }],
       });
       expect(final.finishReason).toBe('stop');
       expect(final.message.tool_calls ?? []).toEqual([]);
@@ -244,12 +250,7 @@ export function describeModelProviderContract(name: string, factory: ContractFac
         provider,
         'Create a Pix charge of R$50 for Maria Silva (CPF 529.982.247-25) and WhatsApp her the payment link at +55 31 99988-7766',
       );
-      expect(run.calls.map((c) => c.name)).toEqual([
-        'asaas__create_customer',
-        'asaas__create_payment',
-        'asaas__get_pix_qrcode',
-        'z-api__send_text',
-      ]);
+      expect(run.calls.map((c) => c.name)).toEqual(['asaas__create_customer', 'asaas__create_payment', 'asaas__get_pix_qrcode', 'z-api__send_text']);
       expect(run.calls[1]!.args).toMatchObject({ customer: 'cus_000001', billingType: 'PIX', value: 50, dueDate: '2026-11-29' });
       expect(run.calls[2]!.args).toEqual({ id: 'pay_000001' });
       expect(run.calls[3]!.args.phone).toMatch(/^\d{10,15}$/);

@@ -3,7 +3,17 @@ import type { Scenario } from '@agents/agent';
 
 /** The sandbox providers' tools (apps/sandbox), as model-facing `<server>__<tool>` names. */
 const TOOLS: Record<string, string[]> = {
-  stripe: ['create_customer', 'retrieve_customer', 'create_payment_intent', 'confirm_payment_intent', 'retrieve_payment_intent', 'cancel_payment_intent', 'list_payment_intents', 'create_refund', 'retrieve_balance'],
+  stripe: [
+    'create_customer',
+    'retrieve_customer',
+    'create_payment_intent',
+    'confirm_payment_intent',
+    'retrieve_payment_intent',
+    'cancel_payment_intent',
+    'list_payment_intents',
+    'create_refund',
+    'retrieve_balance',
+  ],
   asaas: ['create_customer', 'get_customer', 'create_payment', 'get_payment', 'list_payments', 'get_pix_qrcode', 'refund_payment', 'get_balance'],
   'nuvem-fiscal': ['create_nfe', 'get_nfe', 'cancel_nfe', 'create_nfse', 'get_nfse'],
   correios: ['find_cep', 'calculate_shipping', 'get_delivery_time', 'create_prepost', 'get_prepost', 'track_package'],
@@ -84,12 +94,7 @@ describe('shipped scenario fixtures', () => {
   });
 
   it('uses valid Brazilian documents and digits-only phones', () => {
-    expect([validCpf('52998224725'), validCpf('52998224724'), validCnpj('11222333000181'), validCnpj('11222333000182')]).toEqual([
-      true,
-      false,
-      true,
-      false,
-    ]);
+    expect([validCpf('52998224725'), validCpf('52998224724'), validCnpj('11222333000181'), validCnpj('11222333000182')]).toEqual([true, false, true, false]);
     const text = JSON.stringify(scenarios);
     const docs = [...text.matchAll(/"(?:cpfCnpj|cpf_cnpj|cpf|cnpj)":"([\d./-]+)"/g)].map((m) => m[1]!.replace(/\D/g, ''));
     expect(docs.length).toBeGreaterThanOrEqual(4);

@@ -41,11 +41,7 @@ export function computeInvoice(plan: TenantPlan, usage: BillableUsage): Computed
 
   const included = Math.max(0, Math.trunc(plan.included_tool_calls ?? 0));
   const billableCalls = Math.max(0, usage.tool_calls - included);
-  push(
-    `Tool calls beyond ${included} included (${usage.tool_calls} executed)`,
-    parseDecimal(billableCalls),
-    parseDecimal(plan.price_per_tool_call ?? 0),
-  );
+  push(`Tool calls beyond ${included} included (${usage.tool_calls} executed)`, parseDecimal(billableCalls), parseDecimal(plan.price_per_tool_call ?? 0));
 
   const tokens = usage.input_tokens + usage.output_tokens;
   push(

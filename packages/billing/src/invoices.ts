@@ -71,7 +71,9 @@ export async function billableUsage(db: Executor, period: string, tenantIds?: re
     q = q.where('tenant_id', 'in', [...tenantIds]);
   }
   const rows = await q.execute();
-  return new Map(rows.map((r) => [r.tenant_id, { tool_calls: Number(r.tool_calls), input_tokens: Number(r.input_tokens), output_tokens: Number(r.output_tokens) }]));
+  return new Map(
+    rows.map((r) => [r.tenant_id, { tool_calls: Number(r.tool_calls), input_tokens: Number(r.input_tokens), output_tokens: Number(r.output_tokens) }]),
+  );
 }
 
 export interface RefreshInvoicesOptions {
@@ -165,7 +167,10 @@ export async function listInvoices(db: Db, q: ListInvoicesQuery): Promise<{ data
   if (q.tenantId) sel = sel.where('tenant_id', '=', q.tenantId);
   if (q.period) sel = sel.where('period', '=', q.period);
   if (q.startingAfter) sel = sel.where('id', '<', q.startingAfter);
-  const rows = await sel.orderBy('id', 'desc').limit(q.limit + 1).execute();
+  const rows = await sel
+    .orderBy('id', 'desc')
+    .limit(q.limit + 1)
+    .execute();
   return { data: rows.slice(0, q.limit).map((r) => presentInvoice(r as unknown as InvoiceRow)), hasMore: rows.length > q.limit };
 }
 

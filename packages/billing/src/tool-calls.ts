@@ -60,6 +60,9 @@ export async function listToolCalls(db: Db, q: ToolCallLogQuery): Promise<{ data
   if (q.environment) sel = sel.where('environment', '=', q.environment);
   if (q.from) sel = sel.where('occurred_at', '>=', q.from);
   if (q.to) sel = sel.where('occurred_at', '<', q.to);
-  const rows = await sel.orderBy('seq', 'desc').limit(q.limit + 1).execute();
+  const rows = await sel
+    .orderBy('seq', 'desc')
+    .limit(q.limit + 1)
+    .execute();
   return { data: rows.slice(0, q.limit).map(presentToolCall), hasMore: rows.length > q.limit };
 }

@@ -7,16 +7,7 @@ import { newId } from '@agents/db';
 import type { Environment, TenantPlan } from '@agents/db';
 import { createTestDatabase } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
-import {
-  billableUsage,
-  computeInvoice,
-  listInvoices,
-  monthlyToolCalls,
-  reconcileUsage,
-  runBillingCycle,
-  runRollup,
-  tenantUsage,
-} from '../src';
+import { billableUsage, computeInvoice, listInvoices, monthlyToolCalls, reconcileUsage, runBillingCycle, runRollup, tenantUsage } from '../src';
 
 jest.setTimeout(60_000);
 
@@ -306,7 +297,13 @@ test('denied calls are reported apart from the billable ones, before and after t
     { tenant: 'tenant_b', server: 'asaas', tool: 'create_payment', success: false, denied: true, at: march(9) },
     { tenant: 'tenant_b', server: 'stripe', tool: 'create_refund', success: false, denied: true, at: march(10) },
   ]);
-  const window = { tenantId: 'tenant_b', environment: 'live' as const, from: new Date('2025-03-01T00:00:00Z'), to: new Date('2025-04-01T00:00:00Z'), groupBy: 'tool' as const };
+  const window = {
+    tenantId: 'tenant_b',
+    environment: 'live' as const,
+    from: new Date('2025-03-01T00:00:00Z'),
+    to: new Date('2025-04-01T00:00:00Z'),
+    groupBy: 'tool' as const,
+  };
   const expected = {
     totals: { jobs: 0, tool_calls: 2, failed_tool_calls: 1, denied_tool_calls: 2, input_tokens: 0, output_tokens: 0 },
     buckets: [

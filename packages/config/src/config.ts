@@ -64,9 +64,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (see README "Operating it" for the expected format)`),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (see README "Operating it" for the expected format)`));
   }
   const e = parsed.data;
   const prod = e.NODE_ENV === 'production';
@@ -100,7 +98,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,
       model: e.OPENAI_MODEL,
-      allowedModels: [...new Set([e.OPENAI_MODEL, ...(e.OPENAI_ALLOWED_MODELS ?? '').split(',').map((m) => m.trim()).filter(Boolean)])],
+      allowedModels: [
+        ...new Set([
+          e.OPENAI_MODEL,
+          ...(e.OPENAI_ALLOWED_MODELS ?? '')
+            .split(',')
+            .map((m) => m.trim())
+            .filter(Boolean),
+        ]),
+      ],
     },
     modelLatencyMs: e.MODEL_LATENCY_MS,
     modelCallsPerMinute: e.MODEL_CALLS_PER_MINUTE,

@@ -5,9 +5,7 @@ export const DEV_OPERATOR_API_KEY = 'op_dev_insecure_operator_key_change_me';
 /** base64 of 32 bytes; only for local runs. */
 export const DEV_VAULT_MASTER_KEY = 'ZGV2LW9ubHktdmF1bHQtbWFzdGVyLWtleS0zMmJ5dGU=';
 
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 /** A TCP port; 0 lets the OS pick one. */
@@ -24,7 +22,10 @@ export const envSchema = z.object({
   DATABASE_POOL_MAX: int(10, 1),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** Namespace of every Redis key we own; tests give each file its own. */
-  REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/).default('agents'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,32}$/)
+    .default('agents'),
   OPERATOR_API_KEY: z.string().min(16).optional(),
   VAULT_MASTER_KEY: z.string().min(1).optional(),
   SANDBOX_PORT: port(4010),

@@ -29,16 +29,17 @@ export interface CredentialStore {
 
 /** Postgres-backed credential storage with per-tenant envelope encryption (packages/vault). */
 /** The sealed values and the tenant's wrapped data key in one read (once per job and server). */
-const sealedCredential = prepare<{ tenant_id: string; server: string; environment: Environment }, Pick<Selectable<CredentialsTable>, 'sealed' | 'version'> & { kid: string | null; wrapped: string | null }>(
-  'sealed_credential',
-  (db) =>
-    db
-      .selectFrom('credentials')
-      .leftJoin('tenant_data_keys', 'tenant_data_keys.tenant_id', 'credentials.tenant_id')
-      .select(['credentials.sealed', 'credentials.version', 'tenant_data_keys.kid', 'tenant_data_keys.wrapped'])
-      .where('credentials.tenant_id', '=', param('tenant_id'))
-      .where('credentials.server', '=', param('server'))
-      .where('credentials.environment', '=', param('environment')),
+const sealedCredential = prepare<
+  { tenant_id: string; server: string; environment: Environment },
+  Pick<Selectable<CredentialsTable>, 'sealed' | 'version'> & { kid: string | null; wrapped: string | null }
+>('sealed_credential', (db) =>
+  db
+    .selectFrom('credentials')
+    .leftJoin('tenant_data_keys', 'tenant_data_keys.tenant_id', 'credentials.tenant_id')
+    .select(['credentials.sealed', 'credentials.version', 'tenant_data_keys.kid', 'tenant_data_keys.wrapped'])
+    .where('credentials.tenant_id', '=', param('tenant_id'))
+    .where('credentials.server', '=', param('server'))
+    .where('credentials.environment', '=', param('environment')),
 );
 
 export function createCredentialStore(db: Db, ring: MasterKeyring): CredentialStore {

@@ -16,13 +16,21 @@ const LIST = [{ on: 'payment.confirmed', steps: [{ tool: 'asaas/get_balance', ar
 
 beforeAll(async () => {
   await ensureDatabase(url);
-  await migrate(url, MIGRATIONS.filter((m) => m.id < '0007'));
+  await migrate(
+    url,
+    MIGRATIONS.filter((m) => m.id < '0007'),
+  );
   db = createDb({ url, max: 2 });
   // Rows as the previous release wrote them: one list per tenant.
   await sql`INSERT INTO tenants (id, name, servers, limits, plan, automations) VALUES
     ('tenant_with', 'w', '{asaas}', '{}', '{}', ${JSON.stringify(LIST)}::jsonb),
     ('tenant_without', 'wo', '{asaas}', '{}', '{}', '[]'::jsonb)`.execute(db);
-  expect(await migrate(url, MIGRATIONS.filter((m) => m.id < '0008'))).toEqual(['0007-automations-per-environment']);
+  expect(
+    await migrate(
+      url,
+      MIGRATIONS.filter((m) => m.id < '0008'),
+    ),
+  ).toEqual(['0007-automations-per-environment']);
 });
 
 afterAll(async () => {
@@ -31,7 +39,12 @@ afterAll(async () => {
 });
 
 test('an existing list is kept in both environments (it was in effect in both); an empty one adds no rows', async () => {
-  const rows = await db.selectFrom('tenant_automations').select(['tenant_id', 'environment', 'automations']).orderBy('tenant_id').orderBy('environment').execute();
+  const rows = await db
+    .selectFrom('tenant_automations')
+    .select(['tenant_id', 'environment', 'automations'])
+    .orderBy('tenant_id')
+    .orderBy('environment')
+    .execute();
   expect(rows).toEqual([
     { tenant_id: 'tenant_with', environment: 'live', automations: LIST },
     { tenant_id: 'tenant_with', environment: 'test', automations: LIST },

@@ -34,7 +34,9 @@ test('a query whose backend is terminated fails; the next one, issued at once, g
     (err: { code?: string }) => err,
   );
   const pid = await waitFor(
-    async () => (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'select pg_sleep%'`)).rows[0]?.pid,
+    async () =>
+      (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'select pg_sleep%'`)).rows[0]
+        ?.pid,
     { what: 'the sleeping query to show in pg_stat_activity' },
   );
   await admin.query('SELECT pg_terminate_backend($1)', [pid]);
@@ -52,7 +54,9 @@ describe('connection-level failures are DatabaseUnavailableError (callers decide
       (err: unknown) => err,
     );
     const pid = await waitFor(
-      async () => (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'select pg_sleep%'`)).rows[0]?.pid,
+      async () =>
+        (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'select pg_sleep%'`)).rows[0]
+          ?.pid,
       { what: 'the sleeping query to show in pg_stat_activity' },
     );
     await admin.query('SELECT pg_terminate_backend($1)', [pid]);

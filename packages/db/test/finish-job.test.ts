@@ -8,7 +8,18 @@
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Client, Pool } from 'pg';
-import { DELIVERY_CHANNEL, finishJob, getDeliveryToSend, getJobById, insertJob, insertTenant, loadJobView, newId, startAttempt, writeCheckpoint } from '@agents/db';
+import {
+  DELIVERY_CHANNEL,
+  finishJob,
+  getDeliveryToSend,
+  getJobById,
+  insertJob,
+  insertTenant,
+  loadJobView,
+  newId,
+  startAttempt,
+  writeCheckpoint,
+} from '@agents/db';
 import type { Checkpoint, Database, Db, FinishJob, NewJob, NewUsageEvent } from '@agents/db';
 import { createTestDatabase, jobRow } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
@@ -40,8 +51,11 @@ let seqNo = 0;
 const job = (id: string, over: Partial<NewJob> = {}): NewJob =>
   jobRow('tenant_url', {
     id,
-    steps: JSON.stringify([{ tool: 'asaas/create_customer', args: { name: 'Ana', n: 1.5 } }, { tool: 'asaas/create_payment', args: { value: 10 } }]),
-    metadata: JSON.stringify({ order: '42', 'ç': 'ü"\\' }),
+    steps: JSON.stringify([
+      { tool: 'asaas/create_customer', args: { name: 'Ana', n: 1.5 } },
+      { tool: 'asaas/create_payment', args: { value: 10 } },
+    ]),
+    metadata: JSON.stringify({ order: '42', ç: 'ü"\\' }),
     ...over,
   });
 const usage = (j: NewJob, seq: number, extra: Partial<NewUsageEvent> = {}): NewUsageEvent => ({
@@ -59,7 +73,13 @@ const usage = (j: NewJob, seq: number, extra: Partial<NewUsageEvent> = {}): NewU
   occurred_at: new Date(),
   ...extra,
 });
-const step = (j: NewJob, seq: number, rows: NewUsageEvent[]): Checkpoint => ({ jobId: j.id!, seq, kind: 'workflow_step', payload: { seq, ok: true }, usage: rows });
+const step = (j: NewJob, seq: number, rows: NewUsageEvent[]): Checkpoint => ({
+  jobId: j.id!,
+  seq,
+  kind: 'workflow_step',
+  payload: { seq, ok: true },
+  usage: rows,
+});
 
 /** Every notification on the delivery channel committed before now has arrived once this returns. */
 async function notificationsSoFar(): Promise<string[]> {
@@ -92,7 +112,19 @@ async function expectOutbox(jobId: string, url: string | null) {
   expect(deliveries).toHaveLength(1);
   const d = deliveries[0]!;
   expect(d.id).toMatch(/^whd_[0-9a-z]{26}$/);
-  expect(d).toMatchObject({ event_id: ev.id, tenant_id: row.tenant_id, environment: row.environment, job_id: row.id, event_type: `job.${row.status}`, url, status: 'pending', attempts: 0, last_status_code: null, last_error: null, enqueued_at: null });
+  expect(d).toMatchObject({
+    event_id: ev.id,
+    tenant_id: row.tenant_id,
+    environment: row.environment,
+    job_id: row.id,
+    event_type: `job.${row.status}`,
+    url,
+    status: 'pending',
+    attempts: 0,
+    last_status_code: null,
+    last_error: null,
+    enqueued_at: null,
+  });
   expect(d.next_attempt_at).toEqual(finished);
   expect(d.created_at).toEqual(finished);
   // The first delivery renders the body and stores it; every later one sends the same.
@@ -111,12 +143,32 @@ async function announced(finish: () => Promise<unknown>): Promise<number> {
 }
 
 test.each<[string, Partial<NewJob>, FinishJob, string | null]>([
-  ['succeeded, tenant URL', {}, { status: 'succeeded', output: { customer: 'cus_1', amount: 10.25, list: [1, 'two', null], nested: { ok: true } } }, TENANT_URL],
-  ['failed with partial output, callback_url over the tenant URL', { callback_url: 'https://cb.example.com/x?y=1' }, { status: 'failed', output: { partial: true }, error: { code: 'tool_failed', message: 'The tool said no.' } }, 'https://cb.example.com/x?y=1'],
+  [
+    'succeeded, tenant URL',
+    {},
+    { status: 'succeeded', output: { customer: 'cus_1', amount: 10.25, list: [1, 'two', null], nested: { ok: true } } },
+    TENANT_URL,
+  ],
+  [
+    'failed with partial output, callback_url over the tenant URL',
+    { callback_url: 'https://cb.example.com/x?y=1' },
+    { status: 'failed', output: { partial: true }, error: { code: 'tool_failed', message: 'The tool said no.' } },
+    'https://cb.example.com/x?y=1',
+  ],
   ['cancelled, no URL anywhere', { tenant_id: 'tenant_none' }, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled on request.' } }, null],
-  ['succeeded with output null, callback_url without a tenant URL', { tenant_id: 'tenant_none', callback_url: 'https://cb.example.com/only' }, { status: 'succeeded', output: null }, 'https://cb.example.com/only'],
+  [
+    'succeeded with output null, callback_url without a tenant URL',
+    { tenant_id: 'tenant_none', callback_url: 'https://cb.example.com/only' },
+    { status: 'succeeded', output: null },
+    'https://cb.example.com/only',
+  ],
   ['an empty callback_url means no delivery (not the tenant URL either)', { callback_url: '' }, { status: 'succeeded', output: 'plain string' }, null],
-  ['agent job (no steps key), test environment', { type: 'agent', input: 'Create a customer', steps: null, environment: 'test' }, { status: 'succeeded', output: { message: 'done' } }, TENANT_URL],
+  [
+    'agent job (no steps key), test environment',
+    { type: 'agent', input: 'Create a customer', steps: null, environment: 'test' },
+    { status: 'succeeded', output: { message: 'done' } },
+    TENANT_URL,
+  ],
 ])('%s: the event is the committed job as the API shows it, with its delivery and wake-up iff a URL', async (_name, over, f, url) => {
   const j = job(newId('job'), over);
   await insertJob(tdb.db, j);
@@ -142,9 +194,18 @@ test.each<[string, Partial<NewJob>, FinishJob, string | null]>([
 test('without a held checkpoint, and for a job cancelled before it ever started', async () => {
   const j = job(newId('job'));
   await insertJob(tdb.db, j);
-  expect(await announced(() => finishJob(tdb.db, j.id!, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled before it started.' } }))).toBe(1);
+  expect(await announced(() => finishJob(tdb.db, j.id!, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled before it started.' } }))).toBe(
+    1,
+  );
   const ev = await expectOutbox(j.id!, TENANT_URL);
-  expect((ev.payload as { data: unknown }).data).toMatchObject({ status: 'cancelled', started_at: null, attempts: 0, tool_calls: [], usage: { tool_calls: 0, input_tokens: 0, output_tokens: 0 }, output: null });
+  expect((ev.payload as { data: unknown }).data).toMatchObject({
+    status: 'cancelled',
+    started_at: null,
+    attempts: 0,
+    tool_calls: [],
+    usage: { tool_calls: 0, input_tokens: 0, output_tokens: 0 },
+    output: null,
+  });
 });
 
 test('a held checkpoint already stored by an earlier try is not counted twice', async () => {
@@ -171,7 +232,9 @@ test('only the first terminal transition wins: a finish that lost to a cancel st
   });
   const first = await outbox();
   let lost: unknown = 'not run';
-  expect(await announced(async () => (lost = await finishJob(tdb.db, j.id!, { status: 'succeeded', output: { late: true } }, step(j, 0, [usage(j, 0)]))))).toBe(0);
+  expect(await announced(async () => (lost = await finishJob(tdb.db, j.id!, { status: 'succeeded', output: { late: true } }, step(j, 0, [usage(j, 0)]))))).toBe(
+    0,
+  );
   expect(lost).toBeUndefined();
   expect(await getJobById(tdb.db, j.id!)).toEqual(cancelled);
   // The same single event and delivery as before, untouched.

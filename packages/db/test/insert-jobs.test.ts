@@ -47,7 +47,22 @@ test('rows written in one batch are the rows the one-job path writes, for awkwar
     {
       // Postgres refuses a lone surrogate's JSON escape in jsonb on either path: text columns only.
       ...(text.includes('\ud800') ? {} : { metadata: JSON.stringify({ tenant_id: 'tenant_a', note: text, [`k${i}`]: text }) }),
-      steps: JSON.stringify([{ tool: 'asaas/create_payment', args: { text: text.replace('\ud800', ''), n: 50.5, big: 12345678901234567890, tiny: 1e-7, exp: 1e21, neg: -0, t: true, f: null, arr: [[], {}, [1, 'x']] } }]),
+      steps: JSON.stringify([
+        {
+          tool: 'asaas/create_payment',
+          args: {
+            text: text.replace('\ud800', ''),
+            n: 50.5,
+            big: 12345678901234567890,
+            tiny: 1e-7,
+            exp: 1e21,
+            neg: -0,
+            t: true,
+            f: null,
+            arr: [[], {}, [1, 'x']],
+          },
+        },
+      ]),
       servers: ['asaas', text, 'z-api'],
       idempotency_key: `key ${i} ${text}`,
       request_hash: text,
@@ -86,7 +101,11 @@ test('one job whose data Postgres refuses (a NUL character) fails alone; the res
   expect(outcomes.map((o) => o.kind)).toEqual(['created', 'error', 'created', 'replayed']);
   expect((outcomes[1] as { error: { code?: string } }).error.code).toMatch(/^22/);
   expect((outcomes[3] as { job: Job }).job.id).toBe(good[1]!.id);
-  const stored = await tdb.db.selectFrom('jobs').select('id').where('id', 'in', [...good.map((g) => g.id), bad.id]).execute();
+  const stored = await tdb.db
+    .selectFrom('jobs')
+    .select('id')
+    .where('id', 'in', [...good.map((g) => g.id), bad.id])
+    .execute();
   expect(stored.map((r) => r.id).sort()).toEqual(good.map((g) => g.id).sort());
 });
 

@@ -42,7 +42,9 @@ test('a job row is started and finished with HOT updates (no index touched)', as
   // pg_stat_xact_user_tables counts this backend's not-yet-flushed row changes, exactly and at
   // once (earlier statements on the same connection may still be in it: hence the difference).
   const counts = await tdb.db.transaction().execute(async (trx) => {
-    const read = async () => (await sql<{ upd: string; hot: string }>`SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables WHERE relname = 'jobs'`.execute(trx)).rows[0]!;
+    const read = async () =>
+      (await sql<{ upd: string; hot: string }>`SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables WHERE relname = 'jobs'`.execute(trx))
+        .rows[0]!;
     const before = await read();
     expect(await startAttempt(trx, 'job_hot')).toBeDefined();
     await writeCheckpoint(trx, { jobId: 'job_hot', seq: 0, kind: 'workflow_step', payload: { ok: true }, usage: [] });
@@ -70,13 +72,15 @@ test('the reconciler lists committed, unmarked, still-queued jobs only, and thro
 
   const plan = await tdb.db.transaction().execute(async (trx) => {
     await sql`SET LOCAL enable_seqscan = off`.execute(trx);
-    const r = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT * FROM jobs WHERE enqueued_at IS NULL AND status = 'queued' AND created_at < now() ORDER BY created_at LIMIT 100`.execute(trx);
+    const r = await sql<{
+      'QUERY PLAN': string;
+    }>`EXPLAIN SELECT * FROM jobs WHERE enqueued_at IS NULL AND status = 'queued' AND created_at < now() ORDER BY created_at LIMIT 100`.execute(trx);
     return r.rows.map((x) => x['QUERY PLAN']).join('\n');
   });
   expect(plan).toContain('jobs_unenqueued');
 });
 
-test('a job that ends before it reached its queue (cancelled) leaves the reconciler\'s index instead of staying in it for good', async () => {
+test("a job that ends before it reached its queue (cancelled) leaves the reconciler's index instead of staying in it for good", async () => {
   await insertJob(tdb.db, job('job_cancelled_early'));
   const inIndex = async () =>
     Number((await sql<{ n: string }>`SELECT count(*) AS n FROM jobs WHERE enqueued_at IS NULL AND id = 'job_cancelled_early'`.execute(tdb.db)).rows[0]!.n);

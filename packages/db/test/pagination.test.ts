@@ -40,7 +40,12 @@ function expected(prefix: string, environment?: 'live' | 'test'): string[] {
     .map((r) => `${prefix}${r.id}`);
 }
 
-type Lister = (q: { tenantId: string; environment?: 'live' | 'test'; limit: number; startingAfter?: string }) => Promise<{ data: { id: string }[]; hasMore: boolean }>;
+type Lister = (q: {
+  tenantId: string;
+  environment?: 'live' | 'test';
+  limit: number;
+  startingAfter?: string;
+}) => Promise<{ data: { id: string }[]; hasMore: boolean }>;
 
 /** Follows the cursor to the end, checking has_more on every page. */
 async function walk(list: Lister, limit: number, environment?: 'live' | 'test'): Promise<string[][]> {
@@ -84,7 +89,14 @@ beforeAll(async () => {
       .execute();
     await tdb.db
       .insertInto('webhook_events')
-      .values({ id: `evt_p${r.id}`, tenant_id: r.tenant, environment: r.environment, job_id: `job_p${r.id}`, type: 'job.succeeded', payload: JSON.stringify({}) })
+      .values({
+        id: `evt_p${r.id}`,
+        tenant_id: r.tenant,
+        environment: r.environment,
+        job_id: `job_p${r.id}`,
+        type: 'job.succeeded',
+        payload: JSON.stringify({}),
+      })
       .execute();
     await tdb.db
       .insertInto('webhook_deliveries')

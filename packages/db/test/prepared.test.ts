@@ -30,7 +30,13 @@ type Loose = { selectFrom(t: string): any; insertInto(t: string): any };
 
 test('values bind to their placeholders, constants stay, and the statement is parsed once per connection', async () => {
   const byKindAbove = prepare<{ kind: string; min: number }, { id: string }>('test_by_kind', (db) =>
-    (db as unknown as Loose).selectFrom('things').select('id').where('kind', '=', param('kind')).where('n', '>=', param('min')).where('id', '!=', 'zzz').orderBy('id'),
+    (db as unknown as Loose)
+      .selectFrom('things')
+      .select('id')
+      .where('kind', '=', param('kind'))
+      .where('n', '>=', param('min'))
+      .where('id', '!=', 'zzz')
+      .orderBy('id'),
   );
   expect((await byKindAbove.execute(one, { kind: 'x', min: 2 })).map((r) => r.id)).toEqual(['b']);
   expect((await byKindAbove.execute(one, { kind: 'x', min: 0 })).map((r) => r.id)).toEqual(['a', 'b']);
@@ -45,20 +51,32 @@ test('values bind to their placeholders, constants stay, and the statement is pa
 test('a shape-dependent query compiles one statement per shape', async () => {
   const insert = prepare<Record<string, unknown>, { id: string }>(
     'test_insert',
-    (db, v) => (db as unknown as Loose).insertInto('things').values(Object.fromEntries(Object.keys(v).map((k) => [k, param(k)]))).returning('id'),
+    (db, v) =>
+      (db as unknown as Loose)
+        .insertInto('things')
+        .values(Object.fromEntries(Object.keys(v).map((k) => [k, param(k)])))
+        .returning('id'),
     (v) => Object.keys(v).join(','),
   );
   expect(await insert.first(one, { id: 'd', kind: 'z' })).toEqual({ id: 'd' });
   expect(await insert.first(one, { id: 'e', kind: 'z', n: 7 })).toEqual({ id: 'e' });
   expect(await insert.first(one, { id: 'f', kind: 'z' })).toEqual({ id: 'f' });
   const rows = await sql<{ id: string; n: number | null }>`SELECT id, n FROM things WHERE kind = 'z' ORDER BY id`.execute(one);
-  expect(rows.rows).toEqual([{ id: 'd', n: null }, { id: 'e', n: 7 }, { id: 'f', n: null }]);
-  const names = (await sql<{ name: string }>`SELECT name FROM pg_prepared_statements`.execute(one)).rows.map((r) => r.name).filter((n) => n.includes('test_insert'));
+  expect(rows.rows).toEqual([
+    { id: 'd', n: null },
+    { id: 'e', n: 7 },
+    { id: 'f', n: null },
+  ]);
+  const names = (await sql<{ name: string }>`SELECT name FROM pg_prepared_statements`.execute(one)).rows
+    .map((r) => r.name)
+    .filter((n) => n.includes('test_insert'));
   expect(names).toHaveLength(2);
 });
 
 test('a table changing shape under a named statement: outside a transaction it is prepared afresh and run at once; inside one the caller gets the error once', async () => {
-  const all = prepare<{ id: string }, Record<string, unknown>>('test_all', (db) => (db as unknown as Loose).selectFrom('things').selectAll().where('id', '=', param('id')));
+  const all = prepare<{ id: string }, Record<string, unknown>>('test_all', (db) =>
+    (db as unknown as Loose).selectFrom('things').selectAll().where('id', '=', param('id')),
+  );
   expect(await all.first(one, { id: 'a' })).toEqual({ id: 'a', kind: 'x', n: 1 });
   await sql`ALTER TABLE things ADD COLUMN note text`.execute(one);
   expect(await all.first(one, { id: 'a' })).toEqual({ id: 'a', kind: 'x', n: 1, note: null });
@@ -71,11 +89,15 @@ test('a table changing shape under a named statement: outside a transaction it i
 });
 
 test('a named statement dropped behind the client (DEALLOCATE) is prepared afresh and run at once', async () => {
-  const byId = prepare<{ id: string }, { kind: string }>('test_dealloc', (db) => (db as unknown as Loose).selectFrom('things').select('kind').where('id', '=', param('id')));
+  const byId = prepare<{ id: string }, { kind: string }>('test_dealloc', (db) =>
+    (db as unknown as Loose).selectFrom('things').select('kind').where('id', '=', param('id')),
+  );
   expect(await byId.first(one, { id: 'c' })).toEqual({ kind: 'y' });
   await sql`DEALLOCATE ALL`.execute(one);
   expect(await byId.first(one, { id: 'c' })).toEqual({ kind: 'y' });
-  const names = (await sql<{ name: string }>`SELECT name FROM pg_prepared_statements`.execute(one)).rows.map((r) => r.name).filter((n) => n.includes('test_dealloc'));
+  const names = (await sql<{ name: string }>`SELECT name FROM pg_prepared_statements`.execute(one)).rows
+    .map((r) => r.name)
+    .filter((n) => n.includes('test_dealloc'));
   expect(names).toHaveLength(1);
   expect(names[0]).toMatch(/_1$/);
 });

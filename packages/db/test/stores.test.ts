@@ -62,7 +62,12 @@ describe('credential store', () => {
     const s = store();
     await s.put('tenant_a', 'asaas', 'test', { api_key: 'aact_test_tenant_a_secret' });
     await s.put('tenant_b', 'asaas', 'test', { api_key: 'aact_test_tenant_b_secret' });
-    const a = await tdb.db.selectFrom('credentials').select('sealed').where('tenant_id', '=', 'tenant_a').where('environment', '=', 'test').executeTakeFirstOrThrow();
+    const a = await tdb.db
+      .selectFrom('credentials')
+      .select('sealed')
+      .where('tenant_id', '=', 'tenant_a')
+      .where('environment', '=', 'test')
+      .executeTakeFirstOrThrow();
     await tdb.db
       .updateTable('credentials')
       .set({ sealed: JSON.stringify(a.sealed) })

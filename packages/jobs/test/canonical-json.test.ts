@@ -25,14 +25,36 @@ function generator(seed: number) {
     x ^= x << 5;
     return (x >>> 0) / 2 ** 32;
   };
-  const strings = ['', 'a', 'b', 'B', 'aa', '10', '9', '1', '-1', 'é', 'z\u0000', '\ud800', '😀', 'quote"back\\slash', 'line\nbreak', '__proto__x', 'tenant_id'];
-  const scalar = () => [null, true, false, 0, -0, 1.5, -2e21, 1e-7, NaN, Infinity, 12345678901234567890, strings[Math.floor(rnd() * strings.length)], undefined][Math.floor(rnd() * 13)];
+  const strings = [
+    '',
+    'a',
+    'b',
+    'B',
+    'aa',
+    '10',
+    '9',
+    '1',
+    '-1',
+    'é',
+    'z\u0000',
+    '\ud800',
+    '😀',
+    'quote"back\\slash',
+    'line\nbreak',
+    '__proto__x',
+    'tenant_id',
+  ];
+  const scalar = () =>
+    [null, true, false, 0, -0, 1.5, -2e21, 1e-7, NaN, Infinity, 12345678901234567890, strings[Math.floor(rnd() * strings.length)], undefined][
+      Math.floor(rnd() * 13)
+    ];
   const value = (depth: number): unknown => {
     const r = rnd();
     if (depth > 4 || r < 0.4) return scalar();
     if (r < 0.7) return Array.from({ length: Math.floor(rnd() * 5) }, () => value(depth + 1));
     const o: Record<string, unknown> = {};
-    for (let i = Math.floor(rnd() * 6); i > 0; i--) o[strings[Math.floor(rnd() * strings.length)]! + (rnd() < 0.3 ? String(Math.floor(rnd() * 20)) : '')] = value(depth + 1);
+    for (let i = Math.floor(rnd() * 6); i > 0; i--)
+      o[strings[Math.floor(rnd() * strings.length)]! + (rnd() < 0.3 ? String(Math.floor(rnd() * 20)) : '')] = value(depth + 1);
     return o;
   };
   return value;
@@ -46,7 +68,12 @@ test('canonicalJson writes exactly what the original implementation wrote, over 
 });
 
 test('canonicalJson on the shapes the API hashes: sorted keys at every level, no whitespace', () => {
-  const body = { type: 'workflow', metadata: { order_id: 'A-1', b: 'x' }, steps: [{ tool: 'asaas/create_customer', args: { name: 'Cliente', cpfCnpj: '52998224725' } }], environment: 'live' };
+  const body = {
+    type: 'workflow',
+    metadata: { order_id: 'A-1', b: 'x' },
+    steps: [{ tool: 'asaas/create_customer', args: { name: 'Cliente', cpfCnpj: '52998224725' } }],
+    environment: 'live',
+  };
   expect(canonicalJson(body)).toBe(
     '{"environment":"live","metadata":{"b":"x","order_id":"A-1"},"steps":[{"args":{"cpfCnpj":"52998224725","name":"Cliente"},"tool":"asaas/create_customer"}],"type":"workflow"}',
   );

@@ -36,13 +36,23 @@ const queues: Queue[] = [];
 const operator: Principal = { kind: 'operator' };
 const liveKey = (tenantId: string): Principal => ({ kind: 'tenant', tenantId, environment: 'live', keyId: 'key_live' });
 const testKey = (tenantId: string): Principal => ({ kind: 'tenant', tenantId, environment: 'test', keyId: 'key_test' });
-const workflow = (order: string, extra: Record<string, unknown> = {}) => ({ type: 'workflow', metadata: { order_id: order }, steps: [{ tool: 'asaas/list_customers' }], ...extra });
+const workflow = (order: string, extra: Record<string, unknown> = {}) => ({
+  type: 'workflow',
+  metadata: { order_id: order },
+  steps: [{ tool: 'asaas/list_customers' }],
+  ...extra,
+});
 
 beforeAll(async () => {
   tdb = await createTestDatabase('submitjob');
   prefix = testRedisPrefix();
   const plan = { currency: 'BRL', base_fee: 0, price_per_tool_call: 0, price_per_1k_tokens: 0, included_tool_calls: 0 };
-  for (const [id, quota] of [[T, 1000], [OTHER, 1000], [SPENT, 0], [OFF, 1000]] as const) {
+  for (const [id, quota] of [
+    [T, 1000],
+    [OTHER, 1000],
+    [SPENT, 0],
+    [OFF, 1000],
+  ] as const) {
     const limits = { concurrency: 1, requests_per_minute: 600, monthly_tool_calls: quota, max_iterations: 10 };
     await insertTenant(tdb.db, { id, name: id, servers: ['asaas', 'z-api'], limits, plan, instructions: null, webhook_url: null });
   }
@@ -77,7 +87,11 @@ afterAll(async () => {
 });
 
 async function jobCount(tenantId: string): Promise<number> {
-  const r = await tdb.db.selectFrom('jobs').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+  const r = await tdb.db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -97,7 +111,8 @@ test('a valid job: 202 with Location and the job, durable in Postgres and on its
 });
 
 test('the environment is the key’s; the operator’s comes from the body, default live; a key cannot ask for the other one', async () => {
-  const envOf = async (principal: Principal, body: unknown) => ((await submitJob({ principal, tenantId: T, body, idempotencyKey: undefined })).body as { environment: string }).environment;
+  const envOf = async (principal: Principal, body: unknown) =>
+    ((await submitJob({ principal, tenantId: T, body, idempotencyKey: undefined })).body as { environment: string }).environment;
   expect(await envOf(testKey(T), workflow('t'))).toBe('test');
   expect(await envOf(operator, workflow('o'))).toBe('live');
   expect(await envOf(operator, workflow('o', { environment: 'test' }))).toBe('test');
@@ -107,9 +122,18 @@ test('the environment is the key’s; the operator’s comes from the body, defa
 });
 
 test('unknown, disabled and other tenants are the same 404 tenant_not_found', async () => {
-  for (const [principal, tenantId] of [[liveKey(OTHER), T], [operator, 'tenant_nobody'], [operator, OFF], [liveKey(OFF), OFF]] as const) {
+  for (const [principal, tenantId] of [
+    [liveKey(OTHER), T],
+    [operator, 'tenant_nobody'],
+    [operator, OFF],
+    [liveKey(OFF), OFF],
+  ] as const) {
     const r = await submitJob({ principal, tenantId, body: workflow('n'), idempotencyKey: undefined });
-    expect({ tenantId, status: r.status, error: errorOf(r) }).toEqual({ tenantId, status: 404, error: { code: 'tenant_not_found', message: 'No such tenant.' } });
+    expect({ tenantId, status: r.status, error: errorOf(r) }).toEqual({
+      tenantId,
+      status: 404,
+      error: { code: 'tenant_not_found', message: 'No such tenant.' },
+    });
   }
 });
 
@@ -151,7 +175,12 @@ test('a workflow step naming a tool that does not exist is 400 unknown_tool nami
   }
   expect(await jobCount(T)).toBe(before);
   // A catalog server the tenant lacks is still 422 server_not_allowed, whether or not the tool exists.
-  const foreign = await submitJob({ principal: liveKey(T), tenantId: T, body: { type: 'workflow', steps: [{ tool: 'stripe/nope' }] }, idempotencyKey: undefined });
+  const foreign = await submitJob({
+    principal: liveKey(T),
+    tenantId: T,
+    body: { type: 'workflow', steps: [{ tool: 'stripe/nope' }] },
+    idempotencyKey: undefined,
+  });
   expect(errorOf(foreign).code).toBe('server_not_allowed');
 });
 

@@ -123,7 +123,13 @@ export function createProducer(opts: ProducerOptions): Producer {
       } finally {
         socket?.uncork();
       }
-      const [outcomes, announced] = await Promise.all([Promise.allSettled(added), activation.then(() => undefined, (err: unknown) => ({ err }))]);
+      const [outcomes, announced] = await Promise.all([
+        Promise.allSettled(added),
+        activation.then(
+          () => undefined,
+          (err: unknown) => ({ err }),
+        ),
+      ]);
       if (announced) throw announced.err;
       const ids: string[] = [];
       outcomes.forEach((o, i) => {

@@ -9,11 +9,14 @@ import { RedisQueueBackend, Worker } from 'bullmq';
 import { BULLMQ_VERSION } from '../src/bullmq-internals';
 
 test('the installed bullmq is the version bullmq-internals.ts was written against, and the pin names it', () => {
-  const installed = (JSON.parse(readFileSync(require.resolve('bullmq/package.json', { paths: [path.join(__dirname, '..')] }), 'utf8')) as { version: string }).version;
+  const installed = (JSON.parse(readFileSync(require.resolve('bullmq/package.json', { paths: [path.join(__dirname, '..')] }), 'utf8')) as { version: string })
+    .version;
   const pinned = (JSON.parse(readFileSync(path.join(__dirname, '../package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies.bullmq;
   const header = readFileSync(path.join(__dirname, '../src/bullmq-internals.ts'), 'utf8').slice(0, 400);
   if (installed !== BULLMQ_VERSION) {
-    throw new Error(`bullmq ${installed} is installed but src/bullmq-internals.ts was checked against ${BULLMQ_VERSION}: re-check every item in it against the new version, then bump BULLMQ_VERSION and the package.json pin together`);
+    throw new Error(
+      `bullmq ${installed} is installed but src/bullmq-internals.ts was checked against ${BULLMQ_VERSION}: re-check every item in it against the new version, then bump BULLMQ_VERSION and the package.json pin together`,
+    );
   }
   expect(pinned).toBe(BULLMQ_VERSION);
   expect(header).toContain(`bullmq ${BULLMQ_VERSION}`);

@@ -40,7 +40,12 @@ afterEach(async () => {
 /** Jobs whose id starts with `quick` return at once; every other job waits for its gate. */
 async function start(o: Partial<DispatcherOptions> & { slots: number }) {
   dispatcher = createDispatcher({
-    redis, subscriber: sub, redisPrefix: prefix, lockMs: 5000, stalledCheckMs: 5000, logger,
+    redis,
+    subscriber: sub,
+    redisPrefix: prefix,
+    lockMs: 5000,
+    stalledCheckMs: 5000,
+    logger,
     handler: async (job) => {
       startedAt.set(job.id!, Date.now());
       if (!job.id!.startsWith('quick')) await new Promise<void>((resolve) => gates.set(job.id!, resolve));
@@ -63,7 +68,7 @@ async function announceQuietTenants() {
     enqueuedAt.set(q, Date.now());
     await producer.enqueueRun({ job_id: `quick_${q}`, tenant_id: `tenant_${q}` });
   }
-  await waitFor(() => endedAt.has('quick_q1') && endedAt.has('quick_q2') && dispatcher!.stats().running === 0, { what: 'the quiet tenants\' first jobs' });
+  await waitFor(() => endedAt.has('quick_q1') && endedAt.has('quick_q2') && dispatcher!.stats().running === 0, { what: "the quiet tenants' first jobs" });
 }
 
 test('a busy tenant leaves R slots free for recently active tenants, and their next job starts in one at once', async () => {
@@ -134,7 +139,10 @@ test('once the window passes without news of the others, the kept slots go back 
   await waitFor(() => startedOf('h') === 4, { what: 'the heavy tenant filling every slot after the window', timeoutMs: 10_000 });
   // No heavy job ended (all gated) and no message arrived: the 3rd and 4th slots were handed over
   // by the timer, one as each quiet tenant's announcement became a window old, not before.
-  const handedBack = [...startedAt.entries()].filter(([id]) => id.startsWith('h')).map(([, t]) => t).sort((a, b) => a - b);
+  const handedBack = [...startedAt.entries()]
+    .filter(([id]) => id.startsWith('h'))
+    .map(([, t]) => t)
+    .sort((a, b) => a - b);
   expect(handedBack[2]! - news[0]!).toBeGreaterThanOrEqual(windowMs - 5);
   expect(handedBack[3]! - news[1]!).toBeGreaterThanOrEqual(windowMs - 5);
   expect(dispatcher!.stats().running).toBe(4);
@@ -150,5 +158,17 @@ test('a tenant alone fills every slot at once; its own announcements reserve not
 });
 
 test('reservedSlots must leave at least one slot', () => {
-  expect(() => createDispatcher({ redis, subscriber: sub, redisPrefix: prefix, slots: 4, reservedSlots: 4, lockMs: 5000, stalledCheckMs: 5000, logger, handler: async () => undefined })).toThrow(RangeError);
+  expect(() =>
+    createDispatcher({
+      redis,
+      subscriber: sub,
+      redisPrefix: prefix,
+      slots: 4,
+      reservedSlots: 4,
+      lockMs: 5000,
+      stalledCheckMs: 5000,
+      logger,
+      handler: async () => undefined,
+    }),
+  ).toThrow(RangeError);
 });

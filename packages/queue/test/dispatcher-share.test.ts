@@ -29,12 +29,19 @@ test('a freed slot goes to the tenant with the fewest jobs running here, ties ro
   for (let i = 0; i < 8; i++) await producer.enqueueRun({ job_id: `h${i}`, tenant_id: 'tenant_h' });
   const started: string[] = [];
   dispatcher = createDispatcher({
-    redis, subscriber: sub, redisPrefix: prefix, slots: 4, lockMs: 5000, stalledCheckMs: 5000, logger,
+    redis,
+    subscriber: sub,
+    redisPrefix: prefix,
+    slots: 4,
+    lockMs: 5000,
+    stalledCheckMs: 5000,
+    logger,
     // Each job runs until the test opens its gate, so the test decides when a slot frees.
-    handler: (job) => new Promise<void>((resolve) => {
-      started.push(job.id!);
-      gates.set(job.id!, resolve);
-    }),
+    handler: (job) =>
+      new Promise<void>((resolve) => {
+        started.push(job.id!);
+        gates.set(job.id!, resolve);
+      }),
   });
   await dispatcher.start();
   await waitFor(() => started.length === 4, { what: 'the heavy tenant filling every slot' });

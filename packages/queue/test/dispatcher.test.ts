@@ -119,17 +119,21 @@ test('shutdown waits for a fetch Redis does not answer no longer than its grace,
   expect(started).toEqual([]);
 });
 
-test('a finish that fails (its lock gone) still hands the slot on: the tenant\'s next job runs without waiting for a rescan', async () => {
+test("a finish that fails (its lock gone) still hands the slot on: the tenant's next job runs without waiting for a rescan", async () => {
   for (const id of ['first', 'second']) await producer.enqueueRun({ job_id: id, tenant_id: 'tenant_lost' });
   const lockKey = `${producer.tenantQueue('tenant_lost').keys['']}first:lock`;
   const started: string[] = [];
   // No rescan within the test: only the finish's own announcement can bring the tenant back.
-  await start(async (job) => {
-    started.push(job.id!);
-    // Someone else took the job's lock (a stalled check after a long pause): the finish script refuses it.
-    if (job.id === 'first') await redis.set(lockKey, 'another-token');
-  }, 1, 60_000);
-  await waitFor(() => started.includes('second'), { what: 'the second job started after the first one\'s finish failed', timeoutMs: 3000 });
+  await start(
+    async (job) => {
+      started.push(job.id!);
+      // Someone else took the job's lock (a stalled check after a long pause): the finish script refuses it.
+      if (job.id === 'first') await redis.set(lockKey, 'another-token');
+    },
+    1,
+    60_000,
+  );
+  await waitFor(() => started.includes('second'), { what: "the second job started after the first one's finish failed", timeoutMs: 3000 });
 });
 
 test("a tenant's global concurrency caps it even when slots are free; other tenants still run", async () => {
@@ -194,7 +198,13 @@ test('a tenant announced with one job gets one fetch, not every free slot: a ten
   const gates: Array<() => void> = [];
   try {
     dispatcher = createDispatcher({
-      redis: own, subscriber: sub, redisPrefix: prefix, slots: 3, lockMs: 5000, stalledCheckMs: 5000, logger,
+      redis: own,
+      subscriber: sub,
+      redisPrefix: prefix,
+      slots: 3,
+      lockMs: 5000,
+      stalledCheckMs: 5000,
+      logger,
       handler: async (job) => {
         started.push(job.id!);
         await new Promise<void>((resolve) => gates.push(resolve));

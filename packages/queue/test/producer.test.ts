@@ -55,7 +55,11 @@ test('jobs of several tenants go out in one write, each lands in its own queue a
   sub.on('message', (_channel, tenant: string) => activations.push(tenant));
   // The reference: a single enqueue, and a first use of the queues (BullMQ loads its scripts then).
   await producer.enqueueRun({ job_id: 'ref', tenant_id: 'tenant_ref' });
-  await producer.enqueueRuns([{ job_id: 'warm', tenant_id: 'tenant_a' }, { job_id: 'warm2', tenant_id: 'tenant_b' }, { job_id: 'warm3', tenant_id: 'tenant_c' }]);
+  await producer.enqueueRuns([
+    { job_id: 'warm', tenant_id: 'tenant_a' },
+    { job_id: 'warm2', tenant_id: 'tenant_b' },
+    { job_id: 'warm3', tenant_id: 'tenant_c' },
+  ]);
 
   const batch = [
     { job_id: 'a1', tenant_id: 'tenant_a' },
@@ -90,7 +94,10 @@ test('jobs of several tenants go out in one write, each lands in its own queue a
 });
 
 test('a tenant whose add fails is left out of the result while the other tenants of the batch are enqueued', async () => {
-  await producer.enqueueRuns([{ job_id: 'w1', tenant_id: 'tenant_ok' }, { job_id: 'w2', tenant_id: 'tenant_bad' }]);
+  await producer.enqueueRuns([
+    { job_id: 'w1', tenant_id: 'tenant_ok' },
+    { job_id: 'w2', tenant_id: 'tenant_bad' },
+  ]);
   // Break tenant_bad's queue for real: its meta hash becomes a string, so BullMQ's add script fails with WRONGTYPE.
   const meta = queueOf('tenant_bad').keys.meta!;
   await redis.del(meta);

@@ -38,15 +38,29 @@ function start(handler: RunHandler) {
 const lockKey = (jobId: string) => `${tenantBullPrefix(prefix, T)}:${tenantQueueName(T)}:${jobId}:lock`;
 
 const jobRow = (id: string, tenantId: string, status: 'queued' | 'running') => ({
-  id, tenant_id: tenantId, environment: 'live' as const, type: 'workflow' as const, status, input: null,
-  steps: JSON.stringify([{ tool: 'asaas/get_balance', args: {} }]), servers: ['asaas'],
-  metadata: JSON.stringify({}), callback_url: null, max_iterations: null, model: null,
-  idempotency_key: null, request_hash: null, enqueued_at: new Date(),
+  id,
+  tenant_id: tenantId,
+  environment: 'live' as const,
+  type: 'workflow' as const,
+  status,
+  input: null,
+  steps: JSON.stringify([{ tool: 'asaas/get_balance', args: {} }]),
+  servers: ['asaas'],
+  metadata: JSON.stringify({}),
+  callback_url: null,
+  max_iterations: null,
+  model: null,
+  idempotency_key: null,
+  request_hash: null,
+  enqueued_at: new Date(),
 });
 
 async function insertRow(status: 'queued' | 'running' = 'queued', tenantId = T): Promise<string> {
   const id = newId('job');
-  await tdb.db.insertInto('jobs').values(jobRow(id, tenantId, status)).execute();
+  await tdb.db
+    .insertInto('jobs')
+    .values(jobRow(id, tenantId, status))
+    .execute();
   return id;
 }
 
@@ -75,7 +89,18 @@ beforeAll(async () => {
   tdb = await createTestDatabase('stranded');
   await tdb.db
     .insertInto('tenants')
-    .values([T, ...OTHERS].map((id) => ({ id, name: id, servers: ['asaas'], limits: JSON.stringify({}), plan: JSON.stringify({}), instructions: null, webhook_url: null, automations: JSON.stringify([]) })))
+    .values(
+      [T, ...OTHERS].map((id) => ({
+        id,
+        name: id,
+        servers: ['asaas'],
+        limits: JSON.stringify({}),
+        plan: JSON.stringify({}),
+        instructions: null,
+        webhook_url: null,
+        automations: JSON.stringify([]),
+      })),
+    )
     .execute();
 });
 
@@ -246,7 +271,12 @@ test('every kind of stranded entry is repaired in one pass, and entries that nee
     expect(await state(T, lost)).toBe('waiting');
     expect(await state(C, failed)).toBe('waiting');
     expect((await queue(C).getJob(failed))!.attemptsMade).toBe(0);
-    expect([await state(T, waiting), await state(B, active), await state(B, delayed), await state(B, prioritized)]).toEqual(['waiting', 'active', 'delayed', 'prioritized']);
+    expect([await state(T, waiting), await state(B, active), await state(B, delayed), await state(B, prioritized)]).toEqual([
+      'waiting',
+      'active',
+      'delayed',
+      'prioritized',
+    ]);
     expect([await state(C, completedC), await state(D, completedD), await state(E, waitingE)]).toEqual(['completed', 'completed', 'waiting']);
     // Repaired: a second pass finds nothing to do.
     expect(await reviveStrandedEntries({ db: tdb.db, producer, logger, graceMs: 0 })).toEqual({ retried: 0, readded: 0, reannounced: 0 });
@@ -262,7 +292,8 @@ test('a pass over a backlog costs the same round trips to Redis for 200 rows as 
     await tdb.db.insertInto('jobs').values(rows).execute();
     expect(await producer.enqueueRuns(rows.map((r) => ({ job_id: r.id, tenant_id: r.tenant_id })))).toHaveLength(n);
   }
-  const pass = async () => expect(await reviveStrandedEntries({ db: tdb.db, producer, logger, graceMs: 0 })).toEqual({ retried: 0, readded: 0, reannounced: 0 });
+  const pass = async () =>
+    expect(await reviveStrandedEntries({ db: tdb.db, producer, logger, graceMs: 0 })).toEqual({ retried: 0, readded: 0, reannounced: 0 });
   await backlog(50);
   const at50 = await writesDuring(redis, pass);
   await backlog(150);

@@ -76,9 +76,7 @@ async function main(): Promise<void> {
 
   // Baseline: a bare SDK client with the same headers, connected once.
   const bare = new Client({ name: 'bench-bare', version: '0' }, { capabilities: {} });
-  await bare.connect(
-    new StreamableHTTPClientTransport(new URL(filled.transport.url), { requestInit: { headers: filled.transport.headers } }),
-  );
+  await bare.connect(new StreamableHTTPClientTransport(new URL(filled.transport.url), { requestInit: { headers: filled.transport.headers } }));
   await bare.listTools(); // same validator caching as the runtime's listing
 
   const runtime = createRuntime({

@@ -83,10 +83,27 @@ export function sandboxEntries(sandboxUrl: string, option: SandboxTransportOptio
  */
 export function stripeOfficialEntry(): CatalogEntry {
   const tools = [
-    'create_customer', 'list_customers', 'create_product', 'list_products', 'create_price', 'list_prices',
-    'create_payment_link', 'create_invoice', 'create_invoice_item', 'finalize_invoice', 'list_invoices',
-    'retrieve_balance', 'create_refund', 'list_payment_intents', 'list_subscriptions', 'cancel_subscription',
-    'update_subscription', 'list_coupons', 'create_coupon', 'list_disputes', 'update_dispute',
+    'create_customer',
+    'list_customers',
+    'create_product',
+    'list_products',
+    'create_price',
+    'list_prices',
+    'create_payment_link',
+    'create_invoice',
+    'create_invoice_item',
+    'finalize_invoice',
+    'list_invoices',
+    'retrieve_balance',
+    'create_refund',
+    'list_payment_intents',
+    'list_subscriptions',
+    'cancel_subscription',
+    'update_subscription',
+    'list_coupons',
+    'create_coupon',
+    'list_disputes',
+    'update_dispute',
   ];
   return {
     id: 'stripe-official',

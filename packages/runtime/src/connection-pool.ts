@@ -115,10 +115,7 @@ export function createConnectionPool(opts: ConnectionPoolOptions): ConnectionPoo
         if (!victim || e.lastUsedAt < victim.lastUsedAt) victim = e;
       }
       if (!victim) {
-        throw new RuntimeError(
-          'connection_failed',
-          `connection pool is full (${maxConnections} live connections, all busy)`,
-        );
+        throw new RuntimeError('connection_failed', `connection pool is full (${maxConnections} live connections, all busy)`);
       }
       await dropConnection(victim, 'lru');
       await settle(victim);
@@ -149,12 +146,7 @@ export function createConnectionPool(opts: ConnectionPoolOptions): ConnectionPoo
         // they close as soon as the sessions still using them are done.
         for (const other of entries.values()) {
           const p = other.parts;
-          if (
-            other !== e &&
-            p.tenantId === parts.tenantId &&
-            p.server === parts.server &&
-            p.environment === parts.environment
-          ) {
+          if (other !== e && p.tenantId === parts.tenantId && p.server === parts.server && p.environment === parts.environment) {
             other.superseded = true;
             void settle(other);
           }

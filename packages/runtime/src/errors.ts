@@ -23,12 +23,7 @@ export const TOOL_ERROR_CODES = [
 export type ToolErrorCode = (typeof TOOL_ERROR_CODES)[number];
 
 /** Codes thrown (not returned) by the runtime: bad configuration or misuse, never a tool failure. */
-export type RuntimeErrorCode =
-  | ToolErrorCode
-  | 'invalid_catalog_entry'
-  | 'unknown_server'
-  | 'invalid_session_options'
-  | 'runtime_closed';
+export type RuntimeErrorCode = ToolErrorCode | 'invalid_catalog_entry' | 'unknown_server' | 'invalid_session_options' | 'runtime_closed';
 
 export class RuntimeError extends Error {
   readonly code: RuntimeErrorCode;

@@ -86,7 +86,13 @@ class UndiciResponse {
   readonly #body: Body | null;
   #stream: ReadableStream<Uint8Array> | undefined;
 
-  constructor(readonly url: string, readonly status: number, headers: Dispatcher.ResponseData['headers'], body: Body, nullBody: boolean) {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+    headers: Dispatcher.ResponseData['headers'],
+    body: Body,
+    nullBody: boolean,
+  ) {
     this.ok = status >= 200 && status < 300;
     this.headers = new ResponseHeaders(headers);
     // A body nobody reads (a 202 only drained, a stream the server ends abruptly) must not turn
@@ -131,7 +137,7 @@ class UndiciResponse {
 function webStream(node: Body): ReadableStream<Uint8Array> {
   let settled = false; // closed, errored or cancelled: the controller takes nothing more
   const settle = (f: () => void) => {
-    if (!settled) (settled = true), f();
+    if (!settled) ((settled = true), f());
   };
   return new ReadableStream<Uint8Array>({
     start(controller) {
@@ -170,7 +176,14 @@ function closed(body: Body): Promise<void> {
 
 /** A compressed answer (rare: our servers do not compress) is decoded into a real Response. */
 function decodedResponse(url: string, status: number, headers: Dispatcher.ResponseData['headers'], body: Body, encoding: string): Response | null {
-  const decoder = encoding === 'gzip' || encoding === 'x-gzip' ? zlib.createGunzip() : encoding === 'deflate' ? zlib.createInflate() : encoding === 'br' ? zlib.createBrotliDecompress() : null;
+  const decoder =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? zlib.createGunzip()
+      : encoding === 'deflate'
+        ? zlib.createInflate()
+        : encoding === 'br'
+          ? zlib.createBrotliDecompress()
+          : null;
   if (!decoder) return null;
   body.on('error', (err) => decoder.destroy(err));
   const h = new Headers();
@@ -202,7 +215,14 @@ export function createHttpFetch(fallback: FetchLike): FetchLike {
       let res: Dispatcher.ResponseData;
       try {
         // maxRedirections 0 (the default): a 3xx is returned as it is, as `redirect: 'manual'` asks.
-        res = await dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method: method as Dispatcher.HttpMethod, headers, body: (body as string | Uint8Array | null | undefined) ?? null, signal });
+        res = await dispatcher.request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: method as Dispatcher.HttpMethod,
+          headers,
+          body: (body as string | Uint8Array | null | undefined) ?? null,
+          signal,
+        });
       } catch (err) {
         if (signal?.aborted) throw abortReason(signal);
         const code = (err as { code?: string }).code ?? '';
@@ -215,7 +235,9 @@ export function createHttpFetch(fallback: FetchLike): FetchLike {
         throw new TypeError('fetch failed', { cause: new Error('unexpected redirect') });
       }
       const nullBody = NULL_BODY_STATUSES.has(status) || method === 'HEAD';
-      const encoding = String(h['content-encoding'] ?? '').trim().toLowerCase();
+      const encoding = String(h['content-encoding'] ?? '')
+        .trim()
+        .toLowerCase();
       const decoded = !nullBody && encoding !== '' && h['content-length'] !== '0' ? decodedResponse(url.href, status, h, resBody, encoding) : null;
       return decoded ?? (new UndiciResponse(url.href, status, h, resBody, nullBody) as unknown as Response);
     }

@@ -2,15 +2,7 @@ export { createRuntime } from './runtime';
 export type { Runtime, RuntimeOptions, RuntimeStats } from './runtime';
 export { createCatalog, sandboxEntries, sandboxTransportFor, stripeOfficialEntry } from './catalog';
 export type { CatalogOptions, SandboxTransportOption } from './catalog';
-export type {
-  Catalog,
-  CatalogEntry,
-  CatalogTool,
-  CredentialField,
-  HttpTransportTemplate,
-  StdioTransportTemplate,
-  TransportTemplate,
-} from './catalog-types';
+export type { Catalog, CatalogEntry, CatalogTool, CredentialField, HttpTransportTemplate, StdioTransportTemplate, TransportTemplate } from './catalog-types';
 export { fillTransport } from './template';
 export type { FillResult, FilledTransport } from './template';
 export { assignModelNames, resolveToolName, canonicalToolName, MODEL_NAME_PATTERN } from './tool-names';

@@ -156,10 +156,7 @@ export async function openConnection(opts: OpenConnectionOptions): Promise<McpCo
     await Promise.race([
       client.connect(transport, { timeout: opts.connectTimeoutMs }),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`connect timed out after ${opts.connectTimeoutMs} ms`)),
-          opts.connectTimeoutMs,
-        );
+        timer = setTimeout(() => reject(new Error(`connect timed out after ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
       }),
     ]);
   } catch (err) {

@@ -35,9 +35,8 @@ export async function getTools(session: Session): Promise<ToolDefinition[]> {
     function: {
       name: t.model_name,
       description: t.description,
-      parameters: t.input_schema && typeof t.input_schema === 'object' && t.input_schema.type === 'object'
-        ? t.input_schema
-        : { type: 'object', properties: {} },
+      parameters:
+        t.input_schema && typeof t.input_schema === 'object' && t.input_schema.type === 'object' ? t.input_schema : { type: 'object', properties: {} },
     },
   }));
 }
@@ -47,17 +46,8 @@ export async function getTools(session: Session): Promise<ToolDefinition[]> {
  * failed ToolResult (`invalid_arguments`, metered like any call), never as a throw. Also accepts
  * CodeSpar's form `handleToolCall(session, name, args, opts?)`.
  */
-export async function handleToolCall(
-  session: Session,
-  toolCall: OpenAIToolCall,
-  opts?: ExecuteOptions,
-): Promise<ToolResult>;
-export async function handleToolCall(
-  session: Session,
-  name: string,
-  args: Record<string, unknown>,
-  opts?: ExecuteOptions,
-): Promise<ToolResult>;
+export async function handleToolCall(session: Session, toolCall: OpenAIToolCall, opts?: ExecuteOptions): Promise<ToolResult>;
+export async function handleToolCall(session: Session, name: string, args: Record<string, unknown>, opts?: ExecuteOptions): Promise<ToolResult>;
 export async function handleToolCall(
   session: Session,
   callOrName: OpenAIToolCall | string,

@@ -11,16 +11,7 @@ import { classifyCallError, errorText, outcomeFromCallResult } from './tool-resu
 import type { Catalog } from './catalog-types';
 import type { ConnectionPool, PoolEntry } from './connection-pool';
 import type { McpConnection, McpTool } from './mcp-connection';
-import type {
-  BeforeExecute,
-  CredentialsSource,
-  Environment,
-  ExecuteOptions,
-  Session,
-  Tool,
-  ToolCallRecord,
-  ToolResult,
-} from './types';
+import type { BeforeExecute, CredentialsSource, Environment, ExecuteOptions, Session, Tool, ToolCallRecord, ToolResult } from './types';
 
 export interface SessionDeps {
   catalog: Catalog;
@@ -126,9 +117,7 @@ export function createSession(init: SessionInit, deps: SessionDeps): Session {
   function failureFrom(err: unknown, entry: PoolEntry | null, signal?: AbortSignal): Failure {
     if (isRuntimeError(err)) {
       const code: ToolErrorCode =
-        err.code === 'credentials_missing' || err.code === 'session_closed' || err.code === 'connection_failed'
-          ? err.code
-          : 'connection_failed';
+        err.code === 'credentials_missing' || err.code === 'session_closed' || err.code === 'connection_failed' ? err.code : 'connection_failed';
       return { code, message: scrub(entry, err.message) };
     }
     const kind = classifyCallError(err, signal);
@@ -289,11 +278,11 @@ export function createSession(init: SessionInit, deps: SessionDeps): Session {
         withConnection(
           connected,
           (conn) =>
-            conn.client.callTool(
-              { name: tool, arguments: callArgs, ...(idem ? { _meta: { idempotency_key: idem } } : {}) },
-              undefined,
-              { signal, timeout, maxTotalTimeout: timeout },
-            ),
+            conn.client.callTool({ name: tool, arguments: callArgs, ...(idem ? { _meta: { idempotency_key: idem } } : {}) }, undefined, {
+              signal,
+              timeout,
+              maxTotalTimeout: timeout,
+            }),
           signal,
         ),
       );

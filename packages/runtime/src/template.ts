@@ -11,17 +11,11 @@ export function templateFields(template: string): string[] {
 /** Throws `invalid_catalog_entry` when a template names a field the entry does not declare. */
 export function validateTemplates(entry: CatalogEntry): void {
   const known = new Set(entry.credential_fields.map((f) => f.name));
-  const values =
-    entry.transport.type === 'http'
-      ? [entry.transport.url, ...Object.values(entry.transport.headers)]
-      : [...Object.values(entry.transport.env)];
+  const values = entry.transport.type === 'http' ? [entry.transport.url, ...Object.values(entry.transport.headers)] : [...Object.values(entry.transport.env)];
   for (const v of values) {
     for (const field of templateFields(v)) {
       if (!known.has(field)) {
-        throw new RuntimeError(
-          'invalid_catalog_entry',
-          `catalog entry ${entry.id}: template references unknown credential field "${field}"`,
-        );
+        throw new RuntimeError('invalid_catalog_entry', `catalog entry ${entry.id}: template references unknown credential field "${field}"`);
       }
     }
   }
@@ -33,12 +27,9 @@ export function validateTemplates(entry: CatalogEntry): void {
 
 /** A transport with every template filled: holds secrets, so it lives only inside the pool. */
 export type FilledTransport =
-  | { type: 'http'; url: string; headers: Record<string, string> }
-  | { type: 'stdio'; command: string; args: string[]; env: Record<string, string> };
+  { type: 'http'; url: string; headers: Record<string, string> } | { type: 'stdio'; command: string; args: string[]; env: Record<string, string> };
 
-export type FillResult =
-  | { ok: true; transport: FilledTransport; secrets: string[] }
-  | { ok: false; code: 'credentials_missing'; message: string };
+export type FillResult = { ok: true; transport: FilledTransport; secrets: string[] } | { ok: false; code: 'credentials_missing'; message: string };
 
 // Header/env values must be single-line printable text; anything else could smuggle extra headers.
 const SAFE_VALUE = /^[\x20-\x7e\u00a0-\uffff]*$/;

@@ -32,10 +32,7 @@ export function assignModelNames(tools: ReadonlyArray<{ server: string; tool: st
     for (const { server, tool } of tools) {
       const canonical = canonicalToolName(server, tool);
       const plain = `${server}__${tool}`;
-      names.set(
-        canonical,
-        !hashed.has(canonical) && MODEL_NAME_PATTERN.test(plain) ? plain : hashedName(server, tool, hashChars),
-      );
+      names.set(canonical, !hashed.has(canonical) && MODEL_NAME_PATTERN.test(plain) ? plain : hashedName(server, tool, hashChars));
     }
     const owners = new Map<string, string[]>();
     for (const [canonical, name] of names) owners.set(name, [...(owners.get(name) ?? []), canonical]);
@@ -55,8 +52,7 @@ export function assignModelNames(tools: ReadonlyArray<{ server: string; tool: st
 }
 
 export type NameResolution =
-  | { ok: true; server: string; tool: string }
-  | { ok: false; code: 'server_not_in_session' | 'tool_not_found'; server: string; tool: string };
+  { ok: true; server: string; tool: string } | { ok: false; code: 'server_not_in_session' | 'tool_not_found'; server: string; tool: string };
 
 function clip(s: string, n: number): string {
   return s.length > n ? s.slice(0, n) : s;

@@ -43,9 +43,7 @@ describe('createCatalog', () => {
     const asaas = c.get('asaas') as CatalogEntry;
     expect(asaas.transport).toMatchObject({ type: 'stdio', command: 'tsx', args: ['apps/sandbox/src/stdio.ts', 'asaas'] });
     const first = asaas.credential_fields[0]!.name;
-    expect(asaas.transport.type === 'stdio' && asaas.transport.env[`SANDBOX_CREDENTIAL_${first.toUpperCase()}`]).toBe(
-      `{{${first}}}`,
-    );
+    expect(asaas.transport.type === 'stdio' && asaas.transport.env[`SANDBOX_CREDENTIAL_${first.toUpperCase()}`]).toBe(`{{${first}}}`);
     expect(c.get('stripe-official')).toBeUndefined();
   });
 

@@ -28,8 +28,7 @@ describe.each(['http', 'stdio'] as const)('runtime contract over %s', (transport
     await fake.close();
   });
 
-  const open = () =>
-    runtime.sessions.create({ tenantId: 'ten_a', environment: 'test', servers: ['asaas'], metadata: { job_id: 'job_1' } });
+  const open = () => runtime.sessions.create({ tenantId: 'ten_a', environment: 'test', servers: ['asaas'], metadata: { job_id: 'job_1' } });
 
   it('lists tools with canonical and model names and JSON schemas', async () => {
     const s = open();
@@ -73,10 +72,20 @@ describe.each(['http', 'stdio'] as const)('runtime contract over %s', (transport
     // No args or results in usage rows.
     expect(JSON.stringify(rec.records)).not.toContain('pii-marker');
     expect(JSON.stringify(rec.records)).not.toContain('pay_');
-    expect(Object.keys(rec.records[0]!).sort()).toEqual(
-      ['denied', 'duration_ms', 'environment', 'error_code', 'idempotency_key', 'metadata', 'server', 'session_id',
-        'success', 'tenant_id', 'tool', 'tool_call_id'],
-    );
+    expect(Object.keys(rec.records[0]!).sort()).toEqual([
+      'denied',
+      'duration_ms',
+      'environment',
+      'error_code',
+      'idempotency_key',
+      'metadata',
+      'server',
+      'session_id',
+      'success',
+      'tenant_id',
+      'tool',
+      'tool_call_id',
+    ]);
     await s.close();
   });
 

@@ -28,9 +28,7 @@ export function fakeCatalog(baseUrl: string, transport: 'http' | 'stdio' = 'http
 }
 
 /** Credentials as a plain value: tenant → server → set (environment-agnostic unless given). */
-export function credentialsFrom(
-  table: Record<string, Record<string, CredentialSet>>,
-): CredentialsSource & { calls: number } {
+export function credentialsFrom(table: Record<string, Record<string, CredentialSet>>): CredentialsSource & { calls: number } {
   const src = {
     calls: 0,
     async get(tenantId: string, server: string, _env: Environment) {

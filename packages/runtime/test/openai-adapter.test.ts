@@ -49,8 +49,7 @@ describe('OpenAI adapter', () => {
 
   it('handleToolCall parses JSON arguments; bad JSON or non-objects → invalid_arguments, metered, not thrown', async () => {
     const s = runtime.sessions.create({ tenantId: 't1', environment: 'test', servers: ['asaas'] });
-    const call = (args: string) =>
-      handleToolCall(s, { id: 'call_x', type: 'function', function: { name: 'asaas__create_payment', arguments: args } });
+    const call = (args: string) => handleToolCall(s, { id: 'call_x', type: 'function', function: { name: 'asaas__create_payment', arguments: args } });
     expect(await call('{"value": 3}')).toMatchObject({ success: true, data: { value: 3 } });
     rec.records.length = 0;
     const before = fake.requestLog.length;

@@ -46,8 +46,7 @@ describe.each(['http', 'stdio'] as const)('sandbox contract over %s', (transport
     await sandbox.close();
   });
 
-  const open = () =>
-    runtime.sessions.create({ tenantId: 't_acme', environment: 'test', servers: ['asaas'], metadata: { job_id: 'job_9' } });
+  const open = () => runtime.sessions.create({ tenantId: 't_acme', environment: 'test', servers: ['asaas'], metadata: { job_id: 'job_9' } });
 
   it('lists the provider tools with schemas', async () => {
     const s = open();
@@ -124,13 +123,19 @@ describe('isolation: two tenants, interleaved, against the sandbox request log',
     const loja = runtime.sessions.create({ tenantId: 't_loja', environment: 'test', servers: ['asaas'] });
     const names = { t_acme: [] as string[], t_loja: [] as string[] };
     for (let i = 0; i < 4; i++) {
-      for (const [tid, s] of [['t_acme', acme], ['t_loja', loja]] as const) {
+      for (const [tid, s] of [
+        ['t_acme', acme],
+        ['t_loja', loja],
+      ] as const) {
         const r = await s.execute('asaas/create_customer', { name: `${tid}-${i}`, cpfCnpj: CPF });
         expect(r.success).toBe(true);
         names[tid].push(`${tid}-${i}`);
       }
     }
-    for (const [tid, s] of [['t_acme', acme], ['t_loja', loja]] as const) {
+    for (const [tid, s] of [
+      ['t_acme', acme],
+      ['t_loja', loja],
+    ] as const) {
       const list = await s.execute('asaas/list_customers', {});
       const seen = JSON.stringify(list.data);
       for (const n of names[tid]) expect(seen).toContain(n);
@@ -140,7 +145,12 @@ describe('isolation: two tenants, interleaved, against the sandbox request log',
       const account = tenants[tid].asaas.values.api_key;
       const res = await fetch(`${sandbox.url}/sandbox/asaas/objects`, { headers: { 'X-Sandbox-Account': account } });
       const objects = ((await res.json()) as { data: Array<{ name?: string }> }).data;
-      expect(objects.map((o) => o.name).filter(Boolean).sort()).toEqual([...names[tid]].sort());
+      expect(
+        objects
+          .map((o) => o.name)
+          .filter(Boolean)
+          .sort(),
+      ).toEqual([...names[tid]].sort());
     }
 
     const before = sandbox.requestLog.length;

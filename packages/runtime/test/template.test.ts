@@ -61,9 +61,9 @@ describe('fillTransport', () => {
 
 describe('validateTemplates', () => {
   it('rejects unknown fields and credentials in URLs', () => {
-    expect(() =>
-      validateTemplates(entry({ type: 'http', url: 'http://x', headers: { Authorization: 'Bearer {{nope}}' } })),
-    ).toThrow(expect.objectContaining({ code: 'invalid_catalog_entry' }));
+    expect(() => validateTemplates(entry({ type: 'http', url: 'http://x', headers: { Authorization: 'Bearer {{nope}}' } }))).toThrow(
+      expect.objectContaining({ code: 'invalid_catalog_entry' }),
+    );
     expect(() => validateTemplates(entry({ type: 'http', url: 'http://x/{{token}}', headers: {} }))).toThrow(
       expect.objectContaining({ code: 'invalid_catalog_entry' }),
     );

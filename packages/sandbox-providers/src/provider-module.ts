@@ -21,7 +21,5 @@ export interface ProviderModule {
 
 /** `a.b[0].c` from a zod issue path, for provider error fields. */
 export function issuePath(issue: z.core.$ZodIssue): string {
-  return issue.path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join('');
+  return issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }

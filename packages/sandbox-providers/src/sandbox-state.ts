@@ -1,16 +1,7 @@
 import { ProviderError, SandboxError } from './provider-error';
 import type { ProviderModule } from './provider-module';
 import { getProviderModule } from './registry';
-import type {
-  PreparedWebhook,
-  ProviderId,
-  ProviderObject,
-  SandboxObjectView,
-  SimulateAction,
-  ToolContext,
-  ToolResult,
-  WebhookConfig,
-} from './types';
+import type { PreparedWebhook, ProviderId, ProviderObject, SandboxObjectView, SimulateAction, ToolContext, ToolResult, WebhookConfig } from './types';
 import { SIMULATE_ACTIONS } from './types';
 import { isWellFormedCredential } from './validators';
 import { prepareWebhook } from './webhook-signing';
@@ -88,14 +79,7 @@ export function createSandboxState(opts: SandboxStateOptions = {}): SandboxState
     return p;
   }
 
-  function makeContext(
-    mod: ProviderModule,
-    account: string,
-    p: Partition,
-    idempotencyKey: string | null,
-    at: Date,
-    events: PreparedWebhook[],
-  ): ToolContext {
+  function makeContext(mod: ProviderModule, account: string, p: Partition, idempotencyKey: string | null, at: Date, events: PreparedWebhook[]): ToolContext {
     return {
       server: mod.definition.id,
       account,

@@ -55,22 +55,9 @@ export interface ProviderDefinition {
   tools: SandboxTool[];
 }
 
-export type SimulateAction =
-  | 'payment_received'
-  | 'nfe_authorized'
-  | 'nfe_rejected'
-  | 'label_posted'
-  | 'delivered'
-  | 'message_read';
+export type SimulateAction = 'payment_received' | 'nfe_authorized' | 'nfe_rejected' | 'label_posted' | 'delivered' | 'message_read';
 
-export const SIMULATE_ACTIONS: readonly SimulateAction[] = [
-  'payment_received',
-  'nfe_authorized',
-  'nfe_rejected',
-  'label_posted',
-  'delivered',
-  'message_read',
-];
+export const SIMULATE_ACTIONS: readonly SimulateAction[] = ['payment_received', 'nfe_authorized', 'nfe_rejected', 'label_posted', 'delivered', 'message_read'];
 
 /** What the inspection endpoint lists: the canonical fields first, then the provider object's own. */
 export interface SandboxObjectView {

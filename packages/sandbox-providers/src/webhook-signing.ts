@@ -10,13 +10,7 @@ import type { PreparedWebhook, WebhookConfig } from './types';
  * - sandbox-hmac (correios, nuvem-fiscal, z-api: their real APIs sign nothing):
  *   `X-Sandbox-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` plus `X-Sandbox-Event`.
  */
-export function prepareWebhook(
-  scheme: WebhookScheme,
-  config: WebhookConfig,
-  event: string,
-  payload: Record<string, unknown>,
-  now: Date,
-): PreparedWebhook {
+export function prepareWebhook(scheme: WebhookScheme, config: WebhookConfig, event: string, payload: Record<string, unknown>, now: Date): PreparedWebhook {
   const body = JSON.stringify(payload);
   const t = Math.floor(now.getTime() / 1000);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'agents-sandbox/1.0' };

@@ -84,7 +84,13 @@ describe('sandbox state', () => {
     const tooMuch = call(s, 'stripe', 'create_refund', { payment_intent: 'pi_000001', amount: 2001 }, STRIPE_A);
     expect(tooMuch.data.error).toMatchObject({ code: 'amount_too_large', status: 400 });
     expect(call(s, 'stripe', 'retrieve_balance', {}, STRIPE_A).data.available[0]).toMatchObject({ amount: 2000, currency: 'brl' });
-    const declined = call(s, 'stripe', 'create_payment_intent', { amount: 5000, currency: 'brl', payment_method: 'pm_card_chargeDeclined', confirm: true }, STRIPE_A);
+    const declined = call(
+      s,
+      'stripe',
+      'create_payment_intent',
+      { amount: 5000, currency: 'brl', payment_method: 'pm_card_chargeDeclined', confirm: true },
+      STRIPE_A,
+    );
     expect(declined.data.error).toMatchObject({ code: 'card_declined', status: 402, type: 'card_error', decline_code: 'generic_decline' });
     expect(call(s, 'stripe', 'create_payment_intent', { amount: 49, currency: 'brl' }, STRIPE_A).data.error.code).toBe('amount_too_small');
     expect(call(s, 'stripe', 'create_payment_intent', { amount: 10.5, currency: 'brl' }, STRIPE_A).data.error.code).toBe('parameter_invalid');
@@ -125,8 +131,12 @@ describe('sandbox state', () => {
     expect(call(s, 'asaas', 'refund_payment', { id: 'pay_000001', value: 150.01 }, ASAAS).data.error.code).toBe('invalid_value');
     expect(call(s, 'asaas', 'refund_payment', { id: 'pay_000001', value: 50 }, ASAAS).data.status).toBe('RECEIVED');
     expect(call(s, 'asaas', 'refund_payment', { id: 'pay_000001' }, ASAAS).data.status).toBe('REFUNDED');
-    expect(call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10, dueDate: '2026-11-27' }, ASAAS).data.error.code).toBe('invalid_dueDate');
-    expect(call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10.001, dueDate: '2026-12-01' }, ASAAS).data.error.code).toBe('invalid_value');
+    expect(call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10, dueDate: '2026-11-27' }, ASAAS).data.error.code).toBe(
+      'invalid_dueDate',
+    );
+    expect(
+      call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10.001, dueDate: '2026-12-01' }, ASAAS).data.error.code,
+    ).toBe('invalid_value');
   });
 
   it('nuvem-fiscal: pendente → autorizado → cancelado, and rejeitado', () => {
@@ -157,9 +167,21 @@ describe('sandbox state', () => {
   it('melhor-envio: cart → checkout → label → posted → delivered with signed webhooks', () => {
     s.setWebhook('melhor-envio', ME.token!, { url: 'http://127.0.0.1:9/hook', secret: 'me-secret-123' });
     const party = (name: string, cep: string, uf: string) => ({
-      name, document: '12345678909', address: 'Rua A', number: '10', district: 'Centro', city: 'Cidade', state_abbr: uf, postal_code: cep,
+      name,
+      document: '12345678909',
+      address: 'Rua A',
+      number: '10',
+      district: 'Centro',
+      city: 'Cidade',
+      state_abbr: uf,
+      postal_code: cep,
     });
-    const base = { service: 2, from: party('Loja', '01310100', 'SP'), to: party('Maria', '30130000', 'MG'), products: [{ name: 'Camiseta', quantity: 1, unitary_value: 99.9 }] };
+    const base = {
+      service: 2,
+      from: party('Loja', '01310100', 'SP'),
+      to: party('Maria', '30130000', 'MG'),
+      products: [{ name: 'Camiseta', quantity: 1, unitary_value: 99.9 }],
+    };
     expect(call(s, 'melhor-envio', 'create_shipment', base, ME).data.error).toMatchObject({ code: 'validation_failed', status: 422 });
     const order = call(s, 'melhor-envio', 'create_shipment', { ...base, options: { non_commercial: true } }, ME);
     expect(order.data).toMatchObject({ status: 'pending', service_id: 2 });
@@ -177,18 +199,36 @@ describe('sandbox state', () => {
 
   it('correios: prepost ATIVA → POSTADA → ENTREGUE with tracking events', () => {
     const party = (cep: string, uf: string) => ({ nome: 'Fulano', endereco: { cep, logradouro: 'Rua A', numero: '1', cidade: 'X', uf } });
-    const pp = call(s, 'correios', 'create_prepost', {
-      codigoServico: '03220', remetente: party('01310100', 'SP'), destinatario: party('30130000', 'MG'), objetoPostal: { pesoInformado: 500 },
-    }, CORREIOS);
+    const pp = call(
+      s,
+      'correios',
+      'create_prepost',
+      {
+        codigoServico: '03220',
+        remetente: party('01310100', 'SP'),
+        destinatario: party('30130000', 'MG'),
+        objetoPostal: { pesoInformado: 500 },
+      },
+      CORREIOS,
+    );
     expect(pp.data).toMatchObject({ id: 'PR0000000001', situacao: 'ATIVA', codigoObjeto: 'SS000000014BR' });
     expect(call(s, 'correios', 'track_package', { code: 'SS000000014BR' }, CORREIOS).data.objetos[0].mensagem).toMatch(/SRO-020/);
     s.simulate('correios', 'loja-user-1', 'label_posted', 'PR0000000001');
     s.simulate('correios', 'loja-user-1', 'delivered', 'PR0000000001');
     const events = call(s, 'correios', 'track_package', { code: 'SS000000014BR' }, CORREIOS).data.objetos[0].eventos;
     expect(events.map((e: { codigo: string }) => e.codigo)).toEqual(['BDE', 'OEC', 'RO', 'PO']);
-    const wrongUf = call(s, 'correios', 'create_prepost', {
-      codigoServico: '03220', remetente: party('01310100', 'RJ'), destinatario: party('30130000', 'MG'), objetoPostal: { pesoInformado: 500 },
-    }, CORREIOS);
+    const wrongUf = call(
+      s,
+      'correios',
+      'create_prepost',
+      {
+        codigoServico: '03220',
+        remetente: party('01310100', 'RJ'),
+        destinatario: party('30130000', 'MG'),
+        objetoPostal: { pesoInformado: 500 },
+      },
+      CORREIOS,
+    );
     expect(wrongUf.data.error.code).toBe('invalid_uf');
   });
 

@@ -56,7 +56,12 @@ export interface TestStack<T extends TestStackApps> {
  * stopped before the error is thrown, so a failed beforeAll leaks nothing.
  */
 export async function startTestStack<T extends TestStackApps>(apps: T, opts: TestStackOptions<T>): Promise<TestStack<T>> {
-  const loggers = opts.logger === undefined ? { api: silentLogger(), worker: silentLogger() } : 'api' in opts.logger ? opts.logger : { api: opts.logger, worker: opts.logger };
+  const loggers =
+    opts.logger === undefined
+      ? { api: silentLogger(), worker: silentLogger() }
+      : 'api' in opts.logger
+        ? opts.logger
+        : { api: opts.logger, worker: opts.logger };
   const prefix = testRedisPrefix();
   let tdb: TestDatabase | undefined;
   const stack = { prefix } as TestStack<T>;

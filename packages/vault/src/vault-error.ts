@@ -2,12 +2,7 @@
  * Stable error codes of the vault. Messages never contain key material or plaintext, so callers
  * may log them; the code is what callers branch on.
  */
-export type VaultErrorCode =
-  | 'vault_config_invalid'
-  | 'decrypt_failed'
-  | 'unknown_kid'
-  | 'invalid_key'
-  | 'invalid_input';
+export type VaultErrorCode = 'vault_config_invalid' | 'decrypt_failed' | 'unknown_kid' | 'invalid_key' | 'invalid_input';
 
 export class VaultError extends Error {
   readonly code: VaultErrorCode;

@@ -1,15 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import {
-  VaultError,
-  decryptSecret,
-  encryptSecret,
-  generateDataKey,
-  parseMasterKeys,
-  rewrapDataKey,
-  unwrapDataKey,
-  wrapDataKey,
-} from '@agents/vault';
+import { VaultError, decryptSecret, encryptSecret, generateDataKey, parseMasterKeys, rewrapDataKey, unwrapDataKey, wrapDataKey } from '@agents/vault';
 import type { SealedSecret } from '@agents/vault';
 
 const K1 = randomBytes(32).toString('base64');
@@ -175,10 +166,7 @@ describe('secrets', () => {
   });
 
   it('names a non-string field without echoing values', () => {
-    const err = expectVaultError(
-      () => encryptSecret(dek, { api_key: 42 as unknown as string, other: 'sk_test_x' }, AAD),
-      'invalid_input',
-    );
+    const err = expectVaultError(() => encryptSecret(dek, { api_key: 42 as unknown as string, other: 'sk_test_x' }, AAD), 'invalid_input');
     expect(err.message).toContain('api_key');
     expect(err.message).not.toContain('sk_test_x');
   });

@@ -15,8 +15,7 @@ export interface CheckCallbackUrlOptions {
 }
 
 export type CallbackUrlCheck =
-  | { ok: true }
-  | { ok: false; code: 'invalid_url' | 'scheme_not_allowed' | 'address_not_allowed' | 'unresolvable'; message: string };
+  { ok: true } | { ok: false; code: 'invalid_url' | 'scheme_not_allowed' | 'address_not_allowed' | 'unresolvable'; message: string };
 
 export const systemResolve: Resolve = async (host) => {
   const results = await lookup(host, { all: true, verbatim: true });

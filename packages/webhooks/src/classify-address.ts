@@ -2,15 +2,7 @@ import { isIP } from 'node:net';
 import { IPv4, IPv6 } from 'ipaddr.js';
 import { WebhookError } from './webhook-error';
 
-export type AddressClass =
-  | 'public'
-  | 'private'
-  | 'loopback'
-  | 'link_local'
-  | 'cgnat'
-  | 'metadata'
-  | 'unspecified'
-  | 'reserved';
+export type AddressClass = 'public' | 'private' | 'loopback' | 'link_local' | 'cgnat' | 'metadata' | 'unspecified' | 'reserved';
 
 /**
  * Cloud instance-metadata endpoints. Checked before the generic ranges because some sit inside

@@ -13,12 +13,7 @@ export const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000;
 /** The response body is only drained (never stored), and at most this much of it (64 KiB). */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 
-export type DeliveryErrorCode =
-  | 'timeout'
-  | 'connection_error'
-  | 'address_not_allowed'
-  | 'redirect_not_followed'
-  | 'invalid_url';
+export type DeliveryErrorCode = 'timeout' | 'connection_error' | 'address_not_allowed' | 'redirect_not_followed' | 'invalid_url';
 
 export interface DeliverWebhookInput {
   url: string;

@@ -18,10 +18,7 @@ export function parseRetrySchedule(spec: string): number[] {
     const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(entry);
     const unit = match?.[2];
     if (!match || unit === undefined) {
-      throw new WebhookError(
-        'invalid_schedule',
-        `retry schedule entry ${index + 1} ("${entry}") must be a number with a unit ms, s, m, h or d (e.g. "5s")`,
-      );
+      throw new WebhookError('invalid_schedule', `retry schedule entry ${index + 1} ("${entry}") must be a number with a unit ms, s, m, h or d (e.g. "5s")`);
     }
     const ms = Math.round(Number(match[1]) * (UNIT_MS[unit] ?? 0));
     if (!Number.isSafeInteger(ms)) {

@@ -66,7 +66,10 @@ beforeEach(() => {
   connections = 0;
 });
 
-const fixedDns = (table: Record<string, string[]>): Resolve => async (host) => table[host] ?? [];
+const fixedDns =
+  (table: Record<string, string[]>): Resolve =>
+  async (host) =>
+    table[host] ?? [];
 
 describe('deliverWebhook against a loopback receiver (allowPrivate: true)', () => {
   it('delivers a signed event that the receiver can verify; 200 is ok', async () => {

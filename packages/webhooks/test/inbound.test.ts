@@ -4,14 +4,7 @@
  * node:crypto, per each provider's documented scheme.
  */
 import { createHmac } from 'node:crypto';
-import {
-  constantTimeEqual,
-  normaliseProviderEvent,
-  verifyAsaasToken,
-  verifyMelhorEnvioSignature,
-  verifyProviderWebhook,
-  verifyStripeSignature,
-} from '../src';
+import { constantTimeEqual, normaliseProviderEvent, verifyAsaasToken, verifyMelhorEnvioSignature, verifyProviderWebhook, verifyStripeSignature } from '../src';
 
 const SECRET = 'whsec_unit_test_secret_0001';
 const NOW_MS = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -98,10 +91,19 @@ describe('normalisation to payment.confirmed', () => {
   test('Stripe: minor units, zero-decimal currencies, non-payment events, malformed bodies', () => {
     const ev = (type: string, object: object) => ({ id: 'evt_s', type, created: T, data: { object } });
     const brl = normaliseProviderEvent('stripe', 'test', ev('payment_intent.succeeded', { id: 'pi_1', amount: 999, currency: 'brl' }), NOW_MS);
-    expect(brl).toMatchObject({ ok: true, paymentKey: 'stripe:pi_1', event: { amount: 9.99, amount_minor: 999, currency: 'BRL', occurred_at: new Date(T * 1000).toISOString() } });
+    expect(brl).toMatchObject({
+      ok: true,
+      paymentKey: 'stripe:pi_1',
+      event: { amount: 9.99, amount_minor: 999, currency: 'BRL', occurred_at: new Date(T * 1000).toISOString() },
+    });
     const jpy = normaliseProviderEvent('stripe', 'test', ev('payment_intent.succeeded', { id: 'pi_2', amount: 500, currency: 'jpy' }), NOW_MS);
     expect(jpy).toMatchObject({ ok: true, event: { amount: 500, amount_minor: 500, currency: 'JPY' } });
-    const unpaid = normaliseProviderEvent('stripe', 'test', ev('checkout.session.completed', { id: 'cs_1', payment_status: 'unpaid', amount_total: 10 }), NOW_MS);
+    const unpaid = normaliseProviderEvent(
+      'stripe',
+      'test',
+      ev('checkout.session.completed', { id: 'cs_1', payment_status: 'unpaid', amount_total: 10 }),
+      NOW_MS,
+    );
     expect(unpaid).toMatchObject({ ok: true, event: null, paymentKey: null });
     expect(normaliseProviderEvent('stripe', 'test', { type: 'x' }, NOW_MS).ok).toBe(false);
     expect(normaliseProviderEvent('stripe', 'test', [], NOW_MS).ok).toBe(false);

@@ -1,12 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import {
-  DEFAULT_RETRY_SCHEDULE,
-  WebhookError,
-  generateWebhookSecret,
-  nextAttemptDelay,
-  parseRetrySchedule,
-  signPayload,
-} from '@agents/webhooks';
+import { DEFAULT_RETRY_SCHEDULE, WebhookError, generateWebhookSecret, nextAttemptDelay, parseRetrySchedule, signPayload } from '@agents/webhooks';
 
 const BODY = JSON.stringify({ id: 'evt_1', type: 'job.succeeded', created_at: '2026-01-01T00:00:00Z', data: { id: 'job_1' } });
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
@@ -99,9 +92,7 @@ describe('signPayload', () => {
 
 describe('retry schedule', () => {
   it('parses the default schedule to ms', () => {
-    expect(parseRetrySchedule(DEFAULT_RETRY_SCHEDULE)).toEqual([
-      5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
-    ]);
+    expect(parseRetrySchedule(DEFAULT_RETRY_SCHEDULE)).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
   });
 
   it('accepts ms, whitespace and fractions', () => {

@@ -2,11 +2,13 @@ import { WebhookError, checkCallbackUrl, classifyAddress } from '@agents/webhook
 import type { Resolve } from '@agents/webhooks';
 
 /** Test double at the DNS boundary: a fixed table, no network. */
-const fakeDns = (table: Record<string, string[]>): Resolve => async (host) => {
-  const answer = table[host];
-  if (!answer) throw Object.assign(new Error(`ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
-  return answer;
-};
+const fakeDns =
+  (table: Record<string, string[]>): Resolve =>
+  async (host) => {
+    const answer = table[host];
+    if (!answer) throw Object.assign(new Error(`ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    return answer;
+  };
 
 const dns = fakeDns({
   'hooks.example.com': ['93.184.216.34', '2606:2800:220:1:248:1893:25c8:1946'],
@@ -63,12 +65,9 @@ describe('classifyAddress', () => {
     expect(classifyAddress(ip)).toBe(expected);
   });
 
-  it.each(['2130706433', '0x7f000001', '0177.0.0.1', '127.1', 'localhost', '', '[::1]'])(
-    'refuses the non-canonical literal %j instead of guessing',
-    (ip) => {
-      expect(() => classifyAddress(ip)).toThrow(WebhookError);
-    },
-  );
+  it.each(['2130706433', '0x7f000001', '0177.0.0.1', '127.1', 'localhost', '', '[::1]'])('refuses the non-canonical literal %j instead of guessing', (ip) => {
+    expect(() => classifyAddress(ip)).toThrow(WebhookError);
+  });
 });
 
 describe('checkCallbackUrl', () => {
@@ -108,14 +107,12 @@ describe('checkCallbackUrl', () => {
     expect(result.message).not.toContain('s3cret');
   });
 
-  it.each([
-    'https://hooks.example.com/hook',
-    'http://93.184.216.34/hook',
-    'https://8.8.8.8:8443/x',
-    'https://[2606:4700:4700::1111]/x',
-  ])('allows public %s (no connection made)', async (url) => {
-    await expect(checkCallbackUrl(url, strict)).resolves.toEqual({ ok: true });
-  });
+  it.each(['https://hooks.example.com/hook', 'http://93.184.216.34/hook', 'https://8.8.8.8:8443/x', 'https://[2606:4700:4700::1111]/x'])(
+    'allows public %s (no connection made)',
+    async (url) => {
+      await expect(checkCallbackUrl(url, strict)).resolves.toEqual({ ok: true });
+    },
+  );
 
   it('allows private targets when WEBHOOK_ALLOW_PRIVATE_NETWORKS is on', async () => {
     const open = { allowPrivate: true, allowHttp: true, resolve: dns };

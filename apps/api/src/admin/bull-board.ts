@@ -91,7 +91,10 @@ export function createQueueBoard(opts: QueueBoardOptions): QueueBoard {
     return inFlight;
   }
 
-  const timer = setInterval(() => void refresh().catch((err) => opts.logger.warn({ err: { message: (err as Error).message } }, 'bull board refresh failed')), opts.refreshMs);
+  const timer = setInterval(
+    () => void refresh().catch((err) => opts.logger.warn({ err: { message: (err as Error).message } }, 'bull board refresh failed')),
+    opts.refreshMs,
+  );
   timer.unref();
   void refresh().catch(() => undefined);
 
@@ -114,7 +117,9 @@ export function createQueueBoard(opts: QueueBoardOptions): QueueBoard {
         .sadd(keys.activeTenants, tenantId)
         .publish(keys.activationChannel, tenantId)
         .exec()
-        .catch((err) => opts.logger.warn({ err: { message: (err as Error).message }, tenant_id: tenantId }, 'could not announce a retried tenant; the reconciler will'));
+        .catch((err) =>
+          opts.logger.warn({ err: { message: (err as Error).message }, tenant_id: tenantId }, 'could not announce a retried tenant; the reconciler will'),
+        );
     });
   }
   const router = ((req, res, next) => {

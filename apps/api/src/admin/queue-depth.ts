@@ -29,7 +29,9 @@ export function createQueueDepthSampler(opts: QueueDepthOptions): () => Promise<
     const totals = new Map<string, { waiting: number; active: number; failed: number }>();
     for (let i = 0; i < ids.length; i += concurrency) {
       const batch = ids.slice(i, i + concurrency);
-      const counts = await Promise.all(batch.map((tid) => opts.producer.tenantQueue(tid).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed')));
+      const counts = await Promise.all(
+        batch.map((tid) => opts.producer.tenantQueue(tid).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed')),
+      );
       batch.forEach((tid, j) => {
         const c = counts[j]!;
         const label = opts.metrics.tenant(tid);

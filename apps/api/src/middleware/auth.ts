@@ -40,7 +40,13 @@ export function authenticate(operatorKey: string, tenantKeys: TenantKeyResolver 
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
     const m = BEARER.exec(header ?? '');
-    if (!m) throw new ApiError('unauthorized', 'Missing or malformed Authorization header; expected "Bearer <key>".', undefined, bearerChallenge(header ? 'invalid_request' : undefined));
+    if (!m)
+      throw new ApiError(
+        'unauthorized',
+        'Missing or malformed Authorization header; expected "Bearer <key>".',
+        undefined,
+        bearerChallenge(header ? 'invalid_request' : undefined),
+      );
     const key = m[1]!;
     const digest = sha256(key);
     if (timingSafeEqual(digest, operatorDigest)) {

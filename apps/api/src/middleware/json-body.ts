@@ -35,7 +35,8 @@ const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i;
  */
 export function unstorablePath(value: unknown, text?: string): ErrorDetail | undefined {
   if (text !== undefined && !SUSPECT_ESCAPE.test(text)) return undefined;
-  const why = (str: string) => (str.includes('\0') ? 'must not contain the NUL character (U+0000)' : LONE_SURROGATE.test(str) ? 'must not contain an unpaired UTF-16 surrogate' : undefined);
+  const why = (str: string) =>
+    str.includes('\0') ? 'must not contain the NUL character (U+0000)' : LONE_SURROGATE.test(str) ? 'must not contain an unpaired UTF-16 surrogate' : undefined;
   const stack: [unknown, string][] = [[value, 'body']];
   while (stack.length) {
     const [v, at] = stack.pop()!;
@@ -89,7 +90,8 @@ class TooDeep extends Error {
   readonly type = 'entity.too.deep';
 }
 
-const tooDeep = () => new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]);
+const tooDeep = () =>
+  new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]);
 const tooLarge = () => new ApiError('payload_too_large', `The body exceeds ${BODY_LIMIT_BYTES} bytes.`);
 
 /**

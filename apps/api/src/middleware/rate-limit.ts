@@ -77,7 +77,9 @@ export function rateLimit(deps: RateLimitDeps) {
         if (list) list.push(i);
         else byBucket.set(it.bucket, [i]);
       });
-      const pipeline = deps.redis.pipeline() as unknown as Record<string, (...args: unknown[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
+      const pipeline = deps.redis.pipeline() as unknown as Record<string, (...args: unknown[]) => unknown> & {
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
       for (const [bucket, idx] of byBucket) pipeline[COMMAND]!(keyOf(bucket), String(idx.length), String(WINDOW_S));
       const replies = (await pipeline.exec()) ?? [];
       const out: PromiseSettledResult<Counted>[] = new Array(items.length);

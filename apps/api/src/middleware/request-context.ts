@@ -33,7 +33,9 @@ export function requestContext(logger: Logger) {
       ...(principal?.kind === 'tenant' ? { tenant_id: principal.tenantId } : {}),
     };
     const trace = res.locals.trace as TraceParent | undefined;
-    logger.child({ request_id: res.locals.requestId, ...(trace ? { trace_id: trace.traceId, parent_span_id: trace.parentSpanId } : {}) })[level](line, level === 'error' ? 'request failed' : 'request');
+    logger
+      .child({ request_id: res.locals.requestId, ...(trace ? { trace_id: trace.traceId, parent_span_id: trace.parentSpanId } : {}) })
+      [level](line, level === 'error' ? 'request failed' : 'request');
   }
 
   return (req: Request, res: Response, next: NextFunction) => {

@@ -42,87 +42,169 @@ function routes(): Route[] {
   return [
     // Operator: tenants
     {
-      method: 'post', path: '/v1/admin/tenants', tags: ['Tenants'], summary: 'Create a tenant', operationId: 'createTenant',
+      method: 'post',
+      path: '/v1/admin/tenants',
+      tags: ['Tenants'],
+      summary: 'Create a tenant',
+      operationId: 'createTenant',
       request: { body: { required: true, content: { 'application/json': { schema: createTenantBody } } } },
-      responses: { 201: json(R.createdTenantResponse, 'The tenant, with its webhook signing secret (shown only here).'), 409: err('tenant_exists'), ...OPERATOR_ERRORS, ...BODY_ERRORS },
+      responses: {
+        201: json(R.createdTenantResponse, 'The tenant, with its webhook signing secret (shown only here).'),
+        409: err('tenant_exists'),
+        ...OPERATOR_ERRORS,
+        ...BODY_ERRORS,
+      },
     },
     {
-      method: 'get', path: '/v1/admin/tenants', tags: ['Tenants'], summary: 'List tenants', operationId: 'listTenants',
+      method: 'get',
+      path: '/v1/admin/tenants',
+      tags: ['Tenants'],
+      summary: 'List tenants',
+      operationId: 'listTenants',
       request: { query: listTenantsQuery },
       responses: { 200: json(R.list(R.tenantResponse), 'Tenants, newest first.'), ...OPERATOR_ERRORS },
     },
     {
-      method: 'get', path: '/v1/admin/tenants/{id}', tags: ['Tenants'], summary: 'Get a tenant', operationId: 'getTenant',
+      method: 'get',
+      path: '/v1/admin/tenants/{id}',
+      tags: ['Tenants'],
+      summary: 'Get a tenant',
+      operationId: 'getTenant',
       request: { params: adminTenantParams },
       responses: { 200: json(R.tenantResponse, 'The tenant (never its secrets).'), 404: err('tenant_not_found'), ...OPERATOR_ERRORS },
     },
     {
-      method: 'patch', path: '/v1/admin/tenants/{id}', tags: ['Tenants'], summary: 'Update a tenant', operationId: 'updateTenant',
-      description: 'Any of name, servers, limits, plan, instructions, webhook_url, automations, disabled. Every API and worker process sees the change within a second.',
+      method: 'patch',
+      path: '/v1/admin/tenants/{id}',
+      tags: ['Tenants'],
+      summary: 'Update a tenant',
+      operationId: 'updateTenant',
+      description:
+        'Any of name, servers, limits, plan, instructions, webhook_url, automations, disabled. Every API and worker process sees the change within a second.',
       request: { params: adminTenantParams, body: { required: true, content: { 'application/json': { schema: patchTenantBody } } } },
       responses: { 200: json(R.tenantResponse, 'The updated tenant.'), 404: err('tenant_not_found'), ...OPERATOR_ERRORS, ...BODY_ERRORS },
     },
     {
-      method: 'post', path: '/v1/admin/tenants/{id}/webhook-secret/rotate', tags: ['Tenants'], summary: 'Rotate the webhook signing secret', operationId: 'rotateWebhookSecret',
+      method: 'post',
+      path: '/v1/admin/tenants/{id}/webhook-secret/rotate',
+      tags: ['Tenants'],
+      summary: 'Rotate the webhook signing secret',
+      operationId: 'rotateWebhookSecret',
       description: 'The previous secret keeps signing beside the new one for 24 hours.',
       request: { params: adminTenantParams },
       responses: { 200: json(R.webhookSecretResponse, 'The new secret (shown only here).'), 404: err('tenant_not_found'), ...OPERATOR_ERRORS },
     },
     // Operator: API keys
     {
-      method: 'post', path: '/v1/admin/tenants/{id}/api-keys', tags: ['API keys'], summary: 'Issue a tenant API key', operationId: 'createApiKey',
+      method: 'post',
+      path: '/v1/admin/tenants/{id}/api-keys',
+      tags: ['API keys'],
+      summary: 'Issue a tenant API key',
+      operationId: 'createApiKey',
       request: { params: adminTenantParams, body: { required: true, content: { 'application/json': { schema: createApiKeyBody } } } },
-      responses: { 201: json(R.createdApiKeyResponse, 'The key record with the full key (shown only here).'), 404: err('tenant_not_found'), ...OPERATOR_ERRORS, ...BODY_ERRORS },
+      responses: {
+        201: json(R.createdApiKeyResponse, 'The key record with the full key (shown only here).'),
+        404: err('tenant_not_found'),
+        ...OPERATOR_ERRORS,
+        ...BODY_ERRORS,
+      },
     },
     {
-      method: 'get', path: '/v1/admin/tenants/{id}/api-keys', tags: ['API keys'], summary: "List a tenant's API keys", operationId: 'listApiKeys',
+      method: 'get',
+      path: '/v1/admin/tenants/{id}/api-keys',
+      tags: ['API keys'],
+      summary: "List a tenant's API keys",
+      operationId: 'listApiKeys',
       request: { params: adminTenantParams },
       responses: { 200: json(R.list(R.apiKeyResponse), 'Live keys, prefixes only.'), 404: err('tenant_not_found'), ...OPERATOR_ERRORS },
     },
     {
-      method: 'delete', path: '/v1/admin/tenants/{id}/api-keys/{key_id}', tags: ['API keys'], summary: 'Revoke an API key', operationId: 'revokeApiKey',
+      method: 'delete',
+      path: '/v1/admin/tenants/{id}/api-keys/{key_id}',
+      tags: ['API keys'],
+      summary: 'Revoke an API key',
+      operationId: 'revokeApiKey',
       description: 'The key stops working within one second on every API process.',
       request: { params: z.object({ id: tenantId, key_id: apiKeyId }) },
       responses: { 204: { description: 'Revoked.' }, 404: err('tenant_not_found or not_found'), ...OPERATOR_ERRORS },
     },
     // Operator: usage and billing
     {
-      method: 'get', path: '/v1/admin/usage', tags: ['Usage'], summary: 'Usage across tenants', operationId: 'adminUsage',
+      method: 'get',
+      path: '/v1/admin/usage',
+      tags: ['Usage'],
+      summary: 'Usage across tenants',
+      operationId: 'adminUsage',
       request: { query: z.object({ from: isoTime.optional(), to: isoTime.optional(), environment: environment.optional() }) },
       responses: { 200: json(R.adminUsageResponse, 'Per-tenant counters for the window.'), ...OPERATOR_ERRORS },
     },
     {
-      method: 'get', path: '/v1/admin/tool-calls', tags: ['Usage'], summary: 'The raw tool-call log', operationId: 'adminToolCalls',
+      method: 'get',
+      path: '/v1/admin/tool-calls',
+      tags: ['Usage'],
+      summary: 'The raw tool-call log',
+      operationId: 'adminToolCalls',
       request: {
-        query: z.object({ tenant_id: tenantId.optional(), environment: environment.optional(), from: isoTime.optional(), to: isoTime.optional(), limit: listQuery.shape.limit, starting_after: z.string().max(64).optional() }),
+        query: z.object({
+          tenant_id: tenantId.optional(),
+          environment: environment.optional(),
+          from: isoTime.optional(),
+          to: isoTime.optional(),
+          limit: listQuery.shape.limit,
+          starting_after: z.string().max(64).optional(),
+        }),
       },
       responses: { 200: json(R.list(R.toolCallLogRow), 'Tool calls, newest first, each with the session metadata.'), ...OPERATOR_ERRORS },
     },
     {
-      method: 'get', path: '/v1/admin/invoices', tags: ['Billing'], summary: 'Invoices of a period', operationId: 'adminInvoices',
+      method: 'get',
+      path: '/v1/admin/invoices',
+      tags: ['Billing'],
+      summary: 'Invoices of a period',
+      operationId: 'adminInvoices',
       request: { query: z.object({ period }) },
       responses: { 200: json(R.dataOnly(R.invoiceResponse), 'One invoice per tenant with live usage or a base fee.'), ...OPERATOR_ERRORS },
     },
     // Tenant: credentials
     {
-      method: 'put', path: '/v1/tenants/{tid}/credentials/{server}', tags: ['Credentials'], summary: 'Store credentials for a server', operationId: 'putCredentials',
+      method: 'put',
+      path: '/v1/tenants/{tid}/credentials/{server}',
+      tags: ['Credentials'],
+      summary: 'Store credentials for a server',
+      operationId: 'putCredentials',
       description: 'Values are sealed with the tenant data key and never returned.',
-      request: { params: z.object({ tid: tenantId, server: serverId }), query: envQuery, body: { required: true, content: { 'application/json': { schema: credentialPutBody } } } },
+      request: {
+        params: z.object({ tid: tenantId, server: serverId }),
+        query: envQuery,
+        body: { required: true, content: { 'application/json': { schema: credentialPutBody } } },
+      },
       responses: { 204: { description: 'Stored.' }, 422: err('server_not_allowed'), ...TENANT_ERRORS, ...BODY_ERRORS },
     },
     {
-      method: 'get', path: '/v1/tenants/{tid}/credentials', tags: ['Credentials'], summary: 'List stored credentials (field names only)', operationId: 'listCredentials',
+      method: 'get',
+      path: '/v1/tenants/{tid}/credentials',
+      tags: ['Credentials'],
+      summary: 'List stored credentials (field names only)',
+      operationId: 'listCredentials',
       request: { params: tenantParams },
       responses: { 200: json(R.dataOnly(R.credentialSummaryResponse), 'Field names only, never values.'), ...TENANT_ERRORS },
     },
     {
-      method: 'delete', path: '/v1/tenants/{tid}/credentials/{server}', tags: ['Credentials'], summary: 'Delete credentials for a server', operationId: 'deleteCredentials',
+      method: 'delete',
+      path: '/v1/tenants/{tid}/credentials/{server}',
+      tags: ['Credentials'],
+      summary: 'Delete credentials for a server',
+      operationId: 'deleteCredentials',
       request: { params: z.object({ tid: tenantId, server: serverId }), query: envQuery },
       responses: { 204: { description: 'Deleted.' }, 422: err('server_not_allowed'), ...TENANT_ERRORS },
     },
     // Tenant: jobs
     {
-      method: 'post', path: '/v1/tenants/{tid}/jobs', tags: ['Jobs'], summary: 'Submit a job', operationId: 'createJob',
+      method: 'post',
+      path: '/v1/tenants/{tid}/jobs',
+      tags: ['Jobs'],
+      summary: 'Submit a job',
+      operationId: 'createJob',
       request: {
         params: tenantParams,
         headers: z.object({ 'Idempotency-Key': idempotencyKey.optional() }),
@@ -140,7 +222,10 @@ function routes(): Route[] {
         },
       },
       responses: {
-        202: { ...json(R.jobResponse, 'Accepted; durable before this response.'), headers: { Location: { description: '/v1/tenants/{tid}/jobs/{id}', schema: { type: 'string' } } } },
+        202: {
+          ...json(R.jobResponse, 'Accepted; durable before this response.'),
+          headers: { Location: { description: '/v1/tenants/{tid}/jobs/{id}', schema: { type: 'string' } } },
+        },
         422: err('server_not_allowed or idempotency_key_reused'),
         ...TENANT_ERRORS,
         400: err(
@@ -150,25 +235,41 @@ function routes(): Route[] {
       },
     },
     {
-      method: 'get', path: '/v1/tenants/{tid}/jobs', tags: ['Jobs'], summary: 'List jobs', operationId: 'listJobs',
+      method: 'get',
+      path: '/v1/tenants/{tid}/jobs',
+      tags: ['Jobs'],
+      summary: 'List jobs',
+      operationId: 'listJobs',
       request: { params: tenantParams, query: listQuery },
       responses: { 200: json(R.list(R.jobResponse), 'Jobs of the caller’s environment, newest first.'), ...TENANT_ERRORS },
     },
     {
-      method: 'get', path: '/v1/tenants/{tid}/jobs/{job_id}', tags: ['Jobs'], summary: 'Get a job', operationId: 'getJob',
+      method: 'get',
+      path: '/v1/tenants/{tid}/jobs/{job_id}',
+      tags: ['Jobs'],
+      summary: 'Get a job',
+      operationId: 'getJob',
       request: { params: z.object({ tid: tenantId, job_id: jobId }) },
       responses: { 200: json(R.jobResponse, 'The job.'), ...TENANT_ERRORS },
     },
     {
-      method: 'post', path: '/v1/tenants/{tid}/jobs/{job_id}/cancel', tags: ['Jobs'], summary: 'Cancel a job', operationId: 'cancelJob',
+      method: 'post',
+      path: '/v1/tenants/{tid}/jobs/{job_id}/cancel',
+      tags: ['Jobs'],
+      summary: 'Cancel a job',
+      operationId: 'cancelJob',
       request: { params: z.object({ tid: tenantId, job_id: jobId }) },
       responses: { 200: json(R.jobResponse, 'The job (cancelled at once if queued).'), 409: err('job_not_cancellable'), ...TENANT_ERRORS },
     },
     {
-      method: 'post', path: '/v1/tenants/{tid}/jobs/{job_id}/retry', tags: ['Jobs'], summary: 'Retry a failed job (operator)', operationId: 'retryJob',
+      method: 'post',
+      path: '/v1/tenants/{tid}/jobs/{job_id}/retry',
+      tags: ['Jobs'],
+      summary: 'Retry a failed job (operator)',
+      operationId: 'retryJob',
       description:
         'Operator key only. A `failed` job becomes `queued` again and its next attempt resumes from its last checkpoint: tool calls that completed are not made again; the step that failed is. ' +
-        'Its new terminal state sends a new callback. Concurrent retries make one new attempt (the others get 409). Bull Board\'s Retry on the failed entry does the same.',
+        "Its new terminal state sends a new callback. Concurrent retries make one new attempt (the others get 409). Bull Board's Retry on the failed entry does the same.",
       request: { params: z.object({ tid: tenantId, job_id: jobId }) },
       responses: {
         202: json(R.jobResponse, 'The job, queued again.'),
@@ -179,48 +280,87 @@ function routes(): Route[] {
     },
     // Tenant: usage, invoices, deliveries, automations
     {
-      method: 'get', path: '/v1/tenants/{tid}/usage', tags: ['Usage'], summary: "The tenant's usage", operationId: 'tenantUsage',
+      method: 'get',
+      path: '/v1/tenants/{tid}/usage',
+      tags: ['Usage'],
+      summary: "The tenant's usage",
+      operationId: 'tenantUsage',
       request: {
         params: tenantParams,
-        query: z.object({ from: isoTime.optional(), to: isoTime.optional(), group_by: z.enum(['day', 'server', 'tool']).optional(), environment: environment.optional() }),
+        query: z.object({
+          from: isoTime.optional(),
+          to: isoTime.optional(),
+          group_by: z.enum(['day', 'server', 'tool']).optional(),
+          environment: environment.optional(),
+        }),
       },
       responses: { 200: json(R.usageResponse, 'Totals and buckets.'), ...TENANT_ERRORS },
     },
     {
-      method: 'get', path: '/v1/tenants/{tid}/invoices', tags: ['Billing'], summary: "The tenant's invoices", operationId: 'tenantInvoices',
+      method: 'get',
+      path: '/v1/tenants/{tid}/invoices',
+      tags: ['Billing'],
+      summary: "The tenant's invoices",
+      operationId: 'tenantInvoices',
       request: { params: tenantParams, query: tenantInvoicesQuery },
       responses: { 200: json(R.list(R.invoiceResponse), 'Invoices, newest first.'), ...TENANT_ERRORS },
     },
     {
-      method: 'get', path: '/v1/tenants/{tid}/webhook-deliveries', tags: ['Webhooks'], summary: 'List webhook deliveries', operationId: 'listDeliveries',
+      method: 'get',
+      path: '/v1/tenants/{tid}/webhook-deliveries',
+      tags: ['Webhooks'],
+      summary: 'List webhook deliveries',
+      operationId: 'listDeliveries',
       request: { params: tenantParams, query: listDeliveriesQuery },
       responses: { 200: json(R.list(R.deliveryResponse), 'Deliveries, newest first.'), ...TENANT_ERRORS },
     },
     {
-      method: 'get', path: '/v1/tenants/{tid}/webhook-deliveries/{id}', tags: ['Webhooks'], summary: 'Get a webhook delivery with its attempts', operationId: 'getDelivery',
+      method: 'get',
+      path: '/v1/tenants/{tid}/webhook-deliveries/{id}',
+      tags: ['Webhooks'],
+      summary: 'Get a webhook delivery with its attempts',
+      operationId: 'getDelivery',
       request: { params: z.object({ tid: tenantId, id: deliveryId }) },
       responses: { 200: json(R.deliveryWithAttemptsResponse, 'The delivery and every attempt made.'), ...TENANT_ERRORS },
     },
     {
-      method: 'post', path: '/v1/tenants/{tid}/webhook-deliveries/{id}/redeliver', tags: ['Webhooks'], summary: 'Redeliver a webhook', operationId: 'redeliverWebhook',
+      method: 'post',
+      path: '/v1/tenants/{tid}/webhook-deliveries/{id}/redeliver',
+      tags: ['Webhooks'],
+      summary: 'Redeliver a webhook',
+      operationId: 'redeliverWebhook',
       request: { params: z.object({ tid: tenantId, id: deliveryId }) },
       responses: { 202: json(R.deliveryResponse, 'Queued for delivery.'), ...TENANT_ERRORS },
     },
     {
-      method: 'put', path: '/v1/tenants/{tid}/automations', tags: ['Automations'], summary: "Replace the tenant's automations", operationId: 'putAutomations',
-      description: 'Replaces the list of one environment: a tenant key’s own (asking for the other is 400 validation_failed), for the operator `?environment=` (default live). A hook for environment E runs only E’s list. Steps may only name the tenant’s own servers (else 400 validation_failed).',
+      method: 'put',
+      path: '/v1/tenants/{tid}/automations',
+      tags: ['Automations'],
+      summary: "Replace the tenant's automations",
+      operationId: 'putAutomations',
+      description:
+        'Replaces the list of one environment: a tenant key’s own (asking for the other is 400 validation_failed), for the operator `?environment=` (default live). A hook for environment E runs only E’s list. Steps may only name the tenant’s own servers (else 400 validation_failed).',
       request: { params: tenantParams, query: envQuery, body: { required: true, content: { 'application/json': { schema: z.object({ automations }) } } } },
       responses: { 200: json(z.object({ environment, automations }), 'The stored automations of that environment.'), ...TENANT_ERRORS, ...BODY_ERRORS },
     },
     // Catalog
     {
-      method: 'get', path: '/v1/servers', tags: ['Catalog'], summary: 'The server catalog', operationId: 'listServers',
+      method: 'get',
+      path: '/v1/servers',
+      tags: ['Catalog'],
+      summary: 'The server catalog',
+      operationId: 'listServers',
       responses: { 200: json(R.dataOnly(R.serverResponse), 'Every server a tenant can be given.'), 401: COMMON_ERRORS[401] },
     },
     // Inbound provider webhooks (no bearer key: the provider's own signature)
     {
-      method: 'post', path: '/hooks/{tid}/{server}', tags: ['Provider webhooks'], summary: 'Receive a provider webhook', operationId: 'receiveProviderWebhook',
-      description: "Authenticated by the provider's signature (Stripe-Signature, asaas-access-token, X-ME-Signature) against the tenant's webhook_secret credential.",
+      method: 'post',
+      path: '/hooks/{tid}/{server}',
+      tags: ['Provider webhooks'],
+      summary: 'Receive a provider webhook',
+      operationId: 'receiveProviderWebhook',
+      description:
+        "Authenticated by the provider's signature (Stripe-Signature, asaas-access-token, X-ME-Signature) against the tenant's webhook_secret credential.",
       security: [],
       request: {
         params: z.object({ tid: tenantId, server: serverId }),
@@ -237,18 +377,32 @@ function routes(): Route[] {
     },
     // Operations
     {
-      method: 'get', path: '/healthz', tags: ['Operations'], summary: 'Liveness', operationId: 'healthz', security: [],
+      method: 'get',
+      path: '/healthz',
+      tags: ['Operations'],
+      summary: 'Liveness',
+      operationId: 'healthz',
+      security: [],
       responses: { 200: json(z.object({ status: z.literal('ok') }), 'The process runs.') },
     },
     {
-      method: 'get', path: '/readyz', tags: ['Operations'], summary: 'Readiness', operationId: 'readyz', security: [],
+      method: 'get',
+      path: '/readyz',
+      tags: ['Operations'],
+      summary: 'Readiness',
+      operationId: 'readyz',
+      security: [],
       responses: {
         200: json(z.object({ status: z.string(), checks: z.object({ redis: z.string(), postgres: z.string() }) }), 'Redis and Postgres answer.'),
         503: json(z.object({ status: z.string(), checks: z.object({ redis: z.string(), postgres: z.string() }) }), 'A dependency is down.'),
       },
     },
     {
-      method: 'get', path: '/metrics', tags: ['Operations'], summary: 'Prometheus metrics', operationId: 'metrics',
+      method: 'get',
+      path: '/metrics',
+      tags: ['Operations'],
+      summary: 'Prometheus metrics',
+      operationId: 'metrics',
       description: 'Operator key or METRICS_TOKEN as the bearer.',
       responses: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: z.string() } } }, 401: COMMON_ERRORS[401] },
     },
@@ -257,13 +411,26 @@ function routes(): Route[] {
 
 /** Response headers, declared once (components.headers) and referenced by every response that carries them. */
 const HEADERS: Record<string, { description: string; schema: object }> = {
-  'X-Request-Id': { description: 'The request id (the caller’s X-Request-Id when well formed, else a new one); every log line of the request and of the jobs it creates carries it.', schema: { type: 'string' } },
+  'X-Request-Id': {
+    description:
+      'The request id (the caller’s X-Request-Id when well formed, else a new one); every log line of the request and of the jobs it creates carries it.',
+    schema: { type: 'string' },
+  },
   'RateLimit-Limit': { description: "The tenant's limits.requests_per_minute (tenant routes).", schema: { type: 'integer' } },
-  'RateLimit-Remaining': { description: 'Requests left in the current window (each environment, and the operator, have their own).', schema: { type: 'integer' } },
+  'RateLimit-Remaining': {
+    description: 'Requests left in the current window (each environment, and the operator, have their own).',
+    schema: { type: 'integer' },
+  },
   'RateLimit-Reset': { description: 'Seconds until the window resets.', schema: { type: 'integer' } },
   'Retry-After': { description: 'Seconds to wait before retrying (429 rate_limited, 503 service_unavailable).', schema: { type: 'integer' } },
-  'WWW-Authenticate': { description: 'The challenge (RFC 6750): `Bearer realm="api"`, with `error="invalid_request"` or `error="invalid_token"` when credentials were sent.', schema: { type: 'string' } },
-  'Idempotent-Replayed': { description: '`true` when this answer replays the job of an earlier request with the same Idempotency-Key and body.', schema: { type: 'string', enum: ['true'] } },
+  'WWW-Authenticate': {
+    description: 'The challenge (RFC 6750): `Bearer realm="api"`, with `error="invalid_request"` or `error="invalid_token"` when credentials were sent.',
+    schema: { type: 'string' },
+  },
+  'Idempotent-Replayed': {
+    description: '`true` when this answer replays the job of an earlier request with the same Idempotency-Key and body.',
+    schema: { type: 'string', enum: ['true'] },
+  },
 };
 
 /** Which declared headers a response of `path` with `status` can carry. */
@@ -278,7 +445,10 @@ function headersOf(path: string, operationId: string, status: string): string[] 
 }
 
 /** Adds the header references to every response of the generated document. */
-function declareHeaders(document: { paths?: Record<string, Record<string, { operationId?: string; responses?: Record<string, { headers?: Record<string, unknown> }> }>>; components?: Record<string, unknown> }): void {
+function declareHeaders(document: {
+  paths?: Record<string, Record<string, { operationId?: string; responses?: Record<string, { headers?: Record<string, unknown> }> }>>;
+  components?: Record<string, unknown>;
+}): void {
   document.components = { ...document.components, headers: Object.fromEntries(Object.entries(HEADERS).map(([name, h]) => [name, h])) };
   for (const [path, ops] of Object.entries(document.paths ?? {})) {
     for (const op of Object.values(ops)) {

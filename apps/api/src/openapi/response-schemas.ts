@@ -83,7 +83,10 @@ export const toolCallSummary = z.object({
   tool: z.string().nullable(),
   success: z.boolean(),
   duration_ms: z.number().int(),
-  error: z.object({ code: z.string().meta({ example: 'tool_failed' }) }).nullable().meta({ description: "The call's error code; the job's `error` carries the message." }),
+  error: z
+    .object({ code: z.string().meta({ example: 'tool_failed' }) })
+    .nullable()
+    .meta({ description: "The call's error code; the job's `error` carries the message." }),
 });
 
 export const jobResponse = z
@@ -199,7 +202,13 @@ export const serverResponse = z
 export const deliveryWithAttemptsResponse = deliveryResponse
   .extend({
     attempt_log: z.array(
-      z.object({ n: z.number().int(), status_code: z.number().int().nullable(), error: z.string().nullable(), duration_ms: z.number().int().nullable(), attempted_at: timestamp }),
+      z.object({
+        n: z.number().int(),
+        status_code: z.number().int().nullable(),
+        error: z.string().nullable(),
+        duration_ms: z.number().int().nullable(),
+        attempted_at: timestamp,
+      }),
     ),
   })
   .meta({ id: 'WebhookDeliveryWithAttempts' });

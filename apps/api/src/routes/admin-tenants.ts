@@ -20,7 +20,10 @@ const limits = z.strictObject({
 });
 const money = z.number().min(0).max(1_000_000);
 const plan = z.strictObject({
-  currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .optional(),
   base_fee: money.optional(),
   price_per_tool_call: money.optional(),
   price_per_1k_tokens: money.optional(),
@@ -175,7 +178,10 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   r.get('/', async (req, res) => {
     const q = parseOrThrow(listTenantsQuery, req.query, 'query');
     const { data, hasMore } = await listTenantsPage(deps.db, { limit: q.limit, startingAfter: q.starting_after });
-    const lists = await listAutomationsByEnvironment(deps.db, data.map((t) => t.id));
+    const lists = await listAutomationsByEnvironment(
+      deps.db,
+      data.map((t) => t.id),
+    );
     res.json({ data: data.map((t) => presentTenant(t, lists.get(t.id))), has_more: hasMore });
   });
 

@@ -53,7 +53,9 @@ export function credentialRoutes(deps: CredentialRoutesDeps): Router {
     const known = new Set(entry.credential_fields.map((f) => f.name));
     const details = [
       ...entry.credential_fields.filter((f) => f.required && !(f.name in body.values)).map((f) => ({ path: `body.values.${f.name}`, message: 'required' })),
-      ...Object.keys(body.values).filter((k) => !known.has(k)).map((k) => ({ path: `body.values.${k}`, message: 'not a credential field of this server' })),
+      ...Object.keys(body.values)
+        .filter((k) => !known.has(k))
+        .map((k) => ({ path: `body.values.${k}`, message: 'not a credential field of this server' })),
     ];
     if (details.length) throw new ApiError('validation_failed', 'The request body is invalid.', details);
     await deps.credentials.put(tenant.id, server, env, body.values);

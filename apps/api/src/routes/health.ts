@@ -20,8 +20,14 @@ export function healthRoutes(deps: { db: Db; redis: Redis }): Router {
   });
   r.get('/readyz', async (_req, res) => {
     const [redis, postgres] = await Promise.all([
-      within(1000, deps.redis.ping()).then(() => 'ok' as const, () => 'down' as const),
-      within(1000, sql`select 1`.execute(deps.db)).then(() => 'ok' as const, () => 'down' as const),
+      within(1000, deps.redis.ping()).then(
+        () => 'ok' as const,
+        () => 'down' as const,
+      ),
+      within(1000, sql`select 1`.execute(deps.db)).then(
+        () => 'ok' as const,
+        () => 'down' as const,
+      ),
     ]);
     const ready = redis === 'ok' && postgres === 'ok';
     if (!ready) res.setHeader('Retry-After', '5');

@@ -125,7 +125,9 @@ export function hookRoutes(deps: HookRoutesDeps): Router {
     const address = req.ip ?? req.socket.remoteAddress ?? '';
     const retryAfterS = await deps.throttle.retryAfterS(tenantPath, address);
     if (retryAfterS > 0) {
-      throw new ApiError('rate_limited', `Too many failed webhook verifications; retry in ${retryAfterS} s.`, undefined, { 'Retry-After': String(retryAfterS) });
+      throw new ApiError('rate_limited', `Too many failed webhook verifications; retry in ${retryAfterS} s.`, undefined, {
+        'Retry-After': String(retryAfterS),
+      });
     }
     const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 
@@ -136,7 +138,15 @@ export function hookRoutes(deps: HookRoutesDeps): Router {
     const tenant = found && !found.disabled && found.servers.includes(server) ? found : undefined;
     const secret = tenant ? creds?.values.webhook_secret : undefined;
     const verified = verifyProviderWebhook({ server, header: (name) => req.get(name), rawBody: body, secret: secret ?? NO_SECRET, nowMs: now() });
-    const refusal = !found ? 'unknown_tenant' : !tenant ? 'tenant_disabled_or_without_server' : !secret ? 'no_webhook_secret' : verified.ok ? null : verified.reason;
+    const refusal = !found
+      ? 'unknown_tenant'
+      : !tenant
+        ? 'tenant_disabled_or_without_server'
+        : !secret
+          ? 'no_webhook_secret'
+          : verified.ok
+            ? null
+            : verified.reason;
     if (!tenant || refusal !== null) {
       await deps.throttle.recordFailure(tenantPath, address);
       // For the operator only (the sender gets the same 401 whatever the reason).
@@ -178,13 +188,21 @@ export function hookRoutes(deps: HookRoutesDeps): Router {
       // Committed: the jobs are durable. An enqueue that fails here is done by the reconciler.
       try {
         for (const job of result.jobs) await deps.producer.enqueueRun({ job_id: job.id, tenant_id: job.tenant_id });
-        await markEnqueued(deps.db, result.jobs.map((j) => j.id));
+        await markEnqueued(
+          deps.db,
+          result.jobs.map((j) => j.id),
+        );
       } catch (err) {
         log.warn({ err: { message: (err as Error).message } }, 'enqueue failed; the reconciler will enqueue these jobs');
       }
     }
     log.info(
-      { provider_event_id: n.providerEventId, provider_event_type: n.providerEventType, result: result.kind === 'recorded' ? result.outcome : result.kind, jobs: result.kind === 'recorded' ? result.jobs.map((j) => j.id) : [] },
+      {
+        provider_event_id: n.providerEventId,
+        provider_event_type: n.providerEventType,
+        result: result.kind === 'recorded' ? result.outcome : result.kind,
+        jobs: result.kind === 'recorded' ? result.jobs.map((j) => j.id) : [],
+      },
       'provider webhook received',
     );
     res.status(200).json({ received: true });

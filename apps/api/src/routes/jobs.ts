@@ -79,7 +79,9 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     let current = flagged;
     if (flagged.status === 'queued') {
       // Not started anywhere yet: cancel at once. A worker that fetches it later finds it terminal.
-      current = (await finishJob(db, job.id, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled before it started.' } })) ?? (await getJob(db, tenant.id, job.id))!;
+      current =
+        (await finishJob(db, job.id, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled before it started.' } })) ??
+        (await getJob(db, tenant.id, job.id))!;
     }
     // A running job stops before its next model or tool call, on whichever worker runs it.
     await deps.producer.publishCancel(job.id).catch(() => undefined);

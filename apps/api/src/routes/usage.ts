@@ -49,7 +49,9 @@ function usageWindow(q: { from?: Date; to?: Date }, now = new Date()): { from: D
     throw new ApiError('validation_failed', 'The request query is invalid.', [{ path: 'query.to', message: 'must be later than from' }]);
   }
   if (to.getTime() - from.getTime() > MAX_WINDOW_DAYS * 86_400_000) {
-    throw new ApiError('validation_failed', 'The request query is invalid.', [{ path: 'query.from', message: `the window may span at most ${MAX_WINDOW_DAYS} days` }]);
+    throw new ApiError('validation_failed', 'The request query is invalid.', [
+      { path: 'query.from', message: `the window may span at most ${MAX_WINDOW_DAYS} days` },
+    ]);
   }
   return { from, to };
 }

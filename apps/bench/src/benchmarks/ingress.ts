@@ -58,7 +58,15 @@ async function load(o: IngressBenchOptions, name: string, url: string, pid: numb
   const r = await autocannon({ url, connections: o.connections, duration: o.seconds, requests });
   const cpu = cpuSeconds(pid) - cpu0;
   const ok = r.requests.total - r.non2xx;
-  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuMsPerReq: (cpu * 1000) / Math.max(1, ok) };
+  return {
+    name,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    cpuMsPerReq: (cpu * 1000) / Math.max(1, ok),
+  };
 }
 
 /** Runs the ingress benchmark and prints its table and ratios. */
@@ -79,7 +87,13 @@ export async function runIngressBench(o: IngressBenchOptions): Promise<{ runs: I
       keys.set(t, ((await r.json()) as { key: string }).key);
     }
     for (let i = 0; i < 100; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)) break;
+      if (
+        await fetch(`http://127.0.0.1:${port}/`).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const base = await load(o, 'bare', `http://127.0.0.1:${port}`, baseline.pid, stack.tenants, null);
@@ -100,4 +114,3 @@ export async function runIngressBench(o: IngressBenchOptions): Promise<{ runs: I
     await stack.close();
   }
 }
-

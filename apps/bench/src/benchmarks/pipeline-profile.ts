@@ -109,8 +109,10 @@ export async function runPipelineProfile(o: PipelineProfileOptions): Promise<voi
     const x0 = Number((await pc.query(`SELECT xact_commit::float8 AS n FROM pg_stat_database WHERE datname = current_database()`)).rows[0].n);
     // Row writes per table (HOT share of the updates, autovacuum runs), as deltas over the window.
     const tableStats = async () =>
-      (await pc.query(`SELECT relname, n_tup_ins::float8 AS ins, n_tup_upd::float8 AS upd, n_tup_hot_upd::float8 AS hot, (autovacuum_count + autoanalyze_count)::float8 AS av
-                         FROM pg_stat_user_tables WHERE relname IN ('jobs', 'job_steps', 'usage_events', 'webhook_events', 'webhook_deliveries') ORDER BY relname`)).rows as Array<{ relname: string; ins: number; upd: number; hot: number; av: number }>;
+      (
+        await pc.query(`SELECT relname, n_tup_ins::float8 AS ins, n_tup_upd::float8 AS upd, n_tup_hot_upd::float8 AS hot, (autovacuum_count + autoanalyze_count)::float8 AS av
+                         FROM pg_stat_user_tables WHERE relname IN ('jobs', 'job_steps', 'usage_events', 'webhook_events', 'webhook_deliveries') ORDER BY relname`)
+      ).rows as Array<{ relname: string; ins: number; upd: number; hot: number; av: number }>;
     const t0 = await tableStats();
     const workerCpu = () => stack.workers.reduce((sum, w) => sum + cpuTree(w.pid), 0);
     const k0 = workerCpu();
@@ -138,7 +140,9 @@ export async function runPipelineProfile(o: PipelineProfileOptions): Promise<voi
       }),
     );
 
-    console.log(`\n${n} jobs across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${((w1 - w0) / 1000).toFixed(1)} s; ${((x1 - x0) / n).toFixed(2)} commits per job (pg_stat_database.xact_commit, includes the 2 reads of this script)`);
+    console.log(
+      `\n${n} jobs across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${((w1 - w0) / 1000).toFixed(1)} s; ${((x1 - x0) / n).toFixed(2)} commits per job (pg_stat_database.xact_commit, includes the 2 reads of this script)`,
+    );
     console.log('\nStatements during the load (pg_stat_statements; exec time only, not parse/plan/protocol):');
     console.log('\n| calls per job | exec ms per job | rows per call | statement |\n|---|---|---|---|');
     for (const r of stmts.rows as Array<{ calls: number; ms: number; rows: number; query: string }>) {
@@ -152,7 +156,9 @@ export async function runPipelineProfile(o: PipelineProfileOptions): Promise<voi
     for (const b of t1) {
       const a = t0.find((r) => r.relname === b.relname) ?? { ins: 0, upd: 0, hot: 0, av: 0 };
       const upd = b.upd - a.upd;
-      console.log(`| ${b.relname} | ${((b.ins - a.ins) / n).toFixed(2)} | ${(upd / n).toFixed(2)} | ${upd ? `${((100 * (b.hot - a.hot)) / upd).toFixed(0)} %` : '-'} | ${b.av - a.av} |`);
+      console.log(
+        `| ${b.relname} | ${((b.ins - a.ins) / n).toFixed(2)} | ${(upd / n).toFixed(2)} | ${upd ? `${((100 * (b.hot - a.hot)) / upd).toFixed(0)} %` : '-'} | ${b.av - a.av} |`,
+      );
     }
 
     const fns = new Map<string, number>();
@@ -171,7 +177,9 @@ export async function runPipelineProfile(o: PipelineProfileOptions): Promise<voi
       for (const [k, v] of s.areas) areas.set(k, (areas.get(k) ?? 0) + v);
       total += s.total;
     }
-    console.log(`\nWorker CPU profile (both workers, load window only): ${cpuMsPerJob.toFixed(3)} CPU ms per job (/proc, under the profiler), ${(total / n).toFixed(3)} ms of non-idle samples per job`);
+    console.log(
+      `\nWorker CPU profile (both workers, load window only): ${cpuMsPerJob.toFixed(3)} CPU ms per job (/proc, under the profiler), ${(total / n).toFixed(3)} ms of non-idle samples per job`,
+    );
     printTop('area (package or file)', areas, total, cpuMsPerJob, o.top);
     printTop('function (self time)', fns, total, cpuMsPerJob, o.top);
   } finally {

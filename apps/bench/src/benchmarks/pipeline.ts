@@ -35,12 +35,25 @@ export interface PipelineBenchResult {
 
 async function lineOf(child: ManagedChild, re: RegExp, timeoutMs: number): Promise<string> {
   await child.waitForOutput(re, timeoutMs);
-  const line = child.stderr().split('\n').reverse().find((l) => re.test(l));
+  const line = child
+    .stderr()
+    .split('\n')
+    .reverse()
+    .find((l) => re.test(l));
   return line ?? '';
 }
 
 export async function runPipelineBench(o: PipelineBenchOptions): Promise<PipelineBenchResult> {
-  const stack = await startStack({ label: 'pipeline', tenants: o.tenants, workers: 2, workerSlots: o.slots, ownPostgres: true, sandboxProcess: true, env: { DATABASE_POOL_MAX: '20' }, bundles: true });
+  const stack = await startStack({
+    label: 'pipeline',
+    tenants: o.tenants,
+    workers: 2,
+    workerSlots: o.slots,
+    ownPostgres: true,
+    sandboxProcess: true,
+    env: { DATABASE_POOL_MAX: '20' },
+    bundles: true,
+  });
   console.log(`pipeline: ${stack.runs}`);
   const pg = stack.postgres!;
   const procs = () => ({
@@ -72,12 +85,19 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const seconds = (Date.now() - t0) / 1000;
     const c1 = snap();
     const x1 = await commits();
-    const ok = await stack.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'succeeded').executeTakeFirstOrThrow();
+    const ok = await stack.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'succeeded')
+      .executeTakeFirstOrThrow();
     const n = load.accepted.size;
     const cpuPerJobMs = Object.fromEntries(Object.keys(c0).map((k) => [k, ((c1[k]! - c0[k]!) * 1000) / n]));
     // The commits this measuring itself made (2 snapshots) are negligible next to thousands of jobs.
     const commitsPerJob = (x1 - x0) / n;
-    const submitP99 = percentile(load.attempts.map((a) => a.ms), 99);
+    const submitP99 = percentile(
+      load.attempts.map((a) => a.ms),
+      99,
+    );
 
     // ---- bare costs, same run, same servers ----
     const bareN = o.bareN;
@@ -86,9 +106,23 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const bare = spawnEntry(helperEntry('bare-ingress-main', true), {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
     await waitPort(port, true, 30_000);
     const body = JSON.stringify({ steps: [{ tool: 'asaas/create_customer', args: {} }], metadata: {} });
-    await autocannon({ url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, amount: 500 });
+    await autocannon({
+      url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      connections: 16,
+      amount: 500,
+    });
     const b0 = cpuTree(bare.pid) + cpuTree(stack.redis.pid()!) + cpuTree(pg.pid());
-    await autocannon({ url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, amount: bareN });
+    await autocannon({
+      url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      connections: 16,
+      amount: bareN,
+    });
     const ingressMs = ((cpuTree(bare.pid) + cpuTree(stack.redis.pid()!) + cpuTree(pg.pid()) - b0) * 1000) / bareN;
     await bare.stop('SIGKILL');
     // 2. bare BullMQ fetch + complete of those jobs (500 warm-up + bareN queued above).
@@ -128,14 +162,18 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const ratio = total / bareTotal;
 
     console.log(`\n${stack.runs}`);
-    console.log(`${n} jobs (${Number(ok.n) - warm.accepted.size} succeeded) across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${seconds.toFixed(1)} s = ${(n / seconds).toFixed(0)} jobs/s (submit p99 ${submitP99.toFixed(0)} ms)`);
+    console.log(
+      `${n} jobs (${Number(ok.n) - warm.accepted.size} succeeded) across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${seconds.toFixed(1)} s = ${(n / seconds).toFixed(0)} jobs/s (submit p99 ${submitP99.toFixed(0)} ms)`,
+    );
     console.log('\n| process | CPU ms per job |\n|---|---|');
     for (const [k, v] of Object.entries(cpuPerJobMs)) console.log(`| ${k} | ${v.toFixed(3)} |`);
     console.log(`| **total** | **${total.toFixed(3)}** |`);
     console.log('\n| bare cost of the same work | CPU ms per job |\n|---|---|');
     for (const [k, v] of Object.entries(bareMs)) console.log(`| ${k} | ${v.toFixed(3)} |`);
     console.log(`| **sum** | **${bareTotal.toFixed(3)}** |`);
-    console.log(`\n(one bare MCP call: ${mcpCallMs.toFixed(3)} ms CPU; one Postgres write: ${pgWriteMs.toFixed(3)} ms; ${commitsPerJob.toFixed(2)} commits per job)`);
+    console.log(
+      `\n(one bare MCP call: ${mcpCallMs.toFixed(3)} ms CPU; one Postgres write: ${pgWriteMs.toFixed(3)} ms; ${commitsPerJob.toFixed(2)} commits per job)`,
+    );
     console.log(`ratio total ÷ bare: ${ratio.toFixed(2)} (goal ≤ 1.5)`);
     return { jobsPerSecond: n / seconds, cpuPerJobMs, bareMs, ratio };
   } finally {

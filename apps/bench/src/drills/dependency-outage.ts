@@ -26,7 +26,14 @@ const FAST_MS = 2_000;
  */
 export async function dependencyOutage(dep: 'redis' | 'postgres', opts: OutageOptions): Promise<DrillResult> {
   const t0 = Date.now();
-  const stack = await startStack({ label: `${dep}out`, tenants: opts.tenants, workers: 2, workerSlots: 16, callLatencyMs: 20, ownPostgres: dep === 'postgres' });
+  const stack = await startStack({
+    label: `${dep}out`,
+    tenants: opts.tenants,
+    workers: 2,
+    workerSlots: 16,
+    callLatencyMs: 20,
+    ownPostgres: dep === 'postgres',
+  });
   const target = dep === 'redis' ? stack.redis : stack.postgres!;
   let downAt = 0;
   let upAt = 0;
@@ -44,7 +51,15 @@ export async function dependencyOutage(dep: 'redis' | 'postgres', opts: OutageOp
       await target.start();
       upAt = Date.now();
     })();
-    const load = await runLoad(stack, { jobs: opts.jobs, concurrency: 8, retry: 'new-key', retryDelayMs: 100, deadlineMs: opts.downAfterMs + opts.downForMs + 120_000, durationMs: opts.downAfterMs + opts.downForMs + 2_000, paceMs: 50 });
+    const load = await runLoad(stack, {
+      jobs: opts.jobs,
+      concurrency: 8,
+      retry: 'new-key',
+      retryDelayMs: 100,
+      deadlineMs: opts.downAfterMs + opts.downForMs + 120_000,
+      durationMs: opts.downAfterMs + opts.downForMs + 2_000,
+      paceMs: 50,
+    });
     await outage;
     await waitTerminal(stack.db, load.accepted, 180_000);
     const counts = await audit(stack, load.accepted);
@@ -73,7 +88,10 @@ export async function dependencyOutage(dep: 'redis' | 'postgres', opts: OutageOp
       notes: {
         down_s: ((upAt - downAt) / 1000).toFixed(1),
         refused_503: refused.length,
-        p99_503_ms: percentile(refused.map((a) => a.ms), 99).toFixed(0),
+        p99_503_ms: percentile(
+          refused.map((a) => a.ms),
+          99,
+        ).toFixed(0),
         max_503_ms: Math.max(0, ...refused.map((a) => a.ms)).toFixed(0),
         half_written: halfWritten,
         slower_than_2s: hung,

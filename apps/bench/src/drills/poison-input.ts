@@ -74,7 +74,10 @@ const AUTH = `Authorization: Bearer ${OPERATOR_KEY}\r\n`;
 const jobsPath = (tenant: string) => `/v1/tenants/${tenant}/jobs`;
 /** The body goes as its own chunk, so a pre-built body is written as is, never copied per request. */
 const post = (port: number, path: string, body: string | Buffer, type = 'application/json') =>
-  raw(port, [`POST ${path} HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`, body]);
+  raw(port, [
+    `POST ${path} HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+    body,
+  ]);
 
 /**
  * Built on first use and then reused: the drill's client shares the 2 cores with the API, and
@@ -95,14 +98,26 @@ export const HOSTILE_KINDS: HostileKind[] = [
   {
     name: 'hostile-shape',
     send: (port, tenant, i) =>
-      post(port, jobsPath(tenant), JSON.stringify({ type: 'workflow', steps: [{ tool: 'x'.repeat(i % 300), args: 'nope' }], metadata: { ['k'.repeat(5000)]: 1 }, __proto__: { admin: true } })),
+      post(
+        port,
+        jobsPath(tenant),
+        JSON.stringify({
+          type: 'workflow',
+          steps: [{ tool: 'x'.repeat(i % 300), args: 'nope' }],
+          metadata: { ['k'.repeat(5000)]: 1 },
+          __proto__: { admin: true },
+        }),
+      ),
   },
   // Deeply nested JSON (well under the body limit).
   { name: 'deep-array-50k', send: (port, tenant) => post(port, jobsPath(tenant), deepArray()) },
   // A valid job with a 20,000-deep object in it.
   { name: 'deep-object-20k', send: (port, tenant) => post(port, jobsPath(tenant), deepObject()) },
   // Node's header limit is 16 KiB.
-  { name: 'headers-64k', send: (port, tenant) => raw(port, [`GET ${jobsPath(tenant)} HTTP/1.1\r\nHost: x\r\n${AUTH}${hugeHeader()}Connection: close\r\n\r\n`]) },
+  {
+    name: 'headers-64k',
+    send: (port, tenant) => raw(port, [`GET ${jobsPath(tenant)} HTTP/1.1\r\nHost: x\r\n${AUTH}${hugeHeader()}Connection: close\r\n\r\n`]),
+  },
   {
     name: 'unicode-ids',
     send: (port) => raw(port, [`GET /v1/tenants/%F0%9F%92%A3%00%E2%80%AE/jobs/job_%C3%A9%FF HTTP/1.1\r\nHost: x\r\n${AUTH}Connection: close\r\n\r\n`]),
@@ -124,7 +139,11 @@ export const HOSTILE_KINDS: HostileKind[] = [
 /** A client that sends its headers one byte every 200 ms and never finishes: the server must cut it off with a 4xx. */
 export function slowClient(port: number, tenant: string): Promise<RawAnswer> {
   const head = `GET /v1/tenants/${tenant}/jobs HTTP/1.1\r\nHost: x\r\nX-Slow: ${'s'.repeat(400)}`;
-  return raw(port, [...head].map((c) => c), 200);
+  return raw(
+    port,
+    [...head].map((c) => c),
+    200,
+  );
 }
 
 /**
@@ -142,7 +161,8 @@ export async function poisonInput(opts: PoisonInputOptions): Promise<DrillResult
     const answers: RawAnswer[] = [];
     let next = 0;
     const hostileLanes = Array.from({ length: 8 }, async () => {
-      for (let i = next++; i < opts.hostile - opts.slowClients; i = next++) answers.push(await HOSTILE_KINDS[i % HOSTILE_KINDS.length]!.send(port, stack.tenants[i % stack.tenants.length]!, i));
+      for (let i = next++; i < opts.hostile - opts.slowClients; i = next++)
+        answers.push(await HOSTILE_KINDS[i % HOSTILE_KINDS.length]!.send(port, stack.tenants[i % stack.tenants.length]!, i));
     });
     const slow = Array.from({ length: opts.slowClients }, async (_, i) => answers.push(await slowClient(port, stack.tenants[i % stack.tenants.length]!)));
     const [busy] = await Promise.all([runLoad(stack, { jobs: opts.normal, concurrency: 4, retry: 'same-key' }), ...hostileLanes, ...slow]);
@@ -157,9 +177,15 @@ export async function poisonInput(opts: PoisonInputOptions): Promise<DrillResult
     const quietP99 = percentile(ms(quiet), 99);
     const busyP99 = percentile(ms(busy), 99);
     const ratio = busyP99 / quietP99;
-    const health = await fetch(`${stack.apiUrl}/healthz`).then((r) => r.status, () => 0);
+    const health = await fetch(`${stack.apiUrl}/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     const problems = sharedProblems(counts);
-    if (bad.length) problems.push(`${bad.length} hostile requests without a 4xx and a stable code (${[...new Map(bad.map((b) => [`${b.status} ${b.code ?? '-'}`, 1])).keys()].join(', ')})`);
+    if (bad.length)
+      problems.push(
+        `${bad.length} hostile requests without a 4xx and a stable code (${[...new Map(bad.map((b) => [`${b.status} ${b.code ?? '-'}`, 1])).keys()].join(', ')})`,
+      );
     if (health !== 200 || !stack.api.alive()) problems.push('the API did not survive');
     if (counts.completed !== counts.accepted) problems.push(`${counts.accepted - counts.completed} normal jobs did not succeed`);
     if (opts.checkLatency && ratio > 2) problems.push(`normal p99 under hostile traffic ${busyP99.toFixed(0)} ms = ${ratio.toFixed(2)} × quiet (goal ≤ 2)`);

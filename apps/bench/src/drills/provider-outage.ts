@@ -32,13 +32,24 @@ export async function providerOutage(opts: ProviderOutageOptions): Promise<Drill
     // Once the provider is back, new work must succeed again (stale pooled MCP sessions recovered).
     const after = await runLoad(stack, { jobs: Math.max(20, Math.round(opts.jobs / 5)), concurrency: 8, retry: 'same-key' });
     await waitTerminal(stack.db, after.accepted, 60_000);
-    const afterOk = await stack.db.selectFrom('jobs').select('error').where('id', 'in', [...after.accepted]).where('status', '!=', 'succeeded').execute();
+    const afterOk = await stack.db
+      .selectFrom('jobs')
+      .select('error')
+      .where('id', 'in', [...after.accepted])
+      .where('status', '!=', 'succeeded')
+      .execute();
     const counts = await audit(stack, new Set([...load.accepted, ...after.accepted]));
     const failed = await stack.db.selectFrom('jobs').select(['error']).where('status', '=', 'failed').execute();
     const codes = new Map<string, number>();
     for (const f of failed) codes.set(f.error?.code ?? 'none', (codes.get(f.error?.code ?? 'none') ?? 0) + 1);
     const problems = sharedProblems(counts);
-    if (afterOk.length) problems.push(`${afterOk.length} of ${after.accepted.size} jobs submitted after the provider came back did not succeed (${afterOk.map((j) => j.error?.code).slice(0, 3).join(', ')})`);
+    if (afterOk.length)
+      problems.push(
+        `${afterOk.length} of ${after.accepted.size} jobs submitted after the provider came back did not succeed (${afterOk
+          .map((j) => j.error?.code)
+          .slice(0, 3)
+          .join(', ')})`,
+      );
     const unclear = [...codes].filter(([c]) => c === 'none' || c === 'internal');
     if (unclear.length) problems.push(`failed jobs without a clear error code: ${unclear.map(([c, n]) => `${c}:${n}`).join(', ')}`);
     const toolFailures = await stack.db
@@ -51,7 +62,11 @@ export async function providerOutage(opts: ProviderOutageOptions): Promise<Drill
     return {
       name: 'provider outage',
       ...counts,
-      notes: { after_recovery: `${after.accepted.size - afterOk.length}/${after.accepted.size} succeeded`, failure_codes: [...codes].map(([c, n]) => `${c}:${n}`).join(' ') || 'none', failed_tool_call_events: toolFailures.map((f) => `${f.error_code}:${f.n}`).join(' ') || 'none' },
+      notes: {
+        after_recovery: `${after.accepted.size - afterOk.length}/${after.accepted.size} succeeded`,
+        failure_codes: [...codes].map(([c, n]) => `${c}:${n}`).join(' ') || 'none',
+        failed_tool_call_events: toolFailures.map((f) => `${f.error_code}:${f.n}`).join(' ') || 'none',
+      },
       problems,
       seconds: (Date.now() - t0) / 1000,
     };

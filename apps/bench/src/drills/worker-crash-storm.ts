@@ -35,7 +35,10 @@ export async function workerCrashStorm(opts: WorkerCrashStormOptions): Promise<D
         }
         // The replacement must be up before the next kill, or on a loaded machine (a worker takes
         // seconds to start) the storm would kill workers that never got to run anything.
-        await stack.spawnWorker().waitForOutput(/worker started/, 60_000).catch(() => undefined);
+        await stack
+          .spawnWorker()
+          .waitForOutput(/worker started/, 60_000)
+          .catch(() => undefined);
       }
     })();
     const load = await runLoad(stack, { jobs: opts.jobs, concurrency: 16, retry: 'same-key' });
@@ -43,7 +46,11 @@ export async function workerCrashStorm(opts: WorkerCrashStormOptions): Promise<D
     let last = -1;
     let lastMove = Date.now();
     for (;;) {
-      const r = await stack.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', ['queued', 'running']).executeTakeFirstOrThrow();
+      const r = await stack.db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirstOrThrow();
       const open = Number(r.n);
       if (open === 0 || Date.now() - lastMove > 60_000) break;
       if (open !== last) {
@@ -56,7 +63,10 @@ export async function workerCrashStorm(opts: WorkerCrashStormOptions): Promise<D
     await storm;
     await waitTerminal(stack.db, load.accepted, 30_000);
     const counts = await audit(stack, load.accepted);
-    const attempts = await stack.db.selectFrom('jobs').select((eb) => eb.fn.sum<number>('attempts').as('n')).executeTakeFirstOrThrow();
+    const attempts = await stack.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.sum<number>('attempts').as('n'))
+      .executeTakeFirstOrThrow();
     const problems = sharedProblems(counts);
     if (load.gaveUp) problems.push(`${load.gaveUp} submissions never accepted`);
     if (kills === 0) problems.push('no worker was killed (drill too short)');

@@ -26,7 +26,13 @@ export function createBillingRollupHandler(deps: BillingRollupHandlerDeps): Hand
     const r = await runBillingCycle(deps.db, { settleMs: deps.settleMs });
     const usageThrough = r.rollup.usageThrough.toISOString();
     log.info(
-      { events: r.rollup.events, groups: r.rollup.groups, usage_through: usageThrough, invoices_written: r.invoices.written, invoices_finalized: r.invoices.finalized },
+      {
+        events: r.rollup.events,
+        groups: r.rollup.groups,
+        usage_through: usageThrough,
+        invoices_written: r.invoices.written,
+        invoices_finalized: r.invoices.finalized,
+      },
       'billing rollup ran',
     );
     return { events: r.rollup.events, groups: r.rollup.groups, usage_through: usageThrough, invoices_written: r.invoices.written };
@@ -63,7 +69,9 @@ export async function startBillingRollup(opts: BillingRollupOptions): Promise<Bi
     concurrency: 1,
   });
   worker.on('error', () => undefined);
-  worker.on('failed', (_job, err) => opts.logger.warn({ component: 'billing-rollup', err: { message: err.message } }, 'billing rollup failed; the next run retries'));
+  worker.on('failed', (_job, err) =>
+    opts.logger.warn({ component: 'billing-rollup', err: { message: err.message } }, 'billing rollup failed; the next run retries'),
+  );
   return {
     async close() {
       await worker.close();

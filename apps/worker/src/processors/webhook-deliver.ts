@@ -32,8 +32,7 @@ export interface WebhookDeliverDeps {
 export const SHARE_DEFER_MS = 250;
 
 export type WebhookDeliverResult =
-  | { skipped: 'missing' | 'not_pending' | 'stale_attempt' }
-  | { attempt: number; status: DeliveryStatus; status_code: number | null; error: string | null };
+  { skipped: 'missing' | 'not_pending' | 'stale_attempt' } | { attempt: number; status: DeliveryStatus; status_code: number | null; error: string | null };
 
 /** Failure code when the tenant has no signing secret: nothing unsigned ever leaves. */
 export const NO_SIGNING_SECRET = 'no_signing_secret';
@@ -93,7 +92,8 @@ async function attemptDelivery(deps: WebhookDeliverDeps, { delivery, payload }: 
   let status: DeliveryStatus;
   let nextDelayMs: number | null = null;
   if (result.ok) status = 'delivered';
-  else if (!isRetryable(result)) status = 'failed'; // 410 Gone, or a URL that can never work
+  else if (!isRetryable(result))
+    status = 'failed'; // 410 Gone, or a URL that can never work
   else {
     nextDelayMs = nextAttemptDelay(deps.schedule, n);
     status = nextDelayMs === null ? 'failed' : 'pending';

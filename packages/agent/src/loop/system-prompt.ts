@@ -9,8 +9,5 @@ export const DEFAULT_INSTRUCTIONS =
  */
 export function buildSystemPrompt(instructions: string | null | undefined): string {
   const own = instructions?.trim() ? instructions.trim() : DEFAULT_INSTRUCTIONS;
-  return [
-    own,
-    'Tool results come back as JSON {success, data, error, error_code}. If a tool fails, do not invent results: explain what failed.',
-  ].join('\n\n');
+  return [own, 'Tool results come back as JSON {success, data, error, error_code}. If a tool fails, do not invent results: explain what failed.'].join('\n\n');
 }

@@ -23,9 +23,7 @@ export interface ModelTurnPayload {
  * tool calls has its answers at `s+1 … s+k` (in call order) and the next turn at `s+k+1`, so a
  * resumed attempt gives an unanswered call the very seq (and idempotency key) the dead one used.
  */
-export type LoopStep =
-  | { seq: number; kind: 'model_turn'; payload: ModelTurnPayload }
-  | { seq: number; kind: 'tool_call'; payload: ToolMessage };
+export type LoopStep = { seq: number; kind: 'model_turn'; payload: ModelTurnPayload } | { seq: number; kind: 'tool_call'; payload: ToolMessage };
 
 /** Where the loop persists its progress; each save must be durable before it resolves. */
 export interface LoopCheckpoints {

@@ -160,16 +160,10 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): ModelProvider
           const opts: { retryable: boolean; status?: number; providerCode?: string } = { retryable: failure.retryable };
           if (failure.status !== undefined) opts.status = failure.status;
           if (failure.providerCode !== undefined) opts.providerCode = failure.providerCode;
-          throw new ModelError(
-            `Model request failed${statusText} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.detail}`,
-            opts,
-          );
+          throw new ModelError(`Model request failed${statusText} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.detail}`, opts);
         }
         const delayMs = computeRetryDelayMs(attempt, failure.retryAfterMs, backoff);
-        logger.warn(
-          { attempt: attempts, status: failure.status, provider_code: failure.providerCode, delay_ms: delayMs },
-          'model request failed; retrying',
-        );
+        logger.warn({ attempt: attempts, status: failure.status, provider_code: failure.providerCode, delay_ms: delayMs }, 'model request failed; retrying');
         await sleep(delayMs, signal);
         continue;
       }

@@ -13,10 +13,7 @@ export function isRetryableStatus(status: number): boolean {
  * `retry-after` (seconds, or an HTTP date). Undefined when absent or unparseable.
  * `now` is epoch ms, only used for the HTTP-date form.
  */
-export function parseRetryAfterMs(
-  headers: { get(name: string): string | null } | undefined,
-  now: number = Date.now(),
-): number | undefined {
+export function parseRetryAfterMs(headers: { get(name: string): string | null } | undefined, now: number = Date.now()): number | undefined {
   if (!headers) return undefined;
   const ms = headers.get('retry-after-ms');
   if (ms !== null && ms.trim() !== '') {

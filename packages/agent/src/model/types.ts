@@ -68,4 +68,3 @@ export interface ModelProvider {
   readonly id: string;
   complete(req: ModelRequest, opts?: ModelCallOptions): Promise<ModelTurn>;
 }
-

@@ -9,9 +9,9 @@ import type { Scenario } from './scenario';
  * `__dirname` is dist/) has them copied next to it by scripts/build-app.mjs as
  * `dist/fixtures/scenarios`, so a built worker finds them wherever the bundle runs.
  */
-export const DEFAULT_FIXTURES_DIR = [path.join(__dirname, 'fixtures', 'scenarios'), path.resolve(__dirname, '../../fixtures/scenarios')].find((dir) =>
-  existsSync(dir),
-) ?? path.resolve(__dirname, '../../fixtures/scenarios');
+export const DEFAULT_FIXTURES_DIR =
+  [path.join(__dirname, 'fixtures', 'scenarios'), path.resolve(__dirname, '../../fixtures/scenarios')].find((dir) => existsSync(dir)) ??
+  path.resolve(__dirname, '../../fixtures/scenarios');
 
 /**
  * Reads every `*.json` in `dir` (sorted by file name, which is also match priority). A file holds
@@ -20,7 +20,9 @@ export const DEFAULT_FIXTURES_DIR = [path.join(__dirname, 'fixtures', 'scenarios
 export function loadScenarios(dir: string = DEFAULT_FIXTURES_DIR): Scenario[] {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
   } catch (err) {
     throw new ScenarioError(`Cannot read scenario fixtures folder ${dir}: ${(err as Error).message}`);
   }

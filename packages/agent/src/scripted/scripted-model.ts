@@ -29,9 +29,7 @@ export function estimateTokens(chars: number): number {
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content
-      .map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : ''))
-      .join('');
+    return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('');
   }
   return '';
 }
@@ -52,9 +50,7 @@ function collectResults(messages: ChatMessage[]): Map<string, string> {
 }
 
 function noMatchMessage(scenarios: CompiledScenario[]): string {
-  const examples = scenarios
-    .filter((s) => s.scenario.example)
-    .map((s) => `- "${s.scenario.example}" (${s.scenario.name})`);
+  const examples = scenarios.filter((s) => s.scenario.example).map((s) => `- "${s.scenario.example}" (${s.scenario.name})`);
   return [
     'No scripted scenario matched this request, so nothing was done.',
     'The scripted model (used when OPENAI_API_KEY is unset) only follows scenario fixtures matched on the first user message.',
@@ -124,8 +120,7 @@ export function createScriptedModel(opts: ScriptedModelOptions): ModelProvider {
     }
 
     const promptChars = JSON.stringify(req.messages).length + (req.tools ? JSON.stringify(req.tools).length : 0);
-    const replyChars =
-      (content?.length ?? 0) + toolCalls.reduce((n, tc) => n + tc.function.name.length + tc.function.arguments.length, 0);
+    const replyChars = (content?.length ?? 0) + toolCalls.reduce((n, tc) => n + tc.function.name.length + tc.function.arguments.length, 0);
     const message: ModelTurn['message'] = { role: 'assistant', content };
     if (toolCalls.length > 0) message.tool_calls = toolCalls;
     return {

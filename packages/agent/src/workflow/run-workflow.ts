@@ -26,19 +26,14 @@ export interface WorkflowIo {
 }
 
 export type WorkflowResult =
-  | { ok: true; output: { steps: WorkflowStepOutcome[] } }
-  | { ok: false; output: { steps: WorkflowStepOutcome[] }; error: { code: string; message: string } };
+  { ok: true; output: { steps: WorkflowStepOutcome[] } } | { ok: false; output: { steps: WorkflowStepOutcome[] }; error: { code: string; message: string } };
 
 /**
  * Deterministic workflow: steps in order, each step's args resolved against earlier results
  * (`{{steps.N.data...}}`) and optional extra context (`{{event...}}`), stop at the first failure
  * with `tool_failed` naming the step.
  */
-export async function runWorkflow(
-  steps: readonly WorkflowStepSpec[],
-  io: WorkflowIo,
-  extraContext: Record<string, unknown> = {},
-): Promise<WorkflowResult> {
+export async function runWorkflow(steps: readonly WorkflowStepSpec[], io: WorkflowIo, extraContext: Record<string, unknown> = {}): Promise<WorkflowResult> {
   const outcomes: WorkflowStepOutcome[] = [];
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
@@ -55,7 +50,11 @@ export async function runWorkflow(
         outcome = { tool: step.tool, success: false, data: null, error: { code: 'invalid_reference', message: (err as Error).message } };
         await io.checkpoint(i, outcome, null);
         outcomes.push(outcome);
-        return { ok: false, output: { steps: outcomes }, error: { code: 'tool_failed', message: `Step ${i} (${step.tool}) failed: ${outcome.error!.message}` } };
+        return {
+          ok: false,
+          output: { steps: outcomes },
+          error: { code: 'tool_failed', message: `Step ${i} (${step.tool}) failed: ${outcome.error!.message}` },
+        };
       }
       const result = await io.execute(i, step.tool, args);
       outcome = {
@@ -71,7 +70,10 @@ export async function runWorkflow(
       return {
         ok: false,
         output: { steps: outcomes },
-        error: { code: 'tool_failed', message: `Step ${i} (${step.tool}) failed: ${outcome.error?.code ?? 'error'}${outcome.error?.message ? ` — ${outcome.error.message}` : ''}` },
+        error: {
+          code: 'tool_failed',
+          message: `Step ${i} (${step.tool}) failed: ${outcome.error?.code ?? 'error'}${outcome.error?.message ? ` — ${outcome.error.message}` : ''}`,
+        },
       };
     }
   }

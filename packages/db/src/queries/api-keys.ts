@@ -57,8 +57,6 @@ export async function touchApiKey(db: Db, keyId: string, granularityMs: number):
     .updateTable('api_keys')
     .set({ last_used_at: sql<Date>`now()` })
     .where('id', '=', keyId)
-    .where((eb) =>
-      eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', sql<Date>`now() - make_interval(secs => ${granularityMs / 1000})`)]),
-    )
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', sql<Date>`now() - make_interval(secs => ${granularityMs / 1000})`)]))
     .execute();
 }

@@ -7,7 +7,8 @@ import type { InsertJobResult } from './jobs';
 /** One outcome per submitted job, in order: its result, or the error that left it unwritten. */
 export type InsertJobsOutcome = InsertJobResult | { kind: 'error'; error: unknown };
 
-const keyOf = (j: { tenant_id: string; environment: string; idempotency_key?: string | null }) => `${j.tenant_id}\u0000${j.environment}\u0000${j.idempotency_key}`;
+const keyOf = (j: { tenant_id: string; environment: string; idempotency_key?: string | null }) =>
+  `${j.tenant_id}\u0000${j.environment}\u0000${j.idempotency_key}`;
 
 /**
  * Columns a job row can be inserted with, and whether Postgres stores them as jsonb (NewJob gives
@@ -113,7 +114,9 @@ async function insertRows(db: Db, rows: NewJob[]): Promise<Job[]> {
     statements.set(signature, text);
   }
   // The text is built from JOB_COLUMNS' names only; the rows travel as the one parameter.
-  const { rows: created } = await sql<Job>`${sql.raw(text.slice(0, text.indexOf('$1')))}${records.json}${sql.raw(text.slice(text.indexOf('$1') + 2))}`.execute(db);
+  const { rows: created } = await sql<Job>`${sql.raw(text.slice(0, text.indexOf('$1')))}${records.json}${sql.raw(text.slice(text.indexOf('$1') + 2))}`.execute(
+    db,
+  );
   return created;
 }
 
@@ -163,7 +166,10 @@ export async function insertJobs(db: Db, jobs: NewJob[]): Promise<InsertJobsOutc
   const out: InsertJobsOutcome[] = new Array(jobs.length);
   let created: Job[];
   try {
-    created = await insertRows(db, leaders.map((i) => jobs[i]!));
+    created = await insertRows(
+      db,
+      leaders.map((i) => jobs[i]!),
+    );
   } catch (err) {
     // One job's data failing the statement must not fail the others (other tenants' requests that
     // happened to share the batch): each job is then written on its own and only it fails.

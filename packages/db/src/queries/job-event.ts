@@ -15,7 +15,12 @@ export async function renderJobEvent(db: Db, eventId: string): Promise<JobEventP
   if (event.payload !== null) return event.payload as JobEventPayload;
   const job = event.job_id ? await getJobById(db, event.job_id) : undefined;
   if (!job) return undefined;
-  const payload: JobEventPayload = { id: event.id, type: event.type as JobEventType, created_at: event.created_at.toISOString(), data: await loadJobView(db, job) };
+  const payload: JobEventPayload = {
+    id: event.id,
+    type: event.type as JobEventType,
+    created_at: event.created_at.toISOString(),
+    data: await loadJobView(db, job),
+  };
   const stored = await db
     .updateTable('webhook_events')
     .set({ payload: JSON.stringify(payload) })

@@ -9,7 +9,13 @@ import { renderJobEvent } from './job-event';
  * reported the failure. Undefined when the row is no longer failed (retried meanwhile).
  */
 export async function reportQueueFailure(db: Db, id: string, queueAttempt: number): Promise<Job | undefined> {
-  return db.updateTable('jobs').set({ failed_queue_attempt: queueAttempt }).where('id', '=', id).where('status', '=', 'failed').returningAll().executeTakeFirst();
+  return db
+    .updateTable('jobs')
+    .set({ failed_queue_attempt: queueAttempt })
+    .where('id', '=', id)
+    .where('status', '=', 'failed')
+    .returningAll()
+    .executeTakeFirst();
 }
 
 export type RetryFailedJobResult = { kind: 'retried'; job: Job } | { kind: 'not_found' } | { kind: 'not_failed'; job: Job };
@@ -46,7 +52,8 @@ export async function retryFailedJob(db: Db, q: RetryFailedJob): Promise<RetryFa
     if (q.tenantId) read = read.where('tenant_id', '=', q.tenantId);
     const job = await read.forUpdate().executeTakeFirst();
     if (!job) return { kind: 'not_found' };
-    if (job.status !== 'failed' || (q.expectQueueAttempt !== undefined && job.failed_queue_attempt !== q.expectQueueAttempt)) return { kind: 'not_failed', job };
+    if (job.status !== 'failed' || (q.expectQueueAttempt !== undefined && job.failed_queue_attempt !== q.expectQueueAttempt))
+      return { kind: 'not_failed', job };
     const unrendered = await trx.selectFrom('webhook_events').select('id').where('job_id', '=', job.id).where('payload', 'is', null).execute();
     for (const e of unrendered) await renderJobEvent(trx, e.id);
     const retried = await trx

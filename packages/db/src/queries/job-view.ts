@@ -44,7 +44,11 @@ export function toolCallView(e: Pick<UsageEvent, 'id' | 'server' | 'tool' | 'suc
   };
 }
 
-export function presentJob(job: Job, toolCalls: Pick<UsageEvent, 'id' | 'server' | 'tool' | 'success' | 'duration_ms' | 'error_code'>[], usage: JobView['usage']): JobView {
+export function presentJob(
+  job: Job,
+  toolCalls: Pick<UsageEvent, 'id' | 'server' | 'tool' | 'success' | 'duration_ms' | 'error_code'>[],
+  usage: JobView['usage'],
+): JobView {
   return {
     id: job.id,
     tenant_id: job.tenant_id,
@@ -67,7 +71,9 @@ export function presentJob(job: Job, toolCalls: Pick<UsageEvent, 'id' | 'server'
   };
 }
 
-const usageOfJob = prepare<{ job_id: string }, UsageEvent>('usage_of_job', (db) => db.selectFrom('usage_events').selectAll().where('job_id', '=', param('job_id')).orderBy('seq'));
+const usageOfJob = prepare<{ job_id: string }, UsageEvent>('usage_of_job', (db) =>
+  db.selectFrom('usage_events').selectAll().where('job_id', '=', param('job_id')).orderBy('seq'),
+);
 
 /** The job's view from one read of its usage rows (tool calls listed, tokens summed over all kinds). */
 export async function loadJobView(db: Db, job: Job): Promise<JobView> {

@@ -12,10 +12,7 @@ import { param, prepare } from '../prepared';
 /** How long an Idempotency-Key binds a request to its job (API.md: 24 h). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-export type InsertJobResult =
-  | { kind: 'created'; job: Job }
-  | { kind: 'replayed'; job: Job }
-  | { kind: 'key_reused'; job: Job };
+export type InsertJobResult = { kind: 'created'; job: Job } | { kind: 'replayed'; job: Job } | { kind: 'key_reused'; job: Job };
 
 /**
  * Inserts a job row, honouring the tenant's Idempotency-Key: the same key with the same request
@@ -27,9 +24,7 @@ export async function insertJob(db: Db, job: NewJob): Promise<InsertJobResult> {
     const created = await db
       .insertInto('jobs')
       .values(job)
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'environment', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing(),
-      )
+      .onConflict((oc) => oc.columns(['tenant_id', 'environment', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
       .returningAll()
       .executeTakeFirst();
     if (created) return { kind: 'created', job: created };
@@ -79,7 +74,12 @@ export async function listJobs(db: Db, q: ListJobsQuery): Promise<{ data: Job[];
 
 export async function markEnqueued(db: Db, ids: string[]): Promise<void> {
   if (!ids.length) return;
-  await db.updateTable('jobs').set({ enqueued_at: sql<Date>`now()` }).where('id', 'in', ids).where('enqueued_at', 'is', null).execute();
+  await db
+    .updateTable('jobs')
+    .set({ enqueued_at: sql<Date>`now()` })
+    .where('id', 'in', ids)
+    .where('enqueued_at', 'is', null)
+    .execute();
 }
 
 /** Committed, still-queued jobs with no recorded queue entry, older than the grace period. */
@@ -141,7 +141,12 @@ const finishJobQuery = prepare<Record<string, unknown>, Job>(
   'finish_job',
   (db, v) => {
     const { step, usage } = checkpointInserts(db, v);
-    const fresh = usage && db.insertInto('usage_events').values(usage).onConflict((oc) => oc.column('idempotency_key').doNothing());
+    const fresh =
+      usage &&
+      db
+        .insertInto('usage_events')
+        .values(usage)
+        .onConflict((oc) => oc.column('idempotency_key').doNothing());
     const done = db
       .updateTable('jobs')
       .set({

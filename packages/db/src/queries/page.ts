@@ -26,6 +26,10 @@ export async function newestFirstPage<TB extends keyof Database, O>(
       sql<boolean>`(created_at, id) < (SELECT c.created_at, c.id FROM ${sql.table(table)} c WHERE c.id = ${q.startingAfter} AND c.tenant_id = ${q.tenantId})`,
     );
   }
-  const rows = await query.orderBy(sql.ref('created_at'), 'desc').orderBy(sql.ref('id'), 'desc').limit(q.limit + 1).execute();
+  const rows = await query
+    .orderBy(sql.ref('created_at'), 'desc')
+    .orderBy(sql.ref('id'), 'desc')
+    .limit(q.limit + 1)
+    .execute();
   return { data: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
 }

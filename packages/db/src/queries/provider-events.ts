@@ -49,7 +49,13 @@ export async function recordProviderEvent(db: Db, input: ProviderEventInput, job
       .returning('id')
       .executeTakeFirst();
     if (claimed) {
-      const inserted = jobs.length ? await trx.insertInto('jobs').values([...jobs]).returningAll().execute() : [];
+      const inserted = jobs.length
+        ? await trx
+            .insertInto('jobs')
+            .values([...jobs])
+            .returningAll()
+            .execute()
+        : [];
       return { kind: 'recorded', id: claimed.id, outcome, jobs: inserted };
     }
     const seen = await trx

@@ -26,7 +26,13 @@ const checkpointQuery = prepare<Record<string, unknown>, never>(
   'checkpoint',
   (db, v) => {
     const { step, usage } = checkpointInserts(db, v);
-    return usage ? db.with('step', () => step).insertInto('usage_events').values(usage).onConflict((oc) => oc.column('idempotency_key').doNothing()) : step;
+    return usage
+      ? db
+          .with('step', () => step)
+          .insertInto('usage_events')
+          .values(usage)
+          .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      : step;
   },
   (v) => Object.keys(v).join(','),
 );
@@ -75,7 +81,11 @@ function storableRow(row: NewUsageEvent): NewUsageEvent {
  */
 export async function writeUsageRows(db: Db, rows: NewUsageEvent[]): Promise<void> {
   if (!rows.length) return;
-  await db.insertInto('usage_events').values(rows.map(storableRow)).onConflict((oc) => oc.column('idempotency_key').doNothing()).execute();
+  await db
+    .insertInto('usage_events')
+    .values(rows.map(storableRow))
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .execute();
 }
 
 export async function writeCheckpoint(db: Db, c: Checkpoint): Promise<void> {

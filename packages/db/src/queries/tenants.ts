@@ -71,7 +71,12 @@ export async function updateTenant(db: Db, id: string, p: TenantPatch): Promise<
 
 /** Tenants newest first (API.md list convention); the cursor is the last id of the previous page. */
 export async function listTenantsPage(db: Db, q: { limit: number; startingAfter?: string }): Promise<{ data: Tenant[]; hasMore: boolean }> {
-  let query = db.selectFrom('tenants').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit + 1);
+  let query = db
+    .selectFrom('tenants')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(q.limit + 1);
   if (q.startingAfter) {
     const after = q.startingAfter;
     query = query.where(sql<boolean>`(created_at, id) < (SELECT c.created_at, c.id FROM tenants c WHERE c.id = ${after})`);

@@ -139,8 +139,7 @@ export async function recordDeliveryAttempt(db: Db, o: AttemptOutcome): Promise<
         attempts: o.n,
         last_status_code: o.statusCode,
         last_error: o.error,
-        next_attempt_at:
-          o.status === 'pending' && o.nextDelayMs !== null ? sql<Date>`now() + make_interval(secs => ${o.nextDelayMs / 1000})` : null,
+        next_attempt_at: o.status === 'pending' && o.nextDelayMs !== null ? sql<Date>`now() + make_interval(secs => ${o.nextDelayMs / 1000})` : null,
         enqueued_at: null,
         updated_at: sql<Date>`now()`,
       })

@@ -100,7 +100,8 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
 
   // Jobs that can never succeed finish as failed at once, without spending retries.
   const tenant = await deps.tenants.get(job.tenant_id);
-  if (!tenant || tenant.disabled) return ended(await steps.finish({ status: 'failed', error: { code: 'tenant_disabled', message: 'The tenant is disabled or gone.' } }));
+  if (!tenant || tenant.disabled)
+    return ended(await steps.finish({ status: 'failed', error: { code: 'tenant_disabled', message: 'The tenant is disabled or gone.' } }));
   const invalid = validationProblem(job);
   if (invalid) return ended(await steps.finish({ status: 'failed', error: { code: 'validation_failed', message: invalid } }));
 
@@ -108,7 +109,14 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
   const elapsed = Date.now() - (job.started_at ?? new Date()).getTime();
   const timeout = AbortSignal.timeout(Math.max(1, deps.jobTimeoutMs - elapsed));
   const signal = AbortSignal.any([ctx.signal, timeout]);
-  const checkStop = createStopCheck({ db, job, runSignal: ctx.signal, timeout, timeoutMs: deps.jobTimeoutMs, backstopMs: deps.cancelBackstopMs ?? CANCEL_BACKSTOP_MS });
+  const checkStop = createStopCheck({
+    db,
+    job,
+    runSignal: ctx.signal,
+    timeout,
+    timeoutMs: deps.jobTimeoutMs,
+    backstopMs: deps.cancelBackstopMs ?? CANCEL_BACKSTOP_MS,
+  });
   const lastAttempt = ctx.attemptsMade + 1 >= ctx.maxAttempts;
 
   const servers = job.servers.filter((s) => tenant.servers.includes(s));
@@ -116,7 +124,10 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
   try {
     let outcome: Outcome;
     try {
-      outcome = job.type === 'workflow' ? await runWorkflowJob(job, session, signal, checkStop, !lastAttempt, steps, db) : await runAgentJob(deps, job, tenant, session, signal, checkStop, steps);
+      outcome =
+        job.type === 'workflow'
+          ? await runWorkflowJob(job, session, signal, checkStop, !lastAttempt, steps, db)
+          : await runAgentJob(deps, job, tenant, session, signal, checkStop, steps);
       // A cancel or timeout that landed during the last call still wins over its result.
       if (signal.aborted) await checkStop();
     } catch (err) {
@@ -222,7 +233,15 @@ class ProviderUnreachable extends Error {
   readonly code = 'connection_failed';
 }
 
-async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, checkStop: () => Promise<void>, canRetry: boolean, steps: StepStore, db: Db): Promise<Outcome> {
+async function runWorkflowJob(
+  job: Job,
+  session: Session,
+  signal: AbortSignal,
+  checkStop: () => Promise<void>,
+  canRetry: boolean,
+  steps: StepStore,
+  db: Db,
+): Promise<Outcome> {
   const completed = new Map<number, WorkflowStepOutcome>();
   const base = job.retries * WORKFLOW_RETRY_SEQ_STRIDE;
   // Only an earlier attempt (job.attempts counts this one) can have left checkpoints. Of earlier
@@ -262,7 +281,15 @@ async function runWorkflowJob(job: Job, session: Session, signal: AbortSignal, c
   return result.ok ? { status: 'succeeded', output: result.output } : { status: 'failed', output: result.output, error: result.error };
 }
 
-async function runAgentJob(deps: JobAttemptDeps, job: Job, tenant: Tenant, session: Session, signal: AbortSignal, checkStop: () => Promise<void>, steps: StepStore): Promise<Outcome> {
+async function runAgentJob(
+  deps: JobAttemptDeps,
+  job: Job,
+  tenant: Tenant,
+  session: Session,
+  signal: AbortSignal,
+  checkStop: () => Promise<void>,
+  steps: StepStore,
+): Promise<Outcome> {
   if (job.model !== null && deps.allowedModels && !deps.allowedModels.includes(job.model)) {
     return { status: 'failed', error: { code: 'model_error', message: `The model "${job.model}" is not allowed on this deployment.` } };
   }

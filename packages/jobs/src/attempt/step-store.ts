@@ -40,7 +40,10 @@ export function createStepStore(db: Db, jobId: string, log: Logger, queueAttempt
       await writeCheckpoint(db, c);
     } catch (err) {
       if (!isDataError(err)) throw err;
-      log.error({ seq: c.seq, kind: c.kind, pg_code: (err as { code: string }).code }, 'checkpoint refused by Postgres; metering the step alone and ending the job');
+      log.error(
+        { seq: c.seq, kind: c.kind, pg_code: (err as { code: string }).code },
+        'checkpoint refused by Postgres; metering the step alone and ending the job',
+      );
       await writeUsageRows(db, c.usage);
       throw unstorable(c);
     }
@@ -66,7 +69,11 @@ export function createStepStore(db: Db, jobId: string, log: Logger, queueAttempt
         // The last step or the output was refused: keep the step's usage, end without them.
         log.error({ pg_code: (err as { code: string }).code }, 'terminal write refused by Postgres; recording the failure without the result');
         if (last) await writeUsageRows(db, last.usage);
-        return finishJob(db, jobId, { status: 'failed', error: { code: 'internal', message: 'The job finished but its result could not be stored.' }, queueAttempt });
+        return finishJob(db, jobId, {
+          status: 'failed',
+          error: { code: 'internal', message: 'The job finished but its result could not be stored.' },
+          queueAttempt,
+        });
       }
     },
     release: () =>

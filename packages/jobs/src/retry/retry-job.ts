@@ -27,7 +27,10 @@ export async function retryJob(deps: RetryJobDeps, q: { tenantId: string; jobId:
   if (r.kind === 'not_failed') return { kind: 'not_retryable', job: r.job };
   if (r.kind === 'not_found') return r;
   await requeue(deps, r.job).catch((err) =>
-    deps.logger.warn({ err: { message: (err as Error).message }, job_id: r.job.id, tenant_id: r.job.tenant_id }, 'retried job not requeued; the reconciler will'),
+    deps.logger.warn(
+      { err: { message: (err as Error).message }, job_id: r.job.id, tenant_id: r.job.tenant_id },
+      'retried job not requeued; the reconciler will',
+    ),
   );
   deps.logger.info({ job_id: r.job.id, tenant_id: r.job.tenant_id, retries: r.job.retries }, 'failed job retried');
   return r;

@@ -83,9 +83,11 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | '
  * already bounded it to `<server>/<tool>` in [a-z0-9_-] (no control characters, at most 127 chars).
  */
 function unknownTool(index: number, tool: string, why: string): SubmissionError {
-  return new SubmissionError('unknown_tool', `Workflow step ${index} names "${tool}", which does not exist: ${why}. GET /v1/servers lists every server's tools.`, [
-    { path: `body.steps.${index}.tool`, message: why },
-  ]);
+  return new SubmissionError(
+    'unknown_tool',
+    `Workflow step ${index} names "${tool}", which does not exist: ${why}. GET /v1/servers lists every server's tools.`,
+    [{ path: `body.steps.${index}.tool`, message: why }],
+  );
 }
 
 /** A spent quota, with what the refusal message and metric need. */
@@ -117,7 +119,9 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
     async run(items) {
       const used = await deps.quota.usedMany(items);
       return items.map((it, i) =>
-        used[i]! >= it.limit ? { status: 'rejected', reason: new QuotaRefusal(it.tenantId, it.environment, it.limit) } : { status: 'fulfilled', value: undefined },
+        used[i]! >= it.limit
+          ? { status: 'rejected', reason: new QuotaRefusal(it.tenantId, it.environment, it.limit) }
+          : { status: 'fulfilled', value: undefined },
       );
     },
     maxBatch: 256,
@@ -142,9 +146,11 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
     }
     // The name reaches the model provider verbatim, on the operator's account.
     if (body.model !== undefined && !deps.allowedModels.includes(body.model)) {
-      throw new SubmissionError('model_not_allowed', `The model "${body.model}" is not allowed on this deployment; allowed: ${deps.allowedModels.join(', ')}.`, [
-        { path: 'body.model', message: 'not in OPENAI_ALLOWED_MODELS' },
-      ]);
+      throw new SubmissionError(
+        'model_not_allowed',
+        `The model "${body.model}" is not allowed on this deployment; allowed: ${deps.allowedModels.join(', ')}.`,
+        [{ path: 'body.model', message: 'not in OPENAI_ALLOWED_MODELS' }],
+      );
     }
     // A step naming a server no catalog has can never run, whoever the tenant is: a bad request (400).
     const steps = body.steps ?? [];
@@ -203,7 +209,11 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
       model: body.model ?? null,
       idempotency_key: idem,
       // The environment is part of the request: the operator's same body for test and live is two jobs.
-      request_hash: idem ? createHash('sha256').update(canonicalJson({ ...body, environment })).digest('hex') : null,
+      request_hash: idem
+        ? createHash('sha256')
+            .update(canonicalJson({ ...body, environment }))
+            .digest('hex')
+        : null,
       // Always set (null when unknown): the intake's one-statement INSERT needs every row to set the same columns.
       request_id: origin?.requestId ?? null,
       trace_id: origin?.traceId ?? null,
@@ -211,7 +221,8 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
     });
     if (result.kind === 'key_reused') throw new SubmissionError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
     const row = result.job;
-    if (result.kind === 'created') deps.metrics?.jobsSubmitted.inc({ tenant: deps.metrics.tenant(row.tenant_id), type: row.type, environment: row.environment });
+    if (result.kind === 'created')
+      deps.metrics?.jobsSubmitted.inc({ tenant: deps.metrics.tenant(row.tenant_id), type: row.type, environment: row.environment });
     // A job created just now has no tool calls or usage yet: answer from the committed row alone,
     // so a database lost after the commit cannot turn a durable job into a 503 (API.md: a 503
     // means nothing was written).

@@ -100,16 +100,11 @@ const createCustomer = defineTool(
   },
 );
 
-const getCustomer = defineTool(
-  'get_customer',
-  'Get a customer by id (cus_...).',
-  z.object({ id: z.string().min(1) }),
-  (args, ctx) => {
-    const c = ctx.find('customer', args.id);
-    if (!c) throw asaasError('not_found', `Cliente ${args.id} não encontrado.`, 404);
-    return c;
-  },
-);
+const getCustomer = defineTool('get_customer', 'Get a customer by id (cus_...).', z.object({ id: z.string().min(1) }), (args, ctx) => {
+  const c = ctx.find('customer', args.id);
+  if (!c) throw asaasError('not_found', `Cliente ${args.id} não encontrado.`, 404);
+  return c;
+});
 
 const listCustomers = defineTool(
   'list_customers',
@@ -195,12 +190,7 @@ const createPayment = defineTool(
   },
 );
 
-const getPaymentTool = defineTool(
-  'get_payment',
-  'Get a charge by id (pay_...).',
-  z.object({ id: z.string().min(1) }),
-  (args, ctx) => getPayment(ctx, args.id),
-);
+const getPaymentTool = defineTool('get_payment', 'Get a charge by id (pay_...).', z.object({ id: z.string().min(1) }), (args, ctx) => getPayment(ctx, args.id));
 
 const listPayments = defineTool(
   'list_payments',
@@ -282,20 +272,15 @@ const refundPayment = defineTool(
   },
 );
 
-const getBalance = defineTool(
-  'get_balance',
-  'Get the account balance in reais: net value of received charges minus refunds.',
-  z.object({}),
-  (_args, ctx) => {
-    let balance = 0;
-    for (const p of ctx.list('payment')) {
-      if (p.status !== 'RECEIVED' && p.status !== 'REFUNDED') continue;
-      const refunded = ((p.refunds as Obj[] | null) ?? []).reduce((s, r) => s + Number(r.value), 0);
-      balance += Number(p.netValue) - refunded;
-    }
-    return { balance: round2(balance) };
-  },
-);
+const getBalance = defineTool('get_balance', 'Get the account balance in reais: net value of received charges minus refunds.', z.object({}), (_args, ctx) => {
+  let balance = 0;
+  for (const p of ctx.list('payment')) {
+    if (p.status !== 'RECEIVED' && p.status !== 'REFUNDED') continue;
+    const refunded = ((p.refunds as Obj[] | null) ?? []).reduce((s, r) => s + Number(r.value), 0);
+    balance += Number(p.netValue) - refunded;
+  }
+  return { balance: round2(balance) };
+});
 
 function paymentEvent(ctx: ToolContext, event: string, payment: Obj): Obj {
   return {
@@ -318,8 +303,7 @@ export const asaasModule: ProviderModule = {
     ],
     tools: [createCustomer, getCustomer, listCustomers, createPayment, getPaymentTool, listPayments, getPixQrCode, refundPayment, getBalance],
   },
-  unauthorized: () =>
-    asaasError('invalid_access_token', 'A chave de API fornecida é inválida ou não foi informada (header access_token).', 401),
+  unauthorized: () => asaasError('invalid_access_token', 'A chave de API fornecida é inválida ou não foi informada (header access_token).', 401),
   invalidInput: (issues) => {
     const errors = issues.map((i) => ({ code: `invalid_${issuePath(i) || 'request'}`, description: `${issuePath(i)}: ${i.message}` }));
     const first = errors[0] ?? { code: 'invalid_request', description: 'Requisição inválida.' };

@@ -81,18 +81,13 @@ function addBusinessDays(from: Date, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-const findCep = defineTool(
-  'find_cep',
-  'Look up an address by CEP (8 digits).',
-  z.object({ cep: cepField }),
-  (args) => {
-    const c = normalizeCep(args.cep);
-    if (!c) throw correiosError('invalid_cep', `CEP inválido (${args.cep}); informe 8 dígitos.`, 400);
-    const a = KNOWN_ADDRESSES.find((k) => k.cep === c);
-    if (!a) throw correiosError('cep_not_found', `CEP ${c} não encontrado.`, 404);
-    return { ...a, complemento: null, tipoCEP: 2, siglaPais: 'BR', nomePais: 'Brasil' };
-  },
-);
+const findCep = defineTool('find_cep', 'Look up an address by CEP (8 digits).', z.object({ cep: cepField }), (args) => {
+  const c = normalizeCep(args.cep);
+  if (!c) throw correiosError('invalid_cep', `CEP inválido (${args.cep}); informe 8 dígitos.`, 400);
+  const a = KNOWN_ADDRESSES.find((k) => k.cep === c);
+  if (!a) throw correiosError('cep_not_found', `CEP ${c} não encontrado.`, 404);
+  return { ...a, complemento: null, tipoCEP: 2, siglaPais: 'BR', nomePais: 'Brasil' };
+});
 
 const calculateShipping = defineTool(
   'calculate_shipping',
@@ -104,7 +99,10 @@ const calculateShipping = defineTool(
     comprimento: z.number().positive().max(100).optional(),
     altura: z.number().positive().max(100).optional(),
     largura: z.number().positive().max(100).optional(),
-    servicos: z.array(z.string().regex(/^\d{5}$/)).min(1).optional(),
+    servicos: z
+      .array(z.string().regex(/^\d{5}$/))
+      .min(1)
+      .optional(),
   }),
   (args) => {
     const o = cep(args.cepOrigem, 'cepOrigem');
@@ -121,7 +119,15 @@ const calculateShipping = defineTool(
         return { coProduto: code, txErro: `Peso excede o limite de ${s.maxWeightG} g para o serviço.`, nuRequisicao: code };
       }
       const p = price(s, band, charged);
-      return { coProduto: code, nuRequisicao: code, pcBase: reais(p), pcBaseGeral: reais(p), pcFinal: reais(p), psCobrado: String(charged), peVariacao: '0,00' };
+      return {
+        coProduto: code,
+        nuRequisicao: code,
+        pcBase: reais(p),
+        pcBaseGeral: reais(p),
+        pcFinal: reais(p),
+        psCobrado: String(charged),
+        peVariacao: '0,00',
+      };
     });
     return { data: results };
   },
@@ -236,26 +242,18 @@ function getPrepostById(ctx: ToolContext, id: string): Obj {
   return p;
 }
 
-const getPrepost = defineTool(
-  'get_prepost',
-  'Get a pre-posting by id (PR...).',
-  z.object({ id: z.string().min(1) }),
-  (args, ctx) => getPrepostById(ctx, args.id),
+const getPrepost = defineTool('get_prepost', 'Get a pre-posting by id (PR...).', z.object({ id: z.string().min(1) }), (args, ctx) =>
+  getPrepostById(ctx, args.id),
 );
 
-const cancelPrepost = defineTool(
-  'cancel_prepost',
-  'Cancel a pre-posting that has not been posted yet.',
-  z.object({ id: z.string().min(1) }),
-  (args, ctx) => {
-    const p = getPrepostById(ctx, args.id);
-    if (p.situacao !== 'ATIVA') {
-      throw correiosError('invalid_status', `Pré-postagem ${args.id} não pode ser cancelada (situação ${String(p.situacao)}).`, 400);
-    }
-    p.situacao = 'CANCELADA';
-    return p;
-  },
-);
+const cancelPrepost = defineTool('cancel_prepost', 'Cancel a pre-posting that has not been posted yet.', z.object({ id: z.string().min(1) }), (args, ctx) => {
+  const p = getPrepostById(ctx, args.id);
+  if (p.situacao !== 'ATIVA') {
+    throw correiosError('invalid_status', `Pré-postagem ${args.id} não pode ser cancelada (situação ${String(p.situacao)}).`, 400);
+  }
+  p.situacao = 'CANCELADA';
+  return p;
+});
 
 const trackPackage = defineTool(
   'track_package',
@@ -269,7 +267,11 @@ const trackPackage = defineTool(
     const p = ctx.list('prepostagem').find((x) => x.codigoObjeto === code);
     const eventos = (p?.eventos as Obj[] | undefined) ?? [];
     if (!p || eventos.length === 0) {
-      return { objetos: [{ codObjeto: code, mensagem: 'SRO-020: Objeto não encontrado na base de dados dos Correios.' }], quantidade: 1, resultado: 'Todos os Eventos' };
+      return {
+        objetos: [{ codObjeto: code, mensagem: 'SRO-020: Objeto não encontrado na base de dados dos Correios.' }],
+        quantidade: 1,
+        resultado: 'Todos os Eventos',
+      };
     }
     return {
       objetos: [{ codObjeto: code, tipoPostal: { sigla: code.slice(0, 2), descricao: p.descricaoServico }, eventos: [...eventos].reverse() }],

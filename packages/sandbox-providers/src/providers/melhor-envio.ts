@@ -115,7 +115,10 @@ const calculateShipping = defineTool(
     from: z.object({ postal_code: z.string() }),
     to: z.object({ postal_code: z.string() }),
     products: z.array(productSchema).min(1),
-    services: z.string().regex(/^\d+(,\d+)*$/).optional(),
+    services: z
+      .string()
+      .regex(/^\d+(,\d+)*$/)
+      .optional(),
   }),
   (args) => {
     const from = cepOf(args.from.postal_code, 'from.postal_code');
@@ -330,81 +333,74 @@ function orderEvent(ctx: ToolContext, event: string, o: Obj): Obj {
 
 const ordersArg = z.object({ orders: z.array(z.string().min(1)).min(1).max(100) });
 
-const checkoutCart = defineTool(
-  'checkout_cart',
-  'Pay cart orders from the wallet balance; orders become released.',
-  ordersArg,
-  (args, ctx) => {
-    const orders = args.orders.map((id) => getOrder(ctx, id));
-    for (const o of orders) {
-      if (o.status !== 'pending') throw meError('invalid_status', `O envio ${String(o.id)} não está no carrinho (status ${String(o.status)}).`, 422);
-    }
-    const total = round2(orders.reduce((s, o) => s + Number(o.price), 0));
-    const balance = balanceOf(ctx);
-    if (total > balance) {
-      throw meError('insufficient_balance', `Saldo insuficiente: total ${money(total)}, saldo ${money(balance)}.`, 422);
-    }
-    for (const o of orders) {
-      o.status = 'released';
-      o.paid_at = ts(ctx);
-      o.updated_at = ts(ctx);
-      ctx.emit(orderEvent(ctx, 'order.released', o));
-    }
-    const seq = ctx.next('purchase');
-    return {
-      purchase: {
-        id: uuidLike(2, seq),
-        protocol: `PUR-${ctx.now.toISOString().slice(0, 7).replace('-', '')}${pad(seq, 8)}`,
-        total,
-        discount: 0,
-        status: 'paid',
-        paid_at: ts(ctx),
-        canceled_at: null,
-        created_at: ts(ctx),
-        updated_at: ts(ctx),
-        payment: null,
-        transactions: [],
-        orders: orders.map((o) => structuredClone(o)),
-      },
-    };
-  },
-);
+const checkoutCart = defineTool('checkout_cart', 'Pay cart orders from the wallet balance; orders become released.', ordersArg, (args, ctx) => {
+  const orders = args.orders.map((id) => getOrder(ctx, id));
+  for (const o of orders) {
+    if (o.status !== 'pending') throw meError('invalid_status', `O envio ${String(o.id)} não está no carrinho (status ${String(o.status)}).`, 422);
+  }
+  const total = round2(orders.reduce((s, o) => s + Number(o.price), 0));
+  const balance = balanceOf(ctx);
+  if (total > balance) {
+    throw meError('insufficient_balance', `Saldo insuficiente: total ${money(total)}, saldo ${money(balance)}.`, 422);
+  }
+  for (const o of orders) {
+    o.status = 'released';
+    o.paid_at = ts(ctx);
+    o.updated_at = ts(ctx);
+    ctx.emit(orderEvent(ctx, 'order.released', o));
+  }
+  const seq = ctx.next('purchase');
+  return {
+    purchase: {
+      id: uuidLike(2, seq),
+      protocol: `PUR-${ctx.now.toISOString().slice(0, 7).replace('-', '')}${pad(seq, 8)}`,
+      total,
+      discount: 0,
+      status: 'paid',
+      paid_at: ts(ctx),
+      canceled_at: null,
+      created_at: ts(ctx),
+      updated_at: ts(ctx),
+      payment: null,
+      transactions: [],
+      orders: orders.map((o) => structuredClone(o)),
+    },
+  };
+});
 
-const generateLabel = defineTool(
-  'generate_label',
-  'Generate labels for released (paid) orders; assigns the carrier tracking code.',
-  ordersArg,
-  (args, ctx) => {
-    const out: Obj = {};
-    for (const id of args.orders) {
-      const o = ctx.find('order', id);
-      if (!o) {
-        out[id] = { status: false, message: 'Envio não encontrado.' };
-        continue;
-      }
-      if (o.status !== 'released') {
-        out[id] = { status: false, message: `Envio não está pago (status ${String(o.status)}).` };
-        continue;
-      }
-      const s = SERVICES.find((x) => x.id === o.service_id);
-      const seq = ctx.next('tracking');
-      const serial = pad(seq, 8);
-      o.tracking = s?.prefix ? `${s.prefix}${serial}${s10CheckDigit(serial)}BR` : `1${pad(seq, 13)}`;
-      o.self_tracking = `ME${pad(seq, 10)}`;
-      o.status = 'generated';
-      o.generated_at = ts(ctx);
-      o.updated_at = ts(ctx);
-      ctx.emit(orderEvent(ctx, 'order.generated', o));
-      out[id] = { status: true, message: 'Envio gerado com sucesso' };
+const generateLabel = defineTool('generate_label', 'Generate labels for released (paid) orders; assigns the carrier tracking code.', ordersArg, (args, ctx) => {
+  const out: Obj = {};
+  for (const id of args.orders) {
+    const o = ctx.find('order', id);
+    if (!o) {
+      out[id] = { status: false, message: 'Envio não encontrado.' };
+      continue;
     }
-    if (Object.values(out).every((r) => (r as Obj).status === false)) {
-      throw meError('label_not_generated', 'Nenhuma etiqueta pôde ser gerada.', 422, Object.fromEntries(
-        Object.entries(out).map(([k, v]) => [k, [String((v as Obj).message)]]),
-      ));
+    if (o.status !== 'released') {
+      out[id] = { status: false, message: `Envio não está pago (status ${String(o.status)}).` };
+      continue;
     }
-    return out;
-  },
-);
+    const s = SERVICES.find((x) => x.id === o.service_id);
+    const seq = ctx.next('tracking');
+    const serial = pad(seq, 8);
+    o.tracking = s?.prefix ? `${s.prefix}${serial}${s10CheckDigit(serial)}BR` : `1${pad(seq, 13)}`;
+    o.self_tracking = `ME${pad(seq, 10)}`;
+    o.status = 'generated';
+    o.generated_at = ts(ctx);
+    o.updated_at = ts(ctx);
+    ctx.emit(orderEvent(ctx, 'order.generated', o));
+    out[id] = { status: true, message: 'Envio gerado com sucesso' };
+  }
+  if (Object.values(out).every((r) => (r as Obj).status === false)) {
+    throw meError(
+      'label_not_generated',
+      'Nenhuma etiqueta pôde ser gerada.',
+      422,
+      Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [String((v as Obj).message)]])),
+    );
+  }
+  return out;
+});
 
 const printLabel = defineTool(
   'print_label',
@@ -422,30 +418,25 @@ const printLabel = defineTool(
   },
 );
 
-const trackShipment = defineTool(
-  'track_shipment',
-  'Status and tracking codes of one order.',
-  z.object({ id: z.string().min(1) }),
-  (args, ctx) => {
-    const o = getOrder(ctx, args.id);
-    return {
-      [args.id]: {
-        id: o.id,
-        protocol: o.protocol,
-        status: o.status,
-        tracking: o.tracking,
-        melhorenvio_tracking: o.self_tracking,
-        created_at: o.created_at,
-        paid_at: o.paid_at,
-        generated_at: o.generated_at,
-        posted_at: o.posted_at,
-        delivered_at: o.delivered_at,
-        canceled_at: o.canceled_at,
-        expired_at: o.expired_at,
-      },
-    };
-  },
-);
+const trackShipment = defineTool('track_shipment', 'Status and tracking codes of one order.', z.object({ id: z.string().min(1) }), (args, ctx) => {
+  const o = getOrder(ctx, args.id);
+  return {
+    [args.id]: {
+      id: o.id,
+      protocol: o.protocol,
+      status: o.status,
+      tracking: o.tracking,
+      melhorenvio_tracking: o.self_tracking,
+      created_at: o.created_at,
+      paid_at: o.paid_at,
+      generated_at: o.generated_at,
+      posted_at: o.posted_at,
+      delivered_at: o.delivered_at,
+      canceled_at: o.canceled_at,
+      expired_at: o.expired_at,
+    },
+  };
+});
 
 const cancelShipment = defineTool(
   'cancel_shipment',
@@ -464,19 +455,9 @@ const cancelShipment = defineTool(
   },
 );
 
-const getShipment = defineTool(
-  'get_shipment',
-  'Order detail by id.',
-  z.object({ id: z.string().min(1) }),
-  (args, ctx) => getOrder(ctx, args.id),
-);
+const getShipment = defineTool('get_shipment', 'Order detail by id.', z.object({ id: z.string().min(1) }), (args, ctx) => getOrder(ctx, args.id));
 
-const getBalance = defineTool(
-  'get_balance',
-  'Wallet balance in reais.',
-  z.object({}),
-  (_args, ctx) => ({ balance: balanceOf(ctx), reserved: 0, debts: 0 }),
-);
+const getBalance = defineTool('get_balance', 'Wallet balance in reais.', z.object({}), (_args, ctx) => ({ balance: balanceOf(ctx), reserved: 0, debts: 0 }));
 
 export const melhorEnvioModule: ProviderModule = {
   definition: {

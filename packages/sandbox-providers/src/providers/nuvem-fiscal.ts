@@ -21,9 +21,33 @@ type Obj = ProviderObject;
 
 /** IBGE state codes, the first two digits of an NF-e access key. */
 const UF_CODES: Record<string, string> = {
-  RO: '11', AC: '12', AM: '13', RR: '14', PA: '15', AP: '16', TO: '17', MA: '21', PI: '22', CE: '23', RN: '24',
-  PB: '25', PE: '26', AL: '27', SE: '28', BA: '29', MG: '31', ES: '32', RJ: '33', SP: '35', PR: '41', SC: '42',
-  RS: '43', MS: '50', MT: '51', GO: '52', DF: '53',
+  RO: '11',
+  AC: '12',
+  AM: '13',
+  RR: '14',
+  PA: '15',
+  AP: '16',
+  TO: '17',
+  MA: '21',
+  PI: '22',
+  CE: '23',
+  RN: '24',
+  PB: '25',
+  PE: '26',
+  AL: '27',
+  SE: '28',
+  BA: '29',
+  MG: '31',
+  ES: '32',
+  RJ: '33',
+  SP: '35',
+  PR: '41',
+  SC: '42',
+  RS: '43',
+  MS: '50',
+  MT: '51',
+  GO: '52',
+  DF: '53',
 };
 
 /** SEFAZ allows cancelling an authorised NF-e for 24 hours (in ms). */
@@ -144,12 +168,7 @@ const createNfe = defineTool(
   },
 );
 
-const getNfe = defineTool(
-  'get_nfe',
-  'Get an NF-e by id.',
-  z.object({ id: z.string().min(1) }),
-  (args, ctx) => getDoc(ctx, 'nfe', args.id),
-);
+const getNfe = defineTool('get_nfe', 'Get an NF-e by id.', z.object({ id: z.string().min(1) }), (args, ctx) => getDoc(ctx, 'nfe', args.id));
 
 function protocolo(ctx: ToolContext, cuf: string): string {
   // Real protocol numbers: 1 (type) + cUF + year(2) + 10-digit sequence.
@@ -247,12 +266,7 @@ const createNfse = defineTool(
   },
 );
 
-const getNfse = defineTool(
-  'get_nfse',
-  'Get an NFS-e by id.',
-  z.object({ id: z.string().min(1) }),
-  (args, ctx) => getDoc(ctx, 'nfse', args.id),
-);
+const getNfse = defineTool('get_nfse', 'Get an NFS-e by id.', z.object({ id: z.string().min(1) }), (args, ctx) => getDoc(ctx, 'nfse', args.id));
 
 const cancelNfse = defineTool(
   'cancel_nfse',
@@ -284,15 +298,11 @@ export const nuvemFiscalModule: ProviderModule = {
     ],
     tools: [createNfe, getNfe, cancelNfe, createNfse, getNfse, cancelNfse],
   },
-  unauthorized: () =>
-    nfError('unauthorized', 'Credenciais inválidas: informe client_id e client_secret válidos (OAuth client_credentials).', 401),
+  unauthorized: () => nfError('unauthorized', 'Credenciais inválidas: informe client_id e client_secret válidos (OAuth client_credentials).', 401),
   invalidInput: (issues) =>
-    nfError(
-      'validation_failed',
-      issues.map((i) => `${issuePath(i)}: ${i.message}`).join('; '),
-      400,
-      { errors: issues.map((i) => ({ field: issuePath(i), message: i.message })) },
-    ),
+    nfError('validation_failed', issues.map((i) => `${issuePath(i)}: ${i.message}`).join('; '), 400, {
+      errors: issues.map((i) => ({ field: issuePath(i), message: i.message })),
+    }),
   simulations: {
     nfe_authorized(ctx, id) {
       const { type, obj } = findForSimulation(ctx, ['nfe', 'nfse'], id);

@@ -96,22 +96,15 @@ function emitEvent(ctx: ToolContext, type: string, object: Obj): void {
 /** Moves a PI through confirmation according to its payment method (Stripe test-mode semantics). */
 function confirm(ctx: ToolContext, pi: Obj, paymentMethod: string | undefined): void {
   if (pi.status !== 'requires_payment_method' && pi.status !== 'requires_confirmation') {
-    throw err(
-      'payment_intent_unexpected_state',
-      `You cannot confirm this PaymentIntent because it has a status of ${String(pi.status)}.`,
-      400,
-    );
+    throw err('payment_intent_unexpected_state', `You cannot confirm this PaymentIntent because it has a status of ${String(pi.status)}.`, 400);
   }
   const types = (pi.payment_method_types as string[]) ?? ['card'];
   let method = paymentMethod ?? (pi.payment_method as string | null) ?? undefined;
   if (!method && types.length === 1 && (types[0] === 'pix' || types[0] === 'boleto')) method = `pm_${types[0]}`;
   if (!method) {
-    throw err(
-      'payment_intent_unexpected_state',
-      'You cannot confirm this PaymentIntent because it\'s missing a payment method. Pass `payment_method`.',
-      400,
-      { param: 'payment_method' },
-    );
+    throw err('payment_intent_unexpected_state', "You cannot confirm this PaymentIntent because it's missing a payment method. Pass `payment_method`.", 400, {
+      param: 'payment_method',
+    });
   }
   const kind = method.startsWith('pm_card_') ? 'card' : method === 'pm_pix' ? 'pix' : method === 'pm_boleto' ? 'boleto' : null;
   if (!kind) throw missing('PaymentMethod', method, 'payment_method');
@@ -242,7 +235,10 @@ const createPaymentIntent = defineTool(
     currency: z.string().regex(/^[a-zA-Z]{3}$/),
     customer: z.string().optional(),
     payment_method: z.string().optional(),
-    payment_method_types: z.array(z.enum(['card', 'pix', 'boleto'])).min(1).optional(),
+    payment_method_types: z
+      .array(z.enum(['card', 'pix', 'boleto']))
+      .min(1)
+      .optional(),
     confirm: z.boolean().optional(),
     capture_method: z.enum(['automatic', 'automatic_async', 'manual']).optional(),
     description: z.string().max(1000).optional(),
@@ -399,12 +395,9 @@ const createRefund = defineTool(
     } else if (args.payment_intent) {
       pi = getPi(ctx, args.payment_intent);
       if (pi.status !== 'succeeded' || !pi.latest_charge) {
-        throw err(
-          'charge_not_refundable',
-          `This PaymentIntent (${String(pi.id)}) does not have a successful charge to refund.`,
-          400,
-          { param: 'payment_intent' },
-        );
+        throw err('charge_not_refundable', `This PaymentIntent (${String(pi.id)}) does not have a successful charge to refund.`, 400, {
+          param: 'payment_intent',
+        });
       }
       charge = ctx.find('charge', String(pi.latest_charge));
     } else {
@@ -419,12 +412,7 @@ const createRefund = defineTool(
       throw err('charge_already_refunded', `Charge ${String(charge.id)} has already been refunded.`, 400);
     }
     if (amount > refundable) {
-      throw err(
-        'amount_too_large',
-        `Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable}).`,
-        400,
-        { param: 'amount' },
-      );
+      throw err('amount_too_large', `Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable}).`, 400, { param: 'amount' });
     }
     charge.amount_refunded = Number(charge.amount_refunded) + amount;
     charge.refunded = charge.amount_refunded === charge.amount_captured;
@@ -511,12 +499,7 @@ export const stripeModule: ProviderModule = {
       retrieveBalance,
     ],
   },
-  unauthorized: () =>
-    err(
-      'invalid_api_key',
-      'Invalid API Key provided. You can find your API keys in the Stripe Dashboard.',
-      401,
-    ),
+  unauthorized: () => err('invalid_api_key', 'Invalid API Key provided. You can find your API keys in the Stripe Dashboard.', 401),
   invalidInput: (issues) => {
     const first = issues[0];
     const param = first ? issuePath(first) : undefined;

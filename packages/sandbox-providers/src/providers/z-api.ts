@@ -71,7 +71,10 @@ const sendDocument = defineTool(
     phone: phoneSchema,
     document: z.string().min(1),
     fileName: z.string().max(255).optional(),
-    extension: z.string().regex(/^[a-zA-Z0-9]{1,8}$/).optional(),
+    extension: z
+      .string()
+      .regex(/^[a-zA-Z0-9]{1,8}$/)
+      .optional(),
     caption: z.string().max(1024).optional(),
   }),
   (args, ctx) => {
@@ -93,19 +96,15 @@ const sendDocument = defineTool(
   },
 );
 
-const checkNumber = defineTool(
-  'check_number',
-  'Check whether a phone number has WhatsApp.',
-  z.object({ phone: phoneSchema }),
-  (args) => ({ exists: hasWhatsApp(args.phone) }),
-);
+const checkNumber = defineTool('check_number', 'Check whether a phone number has WhatsApp.', z.object({ phone: phoneSchema }), (args) => ({
+  exists: hasWhatsApp(args.phone),
+}));
 
-const getStatus = defineTool(
-  'get_status',
-  'Connection status of the instance.',
-  z.object({}),
-  () => ({ connected: true, error: null, smartphoneConnected: true }),
-);
+const getStatus = defineTool('get_status', 'Connection status of the instance.', z.object({}), () => ({
+  connected: true,
+  error: null,
+  smartphoneConnected: true,
+}));
 
 const getMessages = defineTool(
   'get_messages',

@@ -74,10 +74,7 @@ function stripe(body: Obj, environment: 'test' | 'live', receivedAt: string): No
     customerEmail = str(object.receipt_email);
     const types = Array.isArray(object.payment_method_types) ? object.payment_method_types : [];
     method = str(types[0]);
-  } else if (
-    (type === 'checkout.session.completed' && object.payment_status === 'paid') ||
-    type === 'checkout.session.async_payment_succeeded'
-  ) {
+  } else if ((type === 'checkout.session.completed' && object.payment_status === 'paid') || type === 'checkout.session.async_payment_succeeded') {
     // Keyed by the PaymentIntent when there is one, so the session event and the PI event of the
     // same payment trigger one run.
     paymentId = str(object.payment_intent) ?? str(object.id);
