@@ -130,3 +130,18 @@ test("the operator's calls on a tenant's routes do not spend the tenant's reques
   const over = await call('GET', path, { key: liveKey });
   expect([over.status, over.body.error.code]).toEqual([429, 'rate_limited']);
 });
+
+test('every error carries its code and message twice: inside `error` and at the top level (API.md)', async () => {
+  const answers = [
+    await call('GET', `/v1/tenants/${T}/jobs`, { key: null }), // 401
+    await call('POST', `/v1/tenants/${T}/jobs`, { rawBody: '{"type":', headers: { 'content-type': 'application/json' } }), // 400 from the body parser
+    await call('POST', `/v1/tenants/${T}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/nope' }] } }), // 400 from submission
+    await call('GET', `/v1/tenants/tenant_missing_entirely/jobs`), // 404
+    await call('GET', '/metrics', { key: null }), // 401 from the metrics endpoint
+  ];
+  for (const r of answers) {
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(typeof r.body.error.code).toBe('string');
+    expect({ code: r.body.code, message: r.body.message }).toEqual({ code: r.body.error.code, message: r.body.error.message });
+  }
+});

@@ -234,7 +234,11 @@ test('a spent quota is 429 quota_exceeded, but only for a valid request: a bad o
   expect(spent).toEqual({
     status: 429,
     headers: {},
-    body: { error: { code: 'quota_exceeded', message: "The monthly tool-call quota (0) of this tenant's live environment is spent." } },
+    body: {
+      error: { code: 'quota_exceeded', message: "The monthly tool-call quota (0) of this tenant's live environment is spent." },
+      code: 'quota_exceeded',
+      message: "The monthly tool-call quota (0) of this tenant's live environment is spent.",
+    },
   });
   expect(await jobCount(SPENT)).toBe(0);
 });

@@ -13,6 +13,10 @@ export interface MetricsEndpointOptions {
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** Constant-time check of the presented bearer token against every allowed one. */
+const UNAUTHORIZED_MESSAGE = 'Send the operator key or METRICS_TOKEN as a Bearer token.';
+/** The API's error envelope (API.md), for a 401 of the metrics endpoint. */
+const UNAUTHORIZED = { error: { code: 'unauthorized', message: UNAUTHORIZED_MESSAGE }, code: 'unauthorized', message: UNAUTHORIZED_MESSAGE };
+
 export function scrapeAuthorized(authorization: string | undefined, tokens: ReadonlyArray<string | undefined>): boolean {
   const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(authorization ?? '');
   if (!m) return false;
@@ -33,7 +37,7 @@ export function createMetricsEndpoint(opts: MetricsEndpointOptions) {
       res.setHeader('content-type', 'application/json; charset=utf-8');
       // RFC 6750 §3: invalid_token once a credential was presented, no error code when none was.
       res.setHeader('www-authenticate', req.headers.authorization ? 'Bearer realm="metrics", error="invalid_token"' : 'Bearer realm="metrics"');
-      res.end(JSON.stringify({ error: { code: 'unauthorized', message: 'Send the operator key or METRICS_TOKEN as a Bearer token.' } }));
+      res.end(JSON.stringify(UNAUTHORIZED));
       return;
     }
     // A failed sample leaves the gauges at their last values; the rest of the scrape still answers.

@@ -22,6 +22,8 @@ export const errorResponse = z
       message: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     }),
+    code: z.string().meta({ description: 'The same as error.code.' }),
+    message: z.string().meta({ description: 'The same as error.message.' }),
   })
   .meta({ id: 'Error' });
 

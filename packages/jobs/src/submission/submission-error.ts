@@ -36,5 +36,6 @@ export class SubmissionError extends Error {
 
 /** API.md's error envelope; the API writes every other error with this too. */
 export function errorEnvelope(err: { code: string; message: string; details?: ErrorDetail[] }) {
-  return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+  // API.md: the code and message also stand at the top level, for clients that read them there.
+  return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }, code: err.code, message: err.message };
 }
