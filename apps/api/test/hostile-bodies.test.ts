@@ -8,7 +8,7 @@ import net from 'node:net';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, TEST_OPERATOR_KEY, testRedisPrefix } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, testConfig, TEST_OPERATOR_KEY, testRedisPrefix, rowCount } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { jsonDepth, MAX_JSON_DEPTH, nestsDeeperThan } from '../src/middleware/json-body';
 
@@ -32,15 +32,7 @@ afterAll(async () => {
   await flushPrefix(prefix);
 });
 
-const jobCount = async () =>
-  Number(
-    (
-      await tdb.db
-        .selectFrom('jobs')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+const jobCount = () => rowCount(tdb.db, 'jobs');
 
 /** Writes `head` (and nothing else) on a fresh connection and resolves with the status line and JSON code of the answer. */
 function answerTo(head: string): Promise<{ status: number; code?: string }> {

@@ -6,7 +6,7 @@
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor, rowCount } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 
 jest.setTimeout(60_000);
@@ -37,15 +37,7 @@ async function snapshotOfB() {
     secrets: await db.selectFrom('webhook_secrets').selectAll().where('tenant_id', '=', B).execute(),
   };
 }
-const jobCount = async () =>
-  Number(
-    (
-      await tdb.db
-        .selectFrom('jobs')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+const jobCount = () => rowCount(tdb.db, 'jobs');
 
 beforeAll(async () => {
   tdb = await createTestDatabase('isolation');

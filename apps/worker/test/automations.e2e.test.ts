@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import { listProviderEvents } from '@agents/db';
-import { startTestStack, waitFor } from '@agents/testkit';
+import { startTestStack, waitFor, rowCount } from '@agents/testkit';
 import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
 // The chain: payment confirmed → NF-e → shipment with the NF-e key → label → WhatsApp with
@@ -284,15 +284,7 @@ describe('refused webhooks write nothing', () => {
 
   let jobsBefore: number;
   let eventsBefore: number;
-  const eventCount = async () =>
-    Number(
-      (
-        await stack.db
-          .selectFrom('provider_events')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const eventCount = () => rowCount(stack.db, 'provider_events');
   beforeAll(async () => {
     jobsBefore = await automationJobCount();
     eventsBefore = await eventCount();

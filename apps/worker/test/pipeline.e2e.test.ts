@@ -7,7 +7,7 @@ import { startApi } from '@agents/api';
 import { Queue } from 'bullmq';
 import { tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { isoDateFromNow, jobRow, startTestStack, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { isoDateFromNow, jobRow, startTestStack, TEST_REDIS_URL, waitFor, rowCount } from '@agents/testkit';
 import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
 
@@ -94,15 +94,7 @@ test('a failing step fails the job with tool_failed naming the step', async () =
 });
 
 describe('refusals write nothing', () => {
-  const count = async () =>
-    Number(
-      (
-        await stack.db
-          .selectFrom('jobs')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const count = () => rowCount(stack.db, 'jobs');
 
   test('unknown tenant → 404 tenant_not_found', async () => {
     const before = await count();

@@ -15,7 +15,7 @@ import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import { silentLogger } from '@agents/observability';
-import { apiClient, configEnv, startTestStack, waitFor } from '@agents/testkit';
+import { apiClient, configEnv, startTestStack, waitFor, rowCount } from '@agents/testkit';
 import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
 import type { WorkerProcess } from '../src/worker';
@@ -343,15 +343,7 @@ describe('SSRF with WEBHOOK_ALLOW_PRIVATE_NETWORKS=false', () => {
     await strictApi?.close();
   });
 
-  const jobCount = async () =>
-    Number(
-      (
-        await stack.db
-          .selectFrom('jobs')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const jobCount = () => rowCount(stack.db, 'jobs');
 
   test.each([
     ['loopback IPv4', 'http://127.0.0.1/hook'],

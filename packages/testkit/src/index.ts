@@ -10,3 +10,4 @@ export { startTestStack } from './stack';
 export type { TestStack, TestStackApps, TestStackOptions } from './stack';
 export { jobRow } from './job-row';
 export { sparePort, canConnect, waitPort } from './ports';
+export { rowCount } from './row-count';
