@@ -106,23 +106,18 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const bare = spawnEntry(helperEntry('bare-ingress-main', true), {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
     await waitPort(port, true, 30_000);
     const body = JSON.stringify({ steps: [{ tool: 'asaas/create_customer', args: {} }], metadata: {} });
-    await autocannon({
-      url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      connections: 16,
-      amount: 500,
-    });
+    const post = (amount: number) =>
+      autocannon({
+        url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        connections: 16,
+        amount,
+      });
+    await post(500); // warm-up, not measured
     const b0 = cpuTree(bare.pid) + cpuTree(stack.redis.pid()!) + cpuTree(pg.pid());
-    await autocannon({
-      url: `http://127.0.0.1:${port}/v1/tenants/t001/jobs`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      connections: 16,
-      amount: bareN,
-    });
+    await post(bareN);
     const ingressMs = ((cpuTree(bare.pid) + cpuTree(stack.redis.pid()!) + cpuTree(pg.pid()) - b0) * 1000) / bareN;
     await bare.stop('SIGKILL');
     // 2. bare BullMQ fetch + complete of those jobs (500 warm-up + bareN queued above).
