@@ -137,6 +137,8 @@ export interface UsageEventsTable {
   tenant_id: string;
   environment: Environment;
   job_id: string | null;
+  /** The session whose `execute` made this call (sessions only). */
+  session_id: ColumnType<string | null, string | null | undefined, string | null>;
   kind: 'tool_call' | 'model_turn';
   server: string | null;
   tool: string | null;

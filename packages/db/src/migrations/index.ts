@@ -9,6 +9,7 @@ import { m0007AutomationsPerEnvironment } from './0007-automations-per-environme
 import { m0008EventBodyAtDelivery } from './0008-event-body-at-delivery';
 import { m0009JobRequestOrigin } from './0009-job-request-origin';
 import { m0010JobRetry } from './0010-job-retry';
+import { m0011UsageSession } from './0011-usage-session';
 
 export const MIGRATIONS: readonly Migration[] = [
   m0001Init,
@@ -21,4 +22,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m0008EventBodyAtDelivery,
   m0009JobRequestOrigin,
   m0010JobRetry,
+  m0011UsageSession,
 ];
