@@ -37,3 +37,5 @@ export { runPipelineBench } from './benchmarks/pipeline';
 export type { PipelineBenchOptions, PipelineBenchResult } from './benchmarks/pipeline';
 export { runPipelineProfile } from './benchmarks/pipeline-profile';
 export type { PipelineProfileOptions } from './benchmarks/pipeline-profile';
+export { runIngressProfile } from './benchmarks/ingress-profile';
+export type { IngressProfileOptions } from './benchmarks/ingress-profile';

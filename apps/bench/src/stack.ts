@@ -29,6 +29,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Node options of the worker processes (profiling: `--cpu-prof`). */
   workerNodeArgs?: string[];
+  /** Node options of the API process (profiling: `--cpu-prof`). */
+  apiNodeArgs?: string[];
   /** Extra `-c name=value` settings of the private Postgres cluster (profiling: pg_stat_statements). */
   postgresSettings?: string[];
   /**
@@ -148,7 +150,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const startApiChild = async () => {
-    const child = spawnEntry(appEntry('api', bundles), env);
+    const child = spawnEntry(appEntry('api', bundles), env, [], opts.apiNodeArgs);
     await waitHealthy(apiUrl, child);
     return child;
   };

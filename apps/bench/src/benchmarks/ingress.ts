@@ -32,7 +32,18 @@ export interface IngressRun {
   cpuMsPerReq: number;
 }
 
-async function load(o: IngressBenchOptions, name: string, url: string, pid: number, tenants: string[], keys: Map<string, string> | null): Promise<IngressRun> {
+/**
+ * One measured autocannon run of job submissions (after a 2 s warm-up), with the CPU the server
+ * process `pid` spent on it. `keys`: each tenant's API key (null: the bare server needs none).
+ */
+export async function loadIngress(
+  o: IngressBenchOptions,
+  name: string,
+  url: string,
+  pid: number,
+  tenants: string[],
+  keys: Map<string, string> | null,
+): Promise<IngressRun> {
   let n = 0;
   const body = JSON.stringify(workflowBody('bench'));
   const requests = [
@@ -69,6 +80,21 @@ async function load(o: IngressBenchOptions, name: string, url: string, pid: numb
   };
 }
 
+/** A live tenant key for each of the stack's tenants (the load authenticates as a tenant would). */
+export async function issueLiveKeys(stack: Stack): Promise<Map<string, string>> {
+  const keys = new Map<string, string>();
+  for (const t of stack.tenants) {
+    const r = await fetch(`${stack.apiUrl}/v1/admin/tenants/${t}/api-keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ environment: 'live', name: 'bench' }),
+    });
+    if (r.status !== 201) throw new Error(`api key for ${t}: ${r.status} ${await r.text()}`);
+    keys.set(t, ((await r.json()) as { key: string }).key);
+  }
+  return keys;
+}
+
 /** Runs the ingress benchmark and prints its table and ratios. */
 export async function runIngressBench(o: IngressBenchOptions): Promise<{ runs: IngressRun[]; ratio: number }> {
   const stack: Stack = await startStack({ label: 'ingress', tenants: o.tenants, workers: 0, env: { LOG_LEVEL: 'warn' }, bundles: true });
@@ -76,16 +102,7 @@ export async function runIngressBench(o: IngressBenchOptions): Promise<{ runs: I
   const port = await sparePort();
   const baseline = spawnEntry(helperEntry('bare-ingress-main', true), {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
   try {
-    const keys = new Map<string, string>();
-    for (const t of stack.tenants) {
-      const r = await fetch(`${stack.apiUrl}/v1/admin/tenants/${t}/api-keys`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ environment: 'live', name: 'bench' }),
-      });
-      if (r.status !== 201) throw new Error(`api key for ${t}: ${r.status} ${await r.text()}`);
-      keys.set(t, ((await r.json()) as { key: string }).key);
-    }
+    const keys = await issueLiveKeys(stack);
     for (let i = 0; i < 100; i++) {
       if (
         await fetch(`http://127.0.0.1:${port}/`).then(
@@ -96,9 +113,9 @@ export async function runIngressBench(o: IngressBenchOptions): Promise<{ runs: I
         break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const base = await load(o, 'bare', `http://127.0.0.1:${port}`, baseline.pid, stack.tenants, null);
-    const ours = await load(o, 'api', stack.apiUrl, stack.api.pid, stack.tenants, keys);
-    const base2 = await load(o, 'bare2', `http://127.0.0.1:${port}`, baseline.pid, stack.tenants, null);
+    const base = await loadIngress(o, 'bare', `http://127.0.0.1:${port}`, baseline.pid, stack.tenants, null);
+    const ours = await loadIngress(o, 'api', stack.apiUrl, stack.api.pid, stack.tenants, keys);
+    const base2 = await loadIngress(o, 'bare2', `http://127.0.0.1:${port}`, baseline.pid, stack.tenants, null);
     const rows = [base, ours, base2];
     console.log(`\nconnections ${o.connections}, ${o.seconds} s per run, ${o.tenants} tenants; ${stack.runs}`);
     console.log('| run | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU ms/req |');
