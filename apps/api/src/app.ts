@@ -7,6 +7,7 @@ import type { Producer, ToolCallQuota } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 import { ApiError } from './errors';
 import { authenticate, principalOf, requireOperator } from './middleware/auth';
+import { mayActAsTenant } from '@agents/db';
 import { jsonBody } from './middleware/json-body';
 import { rateLimit } from './middleware/rate-limit';
 import { errorHandler, notFound } from './middleware/errors';
@@ -17,10 +18,12 @@ import { adminTenantRoutes } from './routes/admin-tenants';
 import { credentialRoutes } from './routes/credentials';
 import { serverRoutes } from './routes/servers';
 import { webhookDeliveryRoutes } from './routes/webhook-deliveries';
-import { adminToolCallRoutes, adminUsageRoutes, tenantUsageRoutes } from './routes/usage';
+import { adminToolCallRoutes, adminUsageRoutes, platformUsageRoutes, tenantUsageRoutes } from './routes/usage';
+import { adminPlatformKeyRoutes } from './routes/admin-platform-keys';
 import { adminInvoiceRoutes, tenantInvoiceRoutes } from './routes/invoices';
 import { docsRoutes } from './routes/docs';
 import type { TenantKeys } from './tenant-keys';
+import type { PlatformKeys } from './platform-keys';
 import { requestContext } from './middleware/request-context';
 import { securityHeaders } from './middleware/security-headers';
 import { mountOpsRoutes } from './admin/ops-routes';
@@ -38,6 +41,8 @@ export interface ApiDeps {
   logger: Logger;
   operatorApiKey: string;
   tenantKeys: TenantKeys;
+  /** Platform keys (csk_): every tenant's routes in the key's environment, and GET /v1/usage. */
+  platformKeys: PlatformKeys;
   /** Tenant config cache, invalidated across processes on update. */
   tenants: TenantCache;
   webhookSecrets: WebhookSecretStore;
@@ -63,13 +68,13 @@ export interface ApiDeps {
 
 /**
  * The `{tid}` of a tenant route if this caller may address it (well formed, and the caller's own
- * tenant for a tenant key). Unknown, disabled and other tenants' ids all answer the same 404 so a
+ * tenant for a tenant key; any for the operator and a platform key). Unknown, disabled and other tenants' ids all answer the same 404 so a
  * key can never learn that another tenant exists. No I/O.
  */
 function pathTenantId(req: Request, res: Response): string {
   const tid = req.params.tid;
   const p = principalOf(res);
-  if (typeof tid !== 'string' || !TENANT_ID.test(tid) || (p.kind === 'tenant' && p.tenantId !== tid)) throw new ApiError('tenant_not_found', 'No such tenant.');
+  if (typeof tid !== 'string' || !TENANT_ID.test(tid) || !mayActAsTenant(p, tid)) throw new ApiError('tenant_not_found', 'No such tenant.');
   return tid;
 }
 
@@ -97,7 +102,7 @@ export function createApp(deps: ApiDeps): express.Express {
     return tenant;
   }
 
-  const authenticated = authenticate(deps.operatorApiKey, deps.tenantKeys);
+  const authenticated = authenticate(deps.operatorApiKey, { tenantKeys: deps.tenantKeys, platformKeys: deps.platformKeys });
   // A tenant path this caller can never use (malformed id, another tenant's) is refused before its body is read.
   const tenantPathAllowed = (req: Request, res: Response, next: NextFunction) => (pathTenantId(req, res), next());
   const body = jsonBody();
@@ -150,6 +155,9 @@ export function createApp(deps: ApiDeps): express.Express {
   const v1 = express.Router();
   v1.use(authenticated);
   v1.use('/tenants/:tid', tenantPathAllowed);
+  // Every /v1/admin route is the operator's (each mount says so too), refused before its body is
+  // read; a route added later cannot forget it.
+  v1.use('/admin', requireOperator);
   v1.use(body);
   v1.use(
     '/admin/tenants',
@@ -167,6 +175,7 @@ export function createApp(deps: ApiDeps): express.Express {
       validateAutomations: (list, servers) => validateAutomations({ catalog: deps.catalog }, list, servers),
     }),
   );
+  v1.use('/admin/api-keys', requireOperator, adminPlatformKeyRoutes({ db: deps.db, platformKeys: deps.platformKeys }));
   v1.use('/tenants/:tid', rateLimited);
   v1.use('/tenants/:tid/jobs', jobRoutes({ db: deps.db, producer: deps.producer, tenantOf, submitJob, logger: deps.logger }));
   v1.use('/tenants/:tid/credentials', credentialRoutes({ credentials: deps.credentials, catalog: deps.catalog, tenantOf }));
@@ -175,6 +184,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use('/admin/usage', requireOperator, adminUsageRoutes({ db: deps.db }));
   v1.use('/admin/tool-calls', requireOperator, adminToolCallRoutes({ db: deps.db }));
   v1.use('/admin/invoices', requireOperator, adminInvoiceRoutes({ db: deps.db }));
+  v1.use('/usage', platformUsageRoutes({ db: deps.db }));
   v1.use('/tenants/:tid/usage', tenantUsageRoutes({ db: deps.db, tenantOf }));
   v1.use('/tenants/:tid/invoices', tenantInvoiceRoutes({ db: deps.db, tenantOf }));
   v1.use('/servers', serverRoutes(deps.catalog));

@@ -13,6 +13,7 @@ import { createApp } from './app';
 import { ApiError } from './errors';
 import { answerClientError } from './client-error';
 import { createTenantKeys } from './tenant-keys';
+import { createPlatformKeys } from './platform-keys';
 import { createQueueBoard } from './admin/bull-board';
 import { createQueueDepthSampler } from './admin/queue-depth';
 
@@ -66,6 +67,7 @@ export async function startApi(
     allowedModels: config.openai.allowedModels,
     credentials: createCredentialStore(db, ring),
     tenantKeys: createTenantKeys({ db, bus, logger }),
+    platformKeys: createPlatformKeys({ db, bus, logger }),
     tenants: createTenantCache({ db, bus }),
     webhookSecrets: createWebhookSecretStore(db, ring),
     async checkCallbackUrl(url) {

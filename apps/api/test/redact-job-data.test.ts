@@ -6,6 +6,7 @@ test('Bull Board job data: secret-looking keys and key-shaped strings are masked
     tenant_id: 'tenant_acme',
     nested: { api_key: 'x', webhook_secret: 'y', Authorization: 'Bearer z', list: [{ password: 'p', ok: 1 }] },
     note: 'key ak_live_ABCDEFGHijklmnop1234567890abcd leaked',
+    platform: 'csk_test_ABCDEFGHijklmnop1234567890abcdefgh',
     values: { api_key: 'v' },
   };
   expect(redactSecrets(data)).toEqual({
@@ -13,6 +14,7 @@ test('Bull Board job data: secret-looking keys and key-shaped strings are masked
     tenant_id: 'tenant_acme',
     nested: { api_key: REDACTED, webhook_secret: REDACTED, Authorization: REDACTED, list: [{ password: REDACTED, ok: 1 }] },
     note: REDACTED,
+    platform: REDACTED,
     values: REDACTED,
   });
 });

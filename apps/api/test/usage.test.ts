@@ -173,7 +173,21 @@ test('GET /v1/admin/tool-calls: the raw log, newest first, paginated, with the f
   expect(seen.every((c) => c.id.startsWith('tc_') && c.tenant_id === t)).toBe(true);
   for (const c of seen) {
     expect(Object.keys(c).sort()).toEqual(
-      ['id', 'tenant_id', 'job_id', 'environment', 'server', 'tool', 'success', 'denied', 'duration_ms', 'error_code', 'metadata', 'called_at'].sort(),
+      [
+        'id',
+        'tenant_id',
+        'session_id',
+        'job_id',
+        'environment',
+        'server',
+        'tool',
+        'success',
+        'denied',
+        'duration_ms',
+        'error_code',
+        'metadata',
+        'called_at',
+      ].sort(),
     );
     expect(c.metadata.tenant_id).toBe(t);
     expect(c.metadata.order_id).toMatch(new RegExp(`^${t}-\\d$`));

@@ -162,6 +162,12 @@ test('every field of the main routes’ responses is declared, with its headers'
   conforms('tenantUsage', await call('GET', `/v1/tenants/${T}/usage?group_by=tool`, { key: key.body.key }));
   conforms('adminUsage', await call('GET', '/v1/admin/usage'));
   conforms('adminToolCalls', await call('GET', `/v1/admin/tool-calls?tenant_id=${T}`));
+  const platform = await call('POST', '/v1/admin/api-keys', { body: { environment: 'live', name: 'docs' } });
+  conforms('createPlatformKey', platform);
+  conforms('listPlatformKeys', await call('GET', '/v1/admin/api-keys'));
+  conforms('platformUsage', await call('GET', '/v1/usage', { key: platform.body.key }));
+  conforms('platformUsage', await call('GET', '/v1/usage', { key: key.body.key }));
+  conforms('revokePlatformKey', await call('DELETE', `/v1/admin/api-keys/${platform.body.id}`));
   conforms('adminInvoices', await call('GET', `/v1/admin/invoices?period=${new Date().toISOString().slice(0, 7)}`));
   conforms('tenantInvoices', await call('GET', `/v1/tenants/${T}/invoices`));
 

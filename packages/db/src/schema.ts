@@ -187,6 +187,18 @@ export interface ApiKeysTable {
   revoked_at: NullableTime;
 }
 
+/** Platform keys (csk_): one key acting as the tenant key of every tenant, in its environment (migration 0012). */
+export interface PlatformKeysTable {
+  id: string;
+  environment: Environment;
+  name: string | null;
+  prefix: string;
+  key_hash: string;
+  created_at: CreatedAt;
+  last_used_at: NullableTime;
+  revoked_at: NullableTime;
+}
+
 export interface WebhookSecretsTable {
   id: string;
   tenant_id: string;
@@ -285,6 +297,7 @@ export interface InvoicesTable {
 
 export interface Database {
   api_keys: ApiKeysTable;
+  platform_keys: PlatformKeysTable;
   webhook_secrets: WebhookSecretsTable;
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;

@@ -18,6 +18,7 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
     return out;
   }
   // Strings shaped like our own keys never show, whatever field they sit in.
-  if (typeof value === 'string' && /\b(ak_(test|live)_[A-Za-z0-9]{8,}|whsec_[A-Za-z0-9+/=]{8,}|sk_(test|live)_[A-Za-z0-9]{8,})/.test(value)) return REDACTED;
+  if (typeof value === 'string' && /\b((ak|csk)_(test|live)_[A-Za-z0-9]{8,}|whsec_[A-Za-z0-9+/=]{8,}|sk_(test|live)_[A-Za-z0-9]{8,})/.test(value))
+    return REDACTED;
   return value;
 }

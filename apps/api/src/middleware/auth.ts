@@ -13,6 +13,21 @@ export interface TenantKeyResolver {
   resolve(key: string, digest?: Buffer): Promise<{ tenantId: string; environment: Environment; keyId: string } | undefined>;
 }
 
+export interface PlatformKeyResolver {
+  /** As TenantKeyResolver, for platform keys: undefined when unknown or revoked. */
+  resolve(key: string, digest?: Buffer): Promise<{ environment: Environment; keyId: string } | undefined>;
+}
+
+/** The stores a presented key is looked up in, by its scheme; a kind left out is never accepted. */
+export interface KeyResolvers {
+  tenantKeys?: TenantKeyResolver;
+  platformKeys?: PlatformKeyResolver;
+}
+
+/** Well-formed keys of each scheme (API.md: 32+ base62). Checked before any lookup, so garbage costs no cache entry or query. */
+const TENANT_KEY = /^ak_(test|live)_[A-Za-z0-9]{32,}$/;
+const PLATFORM_KEY = /^csk_(test|live)_[A-Za-z0-9]{32,}$/;
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 /** Constant-time equality of two secrets of any length (compares their digests). */
@@ -34,7 +49,20 @@ export function bearerChallenge(error?: 'invalid_request' | 'invalid_token', rea
   return { 'WWW-Authenticate': error ? `Bearer realm="${realm}", error="${error}"` : `Bearer realm="${realm}"` };
 }
 
-export function authenticate(operatorKey: string, tenantKeys: TenantKeyResolver | undefined) {
+/** The principal a presented non-operator key is, or undefined when it is malformed, unknown or revoked. */
+async function keyPrincipal(key: string, digest: Buffer, keys: KeyResolvers): Promise<Principal | undefined> {
+  if (TENANT_KEY.test(key)) {
+    const found = await keys.tenantKeys?.resolve(key, digest);
+    return found && { kind: 'tenant', ...found };
+  }
+  if (PLATFORM_KEY.test(key)) {
+    const found = await keys.platformKeys?.resolve(key, digest);
+    return found && { kind: 'platform', ...found };
+  }
+  return undefined;
+}
+
+export function authenticate(operatorKey: string, keys: KeyResolvers) {
   // Hashed once: each request then hashes only the key it presents (secretEquals would hash both).
   const operatorDigest = sha256(operatorKey);
   return async (req: Request, res: Response, next: NextFunction) => {
@@ -53,9 +81,9 @@ export function authenticate(operatorKey: string, tenantKeys: TenantKeyResolver 
       res.locals.principal = { kind: 'operator' } satisfies Principal;
       return next();
     }
-    const found = /^ak_(test|live)_[A-Za-z0-9]{32,}$/.test(key) && tenantKeys ? await tenantKeys.resolve(key, digest) : undefined;
-    if (!found) throw new ApiError('unauthorized', 'The API key is unknown or revoked.', undefined, bearerChallenge('invalid_token'));
-    res.locals.principal = { kind: 'tenant', ...found } satisfies Principal;
+    const principal = await keyPrincipal(key, digest, keys);
+    if (!principal) throw new ApiError('unauthorized', 'The API key is unknown or revoked.', undefined, bearerChallenge('invalid_token'));
+    res.locals.principal = principal;
     next();
   };
 }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
+import { environmentScope } from '@agents/db';
 import type { Tenant } from '@agents/db';
 import { ApiError } from '../errors';
 import { principalOf } from './auth';
@@ -43,13 +44,12 @@ interface Counted {
 }
 
 /**
- * Whose budget a request spends: a tenant key its own environment's (DESIGN.md 15: a test key's
- * flood must not get the live key answered 429), the operator one of its own, so operator tooling
- * cannot exhaust a tenant's live budget either.
+ * Whose budget a request spends: a tenant or platform key the path tenant's budget of its own
+ * environment (DESIGN.md 15: a test key's flood must not get the live key answered 429), the
+ * operator one of its own, so operator tooling cannot exhaust a tenant's live budget either.
  */
 function budgetOf(res: Response): 'test' | 'live' | 'operator' {
-  const p = principalOf(res);
-  return p.kind === 'tenant' ? p.environment : 'operator';
+  return environmentScope(principalOf(res)) ?? 'operator';
 }
 
 /**

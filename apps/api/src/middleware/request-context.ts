@@ -31,6 +31,8 @@ export function requestContext(logger: Logger) {
       status: res.statusCode,
       duration_ms: Math.round(Number(process.hrtime.bigint() - (res.locals.startedAt as bigint)) / 1e5) / 10,
       ...(principal?.kind === 'tenant' ? { tenant_id: principal.tenantId } : {}),
+      // A platform key's id (never the key) says which integration called, whatever tenant it named.
+      ...(principal?.kind === 'platform' ? { platform_key_id: principal.keyId } : {}),
     };
     const trace = res.locals.trace as TraceParent | undefined;
     logger

@@ -3,7 +3,9 @@ import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { createApiKeyBody } from '../routes/admin-api-keys';
 import { automations, createTenantBody, listTenantsQuery, patchTenantBody } from '../routes/admin-tenants';
+import { listPlatformKeysQuery } from '../routes/admin-platform-keys';
 import { credentialPutBody } from '../routes/credentials';
+import { platformUsageQuery } from '../routes/usage';
 import { tenantInvoicesQuery } from '../routes/invoices';
 import { listDeliveriesQuery } from '../routes/webhook-deliveries';
 import { apiKeyId, environment, idempotencyKey, jobId, listQuery, serverId, tenantId } from '../schemas';
@@ -128,6 +130,41 @@ function routes(): Route[] {
       request: { params: z.object({ id: tenantId, key_id: apiKeyId }) },
       responses: { 204: { description: 'Revoked.' }, 404: err('tenant_not_found or not_found'), ...OPERATOR_ERRORS },
     },
+    // Operator: platform keys
+    {
+      method: 'post',
+      path: '/v1/admin/api-keys',
+      tags: ['API keys'],
+      summary: 'Issue a platform key',
+      operationId: 'createPlatformKey',
+      description:
+        'A platform key (csk_test_… / csk_live_…) acts, in its own environment, as the tenant key of every tenant, and may call GET /v1/usage; never /v1/admin/*.',
+      request: { body: { required: true, content: { 'application/json': { schema: createApiKeyBody } } } },
+      responses: {
+        201: json(R.createdApiKeyResponse, 'The key record with the full csk_ key (shown only here).'),
+        ...OPERATOR_ERRORS,
+        ...BODY_ERRORS,
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/admin/api-keys',
+      tags: ['API keys'],
+      summary: 'List platform keys',
+      operationId: 'listPlatformKeys',
+      request: { query: listPlatformKeysQuery },
+      responses: { 200: json(R.list(R.apiKeyResponse), 'Platform keys not revoked, newest first, prefixes only.'), ...OPERATOR_ERRORS },
+    },
+    {
+      method: 'delete',
+      path: '/v1/admin/api-keys/{key_id}',
+      tags: ['API keys'],
+      summary: 'Revoke a platform key',
+      operationId: 'revokePlatformKey',
+      description: 'The key stops working within one second on every API process.',
+      request: { params: z.object({ key_id: apiKeyId }) },
+      responses: { 204: { description: 'Revoked.' }, 404: err('not_found'), ...OPERATOR_ERRORS },
+    },
     // Operator: usage and billing
     {
       method: 'get',
@@ -137,6 +174,29 @@ function routes(): Route[] {
       operationId: 'adminUsage',
       request: { query: z.object({ from: isoTime.optional(), to: isoTime.optional(), environment: environment.optional() }) },
       responses: { 200: json(R.adminUsageResponse, 'Per-tenant counters for the window.'), ...OPERATOR_ERRORS },
+    },
+    {
+      method: 'get',
+      path: '/v1/usage',
+      tags: ['Usage'],
+      summary: "Every tenant's tool calls (platform key)",
+      operationId: 'platformUsage',
+      description:
+        "A platform key sees its own environment; the operator key names one with ?environment= (default live); a tenant key gets 403 forbidden. Oldest first; metadata.tenant_id is always the call's tenant.",
+      request: {
+        query: z.object({
+          from: isoTime.optional().meta({ description: 'Default: the start of the current UTC month.' }),
+          to: isoTime.optional().meta({ description: 'Default: now.' }),
+          limit: platformUsageQuery.shape.limit,
+          starting_after: platformUsageQuery.shape.starting_after,
+          environment: environment.optional().meta({ description: 'Operator key only (a platform key sees its own).' }),
+        }),
+      },
+      responses: {
+        200: json(R.platformUsageResponse, 'Tool calls of every tenant in the window, oldest first.'),
+        ...COMMON_ERRORS,
+        403: err('forbidden: a tenant key'),
+      },
     },
     {
       method: 'get',
@@ -469,7 +529,7 @@ export function openApiDocument(): object {
   registry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
-    description: 'The operator key (OPERATOR_API_KEY) or a tenant key (ak_test_… / ak_live_…).',
+    description: 'The operator key (OPERATOR_API_KEY), a tenant key (ak_test_… / ak_live_…) or a platform key (csk_test_… / csk_live_…).',
   });
   for (const route of routes()) registry.registerPath(route as RouteConfig);
   registry.registerWebhook({
@@ -497,7 +557,7 @@ export function openApiDocument(): object {
     security: [{ bearerAuth: [] }],
     tags: [
       { name: 'Tenants', description: 'Operator: tenant lifecycle.' },
-      { name: 'API keys', description: 'Operator: tenant API keys (shown once, stored hashed).' },
+      { name: 'API keys', description: 'Operator: tenant and platform API keys (shown once, stored hashed).' },
       { name: 'Usage', description: 'Metered tool calls and tokens.' },
       { name: 'Billing', description: 'Invoices from rolled-up live usage.' },
       { name: 'Credentials', description: "A tenant's provider secrets (write-only)." },

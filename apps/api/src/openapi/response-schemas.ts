@@ -146,6 +146,7 @@ export const toolCallLogRow = z
   .object({
     id: z.string(),
     tenant_id: z.string(),
+    session_id: z.string().nullable().meta({ description: "The session whose execute made the call; null for a job's own calls." }),
     job_id: z.string().nullable(),
     environment,
     server: z.string(),
@@ -154,10 +155,19 @@ export const toolCallLogRow = z
     denied: z.boolean().meta({ description: 'Refused before reaching any provider (outside the session, approval denied); never billed.' }),
     duration_ms: z.number().int(),
     error_code: z.string().nullable(),
-    metadata: z.record(z.string(), z.string()),
+    metadata: z.record(z.string(), z.string()).meta({ description: "The session metadata; tenant_id is always the row's tenant." }),
     called_at: timestamp,
   })
   .meta({ id: 'ToolCall' });
+
+export const platformUsageResponse = z
+  .object({
+    from: timestamp,
+    to: timestamp,
+    tool_calls: z.array(toolCallLogRow),
+    has_more: z.boolean(),
+  })
+  .meta({ id: 'PlatformUsage' });
 
 export const invoiceResponse = z
   .object({

@@ -4,7 +4,7 @@ import { getTenant, insertApiKey, listApiKeys, newId, revokeApiKey } from '@agen
 import type { ApiKey, Db, Tenant } from '@agents/db';
 import { ApiError } from '../errors';
 import { apiKeyId, environment, tenantId } from '../schemas';
-import { generateApiKey } from '../tenant-keys';
+import { generateApiKey } from '../hashed-keys';
 import type { TenantKeys } from '../tenant-keys';
 import { parseOrThrow } from '../validation';
 
@@ -13,7 +13,8 @@ export const createApiKeyBody = z.strictObject({
   name: z.string().min(1).max(200).optional(),
 });
 
-export function presentApiKey(k: ApiKey) {
+/** The public key record (no key, no hash), for tenant and platform keys alike. */
+export function presentApiKey(k: Pick<ApiKey, 'id' | 'environment' | 'name' | 'prefix' | 'created_at' | 'last_used_at'>) {
   return {
     id: k.id,
     environment: k.environment,
@@ -43,7 +44,7 @@ export function adminApiKeyRoutes(deps: AdminApiKeyDeps): Router {
   r.post('/', async (req, res) => {
     const t = await tenant((req.params as Record<string, string>).id);
     const b = parseOrThrow(createApiKeyBody, req.body ?? {}, 'body');
-    const issued = generateApiKey(b.environment);
+    const issued = generateApiKey('ak', b.environment);
     const row = await insertApiKey(deps.db, {
       id: newId('key'),
       tenant_id: t.id,

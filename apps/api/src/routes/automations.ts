@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { getAutomations, setAutomations } from '@agents/db';
+import { environmentScope, getAutomations, setAutomations } from '@agents/db';
 import type { Automation, Db, Environment, Tenant } from '@agents/db';
 import type { Catalog } from '@agents/runtime';
 import { validateAutomations } from '../automation-validation';
@@ -33,14 +33,14 @@ export function automationRoutes(deps: AutomationRoutesDeps): Router {
 
   function environmentOf(req: Request, res: Response): Environment {
     const q = parseOrThrow(envQuery, req.query, 'query');
-    const p = principalOf(res);
-    if (p.kind !== 'tenant') return q.environment ?? 'live';
-    if (q.environment && q.environment !== p.environment) {
+    const scope = environmentScope(principalOf(res));
+    if (!scope) return q.environment ?? 'live';
+    if (q.environment && q.environment !== scope) {
       throw new ApiError('validation_failed', 'The request query is invalid.', [
-        { path: 'query.environment', message: `a ${p.environment} key manages ${p.environment} automations only` },
+        { path: 'query.environment', message: `a ${scope} key manages ${scope} automations only` },
       ]);
     }
-    return p.environment;
+    return scope;
   }
 
   r.get('/', async (req, res) => {

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { environmentScope } from '@agents/db';
 import type { CredentialStore, Tenant } from '@agents/db';
 import type { Catalog } from '@agents/runtime';
 import { ApiError } from '../errors';
@@ -34,12 +35,12 @@ export function credentialRoutes(deps: CredentialRoutesDeps): Router {
       throw new ApiError('server_not_allowed', 'This tenant does not have that server.');
     }
     const q = parseOrThrow(envQuery, req.query, 'query');
-    const p = principalOf(res);
-    // A tenant key manages its own environment's credentials; the operator names one (default live).
-    const env = p.kind === 'tenant' ? p.environment : (q.environment ?? 'live');
-    if (p.kind === 'tenant' && q.environment && q.environment !== p.environment) {
+    const scope = environmentScope(principalOf(res));
+    // A key manages its own environment's credentials; the operator names one (default live).
+    const env = scope ?? q.environment ?? 'live';
+    if (scope && q.environment && q.environment !== scope) {
       throw new ApiError('validation_failed', 'The request query is invalid.', [
-        { path: 'query.environment', message: `a ${p.environment} key manages ${p.environment} credentials only` },
+        { path: 'query.environment', message: `a ${scope} key manages ${scope} credentials only` },
       ]);
     }
     return { server: server.data, environment: env };
@@ -64,9 +65,9 @@ export function credentialRoutes(deps: CredentialRoutesDeps): Router {
 
   r.get('/', async (req, res) => {
     const tenant = await deps.tenantOf(req, res);
-    const p = principalOf(res);
+    const scope = environmentScope(principalOf(res));
     const all = await deps.credentials.list(tenant.id);
-    res.json({ data: p.kind === 'tenant' ? all.filter((c) => c.environment === p.environment) : all });
+    res.json({ data: scope ? all.filter((c) => c.environment === scope) : all });
   });
 
   r.delete('/:server', async (req, res) => {

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { listInvoices, periodOf, PERIOD_RE } from '@agents/billing';
 import type { InvoiceView } from '@agents/billing';
+import { environmentScope } from '@agents/db';
 import type { Db, Tenant } from '@agents/db';
 import { principalOf } from '../middleware/auth';
 import { parseOrThrow } from '../validation';
@@ -61,8 +62,8 @@ export function tenantInvoiceRoutes(deps: { db: Db; tenantOf(req: Request, res: 
   r.get('/', async (req, res) => {
     const tenant = await deps.tenantOf(req, res);
     const q = parseOrThrow(tenantInvoicesQuery, req.query, 'query');
-    const p = principalOf(res);
-    if (p.kind === 'tenant' && p.environment !== 'live') {
+    const scope = environmentScope(principalOf(res));
+    if (scope && scope !== 'live') {
       res.json({ data: [], has_more: false });
       return;
     }

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { finishJob, getJob, listJobs, loadJobView, requestCancel } from '@agents/db';
+import { environmentScope, finishJob, getJob, listJobs, loadJobView, requestCancel } from '@agents/db';
 import type { Db, Environment, Job, Tenant } from '@agents/db';
 import { retryJob } from '@agents/jobs';
 import type { SubmitJob } from '@agents/jobs';
@@ -22,10 +22,9 @@ export interface JobRoutesDeps {
   logger: Logger;
 }
 
-/** The environment a caller sees: a tenant key only its own; the operator both (undefined). */
+/** The environment a caller sees: a key only its own; the operator both (undefined). */
 function visibleEnvironment(res: Response): Environment | undefined {
-  const p = principalOf(res);
-  return p.kind === 'tenant' ? p.environment : undefined;
+  return environmentScope(principalOf(res));
 }
 
 /** /v1/tenants/{tid}/jobs: submit, list, get, cancel, retry (operator). */

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { ceilHour, floorHour, listToolCalls, periodBounds, periodOf, tenantUsage, usageByTenant } from '@agents/billing';
+import { environmentScope } from '@agents/db';
 import type { Db, Environment, Tenant } from '@agents/db';
 import { ApiError } from '../errors';
 import { principalOf } from '../middleware/auth';
@@ -34,6 +35,17 @@ export const toolCallsQuery = z.strictObject({
   starting_after: z.string().max(64).optional(),
 });
 
+export const platformUsageQuery = z.strictObject({
+  from: isoTimestamp.optional(),
+  to: isoTimestamp.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(1000),
+  starting_after: z
+    .string()
+    .regex(/^tc_[0-9a-z]{26}$/, 'must be a tool call id (tc_...)')
+    .optional(),
+  environment: environment.optional(),
+});
+
 /** Longest window a usage query may span (days): a year of day buckets and then some. */
 const MAX_WINDOW_DAYS = 400;
 
@@ -61,14 +73,14 @@ function usageWindow(q: { from?: Date; to?: Date }, now = new Date()): { from: D
  * is a validation error, as for jobs); the operator sees the one asked for, or both.
  */
 function visibleEnvironment(res: Response, asked: Environment | undefined): Environment | undefined {
-  const p = principalOf(res);
-  if (p.kind !== 'tenant') return asked;
-  if (asked && asked !== p.environment) {
+  const scope = environmentScope(principalOf(res));
+  if (!scope) return asked;
+  if (asked && asked !== scope) {
     throw new ApiError('validation_failed', 'The request query is invalid.', [
-      { path: 'query.environment', message: `a ${p.environment} key sees only ${p.environment} usage` },
+      { path: 'query.environment', message: `a ${scope} key sees only ${scope} usage` },
     ]);
   }
-  return p.environment;
+  return scope;
 }
 
 /** GET /v1/admin/usage (operator). Live numbers: rollups plus events not rolled up yet. */
@@ -121,6 +133,42 @@ export function tenantUsageRoutes(deps: { db: Db; tenantOf(req: Request, res: Re
       group_by: q.group_by ?? null,
       totals: usage.totals,
       buckets: usage.buckets,
+    });
+  });
+  return r;
+}
+
+/**
+ * GET /v1/usage: every tenant's tool calls, oldest first, for the seed's billing cron (API.md
+ * "Usage of every tenant, for a platform key"). A platform key sees its own environment; the
+ * operator names one (default live). A tenant key is refused with 403 forbidden, as on operator
+ * routes: the route spans tenants, so it is not one of a tenant key's, and nothing about another
+ * tenant is revealed by saying so. The window is exact (a raw log, not hourly rollups):
+ * `from` defaults to the start of the current UTC month, `to` to now.
+ */
+export function platformUsageRoutes(deps: { db: Db }): Router {
+  const r = Router();
+  r.get('/', async (req, res) => {
+    const p = principalOf(res);
+    // Allowed kinds are named: a kind added later is refused here until someone decides otherwise.
+    if (p.kind !== 'platform' && p.kind !== 'operator') throw new ApiError('forbidden', 'This route needs a platform key or the operator key.');
+    const q = parseOrThrow(platformUsageQuery, req.query, 'query');
+    const env = visibleEnvironment(res, q.environment) ?? 'live';
+    const now = new Date();
+    const from = q.from ?? periodBounds(periodOf(now)).start;
+    const to = q.to ?? now;
+    if (to.getTime() <= from.getTime()) {
+      throw new ApiError('validation_failed', 'The request query is invalid.', [{ path: 'query.to', message: 'must be later than from' }]);
+    }
+    const page = await listToolCalls(deps.db, { environment: env, from, to, limit: q.limit, startingAfter: q.starting_after, order: 'oldest_first' });
+    if (!page) {
+      throw new ApiError('validation_failed', 'The request query is invalid.', [{ path: 'query.starting_after', message: 'no such tool call' }]);
+    }
+    res.json({
+      from: from.toISOString(),
+      to: to.toISOString(),
+      tool_calls: page.data.map((row) => ({ ...row, server: row.server ?? '', tool: row.tool ?? '' })),
+      has_more: page.hasMore,
     });
   });
   return r;

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { createRedelivery, getDelivery, getJobById, listDeliveries, listDeliveryAttempts } from '@agents/db';
+import { createRedelivery, environmentScope, getDelivery, getJobById, listDeliveries, listDeliveryAttempts } from '@agents/db';
 import type { Db, Environment, Tenant, WebhookAttempt, WebhookDelivery } from '@agents/db';
 import { ApiError } from '../errors';
 import { principalOf } from '../middleware/auth';
@@ -44,10 +44,9 @@ function presentAttempt(a: WebhookAttempt) {
   return { n: a.n, status_code: a.status_code, error: a.error, duration_ms: a.duration_ms, attempted_at: a.attempted_at.toISOString() };
 }
 
-/** The environment a caller sees: a tenant key only its own; the operator both (undefined). */
+/** The environment a caller sees: a key only its own; the operator both (undefined). */
 function visibleEnvironment(res: Response): Environment | undefined {
-  const p = principalOf(res);
-  return p.kind === 'tenant' ? p.environment : undefined;
+  return environmentScope(principalOf(res));
 }
 
 /**

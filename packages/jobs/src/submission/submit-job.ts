@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { loadJobView, newId, presentJob } from '@agents/db';
+import { environmentScope, loadJobView, mayActAsTenant, newId, presentJob } from '@agents/db';
 import type { Db, Environment, Principal, TenantCache } from '@agents/db';
 import { createMicroBatcher } from '@agents/queue';
 import type { Producer, ToolCallQuota } from '@agents/queue';
@@ -131,17 +131,18 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
 
   async function submit({ principal, tenantId, body: raw, idempotencyKey: idemHeader, origin }: SubmitJobRequest): Promise<SubmitJobResponse> {
     // Another tenant's id answers exactly as an unknown one: a key never learns that it exists.
-    if (principal.kind === 'tenant' && principal.tenantId !== tenantId) throw new SubmissionError('tenant_not_found', 'No such tenant.');
+    if (!mayActAsTenant(principal, tenantId)) throw new SubmissionError('tenant_not_found', 'No such tenant.');
     const tenant = await deps.tenants.get(tenantId);
     if (!tenant || tenant.disabled) throw new SubmissionError('tenant_not_found', 'No such tenant.');
 
     const body = parse(createJobBody, raw ?? {}, 'body');
     const idem = idemHeader === undefined ? null : parse(idempotencyHeader, { 'idempotency-key': idemHeader }, 'headers')['idempotency-key'];
 
-    const environment: Environment = principal.kind === 'tenant' ? principal.environment : (body.environment ?? 'live');
-    if (principal.kind === 'tenant' && body.environment && body.environment !== principal.environment) {
+    const scope = environmentScope(principal);
+    const environment: Environment = scope ?? body.environment ?? 'live';
+    if (scope && body.environment && body.environment !== scope) {
       throw new SubmissionError('validation_failed', 'The request body is invalid.', [
-        { path: 'body.environment', message: `a ${principal.environment} key can only submit ${principal.environment} jobs` },
+        { path: 'body.environment', message: `a ${scope} key can only submit ${scope} jobs` },
       ]);
     }
     // The name reaches the model provider verbatim, on the operator's account.
