@@ -29,6 +29,8 @@ export interface Config {
   stalledCheckMs: number;
   jobAttempts: number;
   jobTimeoutMs: number;
+  /** SESSION_IDLE_MS. */
+  sessionIdleMs: number;
   /** Model tokens (input + output) one job may spend; 0 = unlimited. */
   jobTokenBudget: number;
   reconcileEveryMs: number;
@@ -118,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     stalledCheckMs: e.STALLED_CHECK_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
+    sessionIdleMs: e.SESSION_IDLE_MS,
     jobTokenBudget: e.JOB_TOKEN_BUDGET,
     reconcileEveryMs: e.RECONCILE_EVERY_MS,
     reconcileGraceMs: e.RECONCILE_GRACE_MS,

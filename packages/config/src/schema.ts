@@ -61,6 +61,8 @@ export const envSchema = z.object({
   STALLED_CHECK_MS: int(30_000, 500),
   JOB_ATTEMPTS: int(3, 1),
   JOB_TIMEOUT_MS: int(300_000, 100),
+  /** Idle time after which a /v1/sessions session expires (ms); each call extends it, never past 24 h after creation. */
+  SESSION_IDLE_MS: int(1_800_000, 100),
   /** Per-job cap on model tokens (input + output, summed over turns); 0 = no cap. */
   JOB_TOKEN_BUDGET: int(500_000, 0),
   RECONCILE_EVERY_MS: int(15_000, 100),

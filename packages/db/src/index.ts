@@ -71,3 +71,14 @@ export type { PreparedQuery } from './prepared';
 export { storableText, storableJson, isStorableText } from './storable-text';
 export { isDataError } from './data-errors';
 export { DatabaseUnavailableError } from './database-unavailable';
+export {
+  insertSession,
+  getSession,
+  touchSession,
+  closeSession,
+  countSessionToolCalls,
+  insertSessionCall,
+  getSessionCall,
+  finishSessionCall,
+} from './queries/sessions';
+export type { NewSession, NewSessionCall } from './queries/sessions';

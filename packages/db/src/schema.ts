@@ -295,7 +295,51 @@ export interface InvoicesTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+export interface SessionsTable {
+  id: string;
+  tenant_id: string;
+  environment: Environment;
+  /** The CodeSpar `user_id` the session was created with (the tenant id). */
+  user_id: string;
+  servers: Json<string[]>;
+  metadata: Json<Record<string, string>>;
+  created_at: CreatedAt;
+  last_used_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** Idle deadline: moved on every call, never past hard_expires_at. */
+  expires_at: Timestamp;
+  hard_expires_at: ColumnType<Date, Date | string, never>;
+  closed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** The stored answer of one session call (CodeSpar's ToolResult on the wire). */
+export interface SessionCallResult {
+  success: boolean;
+  data: unknown;
+  error: string | null;
+  error_code: string | null;
+  duration: number;
+  server: string;
+  tool: string;
+  tool_call_id: string;
+  called_at: string;
+}
+
+export interface SessionCallsTable {
+  id: string;
+  session_id: string;
+  tenant_id: string;
+  environment: Environment;
+  server: string;
+  tool: string;
+  input: Json<Record<string, unknown>>;
+  result: ColumnType<SessionCallResult | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+  finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
 export interface Database {
+  sessions: SessionsTable;
+  session_calls: SessionCallsTable;
   api_keys: ApiKeysTable;
   platform_keys: PlatformKeysTable;
   webhook_secrets: WebhookSecretsTable;
@@ -321,4 +365,6 @@ export type NewJob = Insertable<JobsTable>;
 export type JobUpdate = Updateable<JobsTable>;
 export type JobStep = Selectable<JobStepsTable>;
 export type UsageEvent = Selectable<UsageEventsTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type SessionCall = Selectable<SessionCallsTable>;
 export type NewUsageEvent = Insertable<UsageEventsTable>;

@@ -7,6 +7,8 @@ export interface CredentialField {
 export interface CatalogTool {
   name: string;
   description: string;
+  /** JSON Schema of the input (`type: "object"`), when known without asking the server (sessions' tool lists). */
+  input_schema?: Record<string, unknown>;
 }
 
 /** Header values are templates such as `Bearer {{secret_key}}`. */

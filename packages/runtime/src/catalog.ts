@@ -1,4 +1,4 @@
-import { PROVIDERS } from '@agents/sandbox-providers';
+import { PROVIDERS, toolInputJsonSchema } from '@agents/sandbox-providers';
 import { RuntimeError } from './errors';
 import { validateTemplates } from './template';
 import type { Catalog, CatalogEntry, CredentialField, TransportTemplate } from './catalog-types';
@@ -67,7 +67,7 @@ export function sandboxEntries(sandboxUrl: string, option: SandboxTransportOptio
       category: p.category,
       sandbox: true,
       credential_fields: fields,
-      tools: p.tools.map((t) => ({ name: t.name, description: t.description })),
+      tools: p.tools.map((t) => ({ name: t.name, description: t.description, input_schema: toolInputJsonSchema(t) })),
       transport: sandboxTransportFor(p.id, fields, sandboxUrl, option),
     };
   });

@@ -108,7 +108,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         }
         // The caller cannot override the tenant a session bills to.
         metadata.tenant_id = o.tenantId;
-        const session = createSession({ tenantId: o.tenantId, environment: o.environment, servers, metadata }, deps);
+        const session = createSession({ id: o.id, tenantId: o.tenantId, environment: o.environment, servers, metadata }, deps);
         open.add(session);
         return session;
       },

@@ -25,6 +25,7 @@ export interface SessionDeps {
 }
 
 export interface SessionInit {
+  id?: string;
   tenantId: string;
   environment: Environment;
   servers: readonly string[];
@@ -46,7 +47,7 @@ interface Failure {
 
 /** Build a session; no I/O happens here (connections are made on first use per server). */
 export function createSession(init: SessionInit, deps: SessionDeps): Session {
-  const id = newId('ses');
+  const id = init.id ?? newId('ses');
   const servers = Object.freeze([...init.servers]);
   const metadata = Object.freeze({ ...init.metadata });
   const state = new Map<string, ServerState>();
@@ -167,7 +168,7 @@ export function createSession(init: SessionInit, deps: SessionDeps): Session {
   async function execute(name: string, args: unknown, opts: ExecuteOptions = {}): Promise<ToolResult> {
     const started = performance.now();
     const calledAt = new Date();
-    const toolCallId = newId('tc', calledAt.getTime());
+    const toolCallId = opts.toolCallId ?? newId('tc', calledAt.getTime());
     const idem = typeof opts.idempotencyKey === 'string' && opts.idempotencyKey !== '' ? opts.idempotencyKey : null;
 
     const finish = (

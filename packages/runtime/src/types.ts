@@ -89,9 +89,13 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Per-call deadline in ms; defaults to the runtime's `callTimeoutMs` (60 000). */
   timeoutMs?: number;
+  /** The call's `tc_` id when the caller already gave it one (a stored session call); else a new one. */
+  toolCallId?: string;
 }
 
 export interface CreateSessionOptions {
+  /** A stored session's id (/v1/sessions), so its calls' records name it; else a new `ses_` id. */
+  id?: string;
   tenantId: string;
   environment: Environment;
   /** Exactly the servers this session may reach (the caller already intersected with the tenant's). */

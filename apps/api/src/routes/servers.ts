@@ -14,7 +14,7 @@ export function serverRoutes(catalog: Catalog): Router {
         transport: e.transport.type,
         sandbox: e.sandbox,
         credential_fields: e.credential_fields,
-        tools: e.tools,
+        tools: e.tools.map((t) => ({ name: t.name, description: t.description })),
       })),
     });
   });

@@ -1,0 +1,110 @@
+import { sql } from 'kysely';
+import type { Db } from '../connection';
+import type { Environment, NewUsageEvent, SessionCall, SessionCallResult, SessionRow } from '../schema';
+import { storableJson } from '../storable-text';
+import { writeUsageRows } from './steps';
+
+export interface NewSession {
+  id: string;
+  tenant_id: string;
+  environment: Environment;
+  user_id: string;
+  servers: string[];
+  metadata: Record<string, string>;
+  expires_at: Date;
+  hard_expires_at: Date;
+}
+
+export async function insertSession(db: Db, s: NewSession): Promise<SessionRow> {
+  return db
+    .insertInto('sessions')
+    .values({ ...s, servers: JSON.stringify(s.servers), metadata: JSON.stringify(s.metadata) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function getSession(db: Db, id: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Marks a call on an active session: `last_used_at` = now, the idle deadline moved to now +
+ * idleMs but never past the hard limit. Undefined when the session is closed or already expired
+ * (the row is left as it is: expiry is read from the deadlines, not written by a sweeper).
+ */
+export async function touchSession(db: Db, id: string, idleMs: number): Promise<SessionRow | undefined> {
+  return db
+    .updateTable('sessions')
+    .set({
+      last_used_at: sql<Date>`now()`,
+      expires_at: sql<Date>`least(now() + make_interval(secs => ${idleMs / 1000}), hard_expires_at)`,
+    })
+    .where('id', '=', id)
+    .where('closed_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Closes the session (idempotent: a closed session keeps its first closed_at). */
+export async function closeSession(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ closed_at: sql<Date>`least(now(), expires_at)` })
+    .where('id', '=', id)
+    .where('closed_at', 'is', null)
+    .execute();
+}
+
+/** Tool calls metered for the session (executed and denied). */
+export async function countSessionToolCalls(db: Db, sessionId: string): Promise<number> {
+  const row = await db
+    .selectFrom('usage_events')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('session_id', '=', sessionId)
+    .where('kind', '=', 'tool_call')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export interface NewSessionCall {
+  id: string;
+  session_id: string;
+  tenant_id: string;
+  environment: Environment;
+  server: string;
+  tool: string;
+  input: Record<string, unknown>;
+}
+
+export async function insertSessionCall(db: Db, c: NewSessionCall): Promise<void> {
+  await db
+    .insertInto('session_calls')
+    .values({ ...c, input: JSON.stringify(c.input) })
+    .execute();
+}
+
+export async function getSessionCall(db: Db, id: string): Promise<SessionCall | undefined> {
+  return db.selectFrom('session_calls').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Stores a call's answer and its usage row in one transaction; a second finish (a retried worker
+ * run) changes neither: the first answer stays and the usage row's key makes its write a no-op.
+ * Resolves with the stored answer.
+ */
+export async function finishSessionCall(db: Db, id: string, result: SessionCallResult, usage: NewUsageEvent | undefined): Promise<SessionCallResult> {
+  return db.transaction().execute(async (trx) => {
+    if (usage) await writeUsageRows(trx, [usage]);
+    const updated = await trx
+      .updateTable('session_calls')
+      .set({ result: JSON.stringify(storableJson(result)), finished_at: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('result', 'is', null)
+      .returning('result')
+      .executeTakeFirst();
+    if (updated?.result) return updated.result;
+    const stored = await trx.selectFrom('session_calls').select('result').where('id', '=', id).executeTakeFirstOrThrow();
+    return stored.result ?? result;
+  });
+}
