@@ -10,6 +10,7 @@ import { m0008EventBodyAtDelivery } from './0008-event-body-at-delivery';
 import { m0009JobRequestOrigin } from './0009-job-request-origin';
 import { m0010JobRetry } from './0010-job-retry';
 import { m0011UsageSession } from './0011-usage-session';
+import { m0013JobEvents } from './0013-job-events';
 
 export const MIGRATIONS: readonly Migration[] = [
   m0001Init,
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m0009JobRequestOrigin,
   m0010JobRetry,
   m0011UsageSession,
+  m0013JobEvents,
 ];

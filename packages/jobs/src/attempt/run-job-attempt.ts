@@ -14,6 +14,7 @@ import { createStepStore } from './step-store';
 import type { StepStore } from './step-store';
 import { CANCEL_BACKSTOP_MS, createStopCheck } from './stop-check';
 import { toolCallUsageRow } from './usage-rows';
+import type { JobEventNotifier } from '../events/job-event-channel';
 
 export interface JobAttemptDeps {
   db: Db;
@@ -36,6 +37,8 @@ export interface JobAttemptDeps {
   jobTokenBudget: number;
   /** Default CANCEL_BACKSTOP_MS. */
   cancelBackstopMs?: number;
+  /** Told after each write that adds to the job's event log (start, step, finish): live streams read it then. */
+  jobEvents?: JobEventNotifier;
 }
 
 /**
@@ -77,7 +80,7 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
   const { db } = deps;
   if (ctx.stalledOut) {
     // Its worker died or hung every time it ran this job: do not run it again.
-    const failed = await createStepStore(db, jobId, deps.logger, ctx.attemptsMade).finish({
+    const failed = await createStepStore(db, jobId, deps.logger, ctx.attemptsMade, () => deps.jobEvents?.changed(jobId)).finish({
       status: 'failed',
       error: { code: 'internal', message: 'The job was interrupted repeatedly while running (its worker stopped each time); it was not run again.' },
     });
@@ -87,6 +90,7 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
   }
   const job = (await startAttempt(db, jobId)) ?? (await resumeFailed(deps, jobId, ctx));
   if (!job) return { skipped: 'terminal_or_missing' };
+  deps.jobEvents?.changed(job.id);
   // The request that created the job (and its W3C trace), so its logs join the API's.
   const log = deps.logger.child({
     tenant_id: job.tenant_id,
@@ -96,7 +100,7 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
     ...(job.trace_id ? { trace_id: job.trace_id, parent_span_id: job.parent_span_id } : {}),
   });
   log.debug({ type: job.type }, 'job attempt started');
-  const steps = createStepStore(db, job.id, log, ctx.attemptsMade);
+  const steps = createStepStore(db, job.id, log, ctx.attemptsMade, () => deps.jobEvents?.changed(job.id));
 
   // Jobs that can never succeed finish as failed at once, without spending retries.
   const tenant = await deps.tenants.get(job.tenant_id);

@@ -31,13 +31,17 @@ export interface StepStore {
 const unstorable = (c: Checkpoint): EndJob =>
   new EndJob({ code: 'internal', message: `Step ${c.seq} (${c.kind}) could not be stored; its usage is recorded and the job was not run further.` });
 
-/** `queueAttempt`: the queue run's BullMQ attemptsMade, recorded with a failure (FinishJob.queueAttempt). */
-export function createStepStore(db: Db, jobId: string, log: Logger, queueAttempt?: number): StepStore {
+/**
+ * `queueAttempt`: the queue run's BullMQ attemptsMade, recorded with a failure (FinishJob.queueAttempt).
+ * `stored`: called after each committed write (a step, the finish): the job's event log grew.
+ */
+export function createStepStore(db: Db, jobId: string, log: Logger, queueAttempt?: number, stored: () => void = () => undefined): StepStore {
   let held: Checkpoint | undefined;
 
   async function write(c: Checkpoint): Promise<void> {
     try {
       await writeCheckpoint(db, c);
+      stored();
     } catch (err) {
       if (!isDataError(err)) throw err;
       log.error(
@@ -63,17 +67,21 @@ export function createStepStore(db: Db, jobId: string, log: Logger, queueAttempt
       const last = held;
       held = undefined;
       try {
-        return await finishJob(db, jobId, { queueAttempt, ...f }, last);
+        const done = await finishJob(db, jobId, { queueAttempt, ...f }, last);
+        stored();
+        return done;
       } catch (err) {
         if (!isDataError(err)) throw err;
         // The last step or the output was refused: keep the step's usage, end without them.
         log.error({ pg_code: (err as { code: string }).code }, 'terminal write refused by Postgres; recording the failure without the result');
         if (last) await writeUsageRows(db, last.usage);
-        return finishJob(db, jobId, {
+        const failed = await finishJob(db, jobId, {
           status: 'failed',
           error: { code: 'internal', message: 'The job finished but its result could not be stored.' },
           queueAttempt,
         });
+        stored();
+        return failed;
       }
     },
     release: () =>
