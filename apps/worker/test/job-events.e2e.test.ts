@@ -161,6 +161,34 @@ test('a workflow job streams one tool.call per step', async () => {
   expect(ev.slice(2, 4).map((f) => `${data(f).tool_call.server}/${data(f).tool_call.tool}`)).toEqual(['asaas/create_customer', 'asaas/create_payment']);
 });
 
+test('an operator retry continues the log after the failed generation; the numbering never changes', async () => {
+  const id = await submit({ type: 'workflow', steps: [{ tool: 'asaas/get_payment', args: { id: 'pay_does_not_exist' } }] });
+  const first = await openSse(eventsUrl(stack.api.url, LOJA, id), STREAM);
+  await first.ended;
+  const gen0 = events(first.frames);
+  expect(gen0.map((f) => f.event)).toEqual(['job.queued', 'job.started', 'tool.call', 'job.failed']);
+  expect(data(gen0[3]!).status).toBe('failed');
+
+  const follow = await openSse(eventsUrl(second.url, LOJA, id), { ...STREAM, 'last-event-id': String(gen0.length) });
+  expect((await call('POST', `/v1/tenants/${LOJA}/jobs/${id}/retry`)).status).toBe(202);
+  // The stream of a failed job ended at its end; the retry's frames come to a new one.
+  await follow.ended;
+  await terminalJob(call, waitFor)(LOJA, id);
+  const rest = await openSse(eventsUrl(second.url, LOJA, id), { ...STREAM, 'last-event-id': String(gen0.length) });
+  await rest.ended;
+  const gen1 = events(rest.frames);
+  expect(gen1.map((f) => [f.id, f.event])).toEqual([
+    ['5', 'job.started'],
+    ['6', 'tool.call'],
+    ['7', 'job.failed'],
+  ]);
+  expect(data(gen1[0]!).attempt).toBe(2);
+  // The first generation's frames are replayed byte for byte: its failure as its webhook rendered it.
+  const whole = await openSse(eventsUrl(stack.api.url, LOJA, id), STREAM);
+  await whole.ended;
+  expect(events(whole.frames).map((f) => f.raw)).toEqual([...gen0, ...gen1].map((f) => f.raw));
+});
+
 test('a queued job cancelled streams job.cancelled as its end', async () => {
   await stack.worker!.close(1000);
   stack.worker = undefined;

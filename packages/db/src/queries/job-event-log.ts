@@ -97,6 +97,40 @@ function stepDraft(job: Job, step: JobStep, usage: Map<string, UsageEvent>, turn
 }
 
 /**
+ * A job view with its keys in presentJob's order. A stored webhook payload comes back from jsonb
+ * with its keys reordered; the frame must be the same bytes however the view was obtained.
+ */
+function inViewOrder(v: JobView): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of VIEW_KEYS) if (k in v) out[k] = v[k];
+  // The two objects presentJob builds itself; every other object was jsonb in the job row already.
+  out.tool_calls = v.tool_calls.map((c) => toolCallView({ ...c, error_code: c.error?.code ?? null }));
+  out.usage = { tool_calls: v.usage.tool_calls, input_tokens: v.usage.input_tokens, output_tokens: v.usage.output_tokens };
+  return out;
+}
+
+const VIEW_KEYS: (keyof JobView)[] = [
+  'id',
+  'tenant_id',
+  'environment',
+  'type',
+  'status',
+  'input',
+  'steps',
+  'servers',
+  'metadata',
+  'callback_url',
+  'output',
+  'error',
+  'tool_calls',
+  'usage',
+  'attempts',
+  'created_at',
+  'started_at',
+  'finished_at',
+];
+
+/**
  * The whole event log of a job, numbered, or undefined when there is no such job. Every source
  * is read in one REPEATABLE READ snapshot, so the log is a prefix of any later one: a terminal
  * row is never seen without the last step its finish wrote. Nothing here is written by the
@@ -150,7 +184,7 @@ export async function loadJobEventLog(db: Db, jobId: string): Promise<JobEventLo
     const next = starts.find((a) => a.job_retry > e.job_retry);
     const key: SortKey = current || !next ? [Infinity, e.job_retry, 0] : [next.after_seq, 1, next.attempt - 0.5];
     const stored = (e.payload as { data?: JobView } | null)?.data;
-    drafts.push({ key, type: e.type as JobLogEventType, data: async () => ({ ...(stored ?? (await loadJobView(db, job))) }) });
+    drafts.push({ key, type: e.type as JobLogEventType, data: async () => inViewOrder(stored ?? (await loadJobView(db, job))) });
   }
   drafts.sort((a, b) => compareKeys(a.key, b.key));
   const events: JobLogEvent[] = [];
