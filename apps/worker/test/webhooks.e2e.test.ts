@@ -217,6 +217,28 @@ describe('delivery', () => {
     expect(missing.body.error.code).toBe('not_found');
   });
 
+  test('without a callback_url the event goes to the tenant’s webhook_url; a redelivery follows the tenant’s current URL', async () => {
+    const setTenantUrl = async (url: string | null) =>
+      expect((await call('PATCH', `/v1/admin/tenants/${TENANT}`, { body: { webhook_url: url } })).status).toBe(200);
+    await setTenantUrl(`${receiverUrl}/tenant-first`);
+    try {
+      const r = await call('POST', `/v1/tenants/${TENANT}/jobs`, { body: okWorkflow });
+      expect(r.status).toBe(202);
+      const [d] = await settled(r.body.id);
+      expect(d).toMatchObject({ status: 'delivered', url: `${receiverUrl}/tenant-first` });
+      expect(hits('/tenant-first')).toHaveLength(1);
+
+      await setTenantUrl(`${receiverUrl}/tenant-moved`);
+      const again = await call('POST', `/v1/tenants/${TENANT}/webhook-deliveries/${d.id}/redeliver`);
+      expect(again.status).toBe(202);
+      expect(again.body.url).toBe(`${receiverUrl}/tenant-moved`);
+      await settled(r.body.id, 2);
+      expect(hits('/tenant-moved').map((h) => h.headers['webhook-id'])).toEqual([d.event_id]);
+    } finally {
+      await setTenantUrl(null);
+    }
+  });
+
   test('redirects are not followed', async () => {
     plans.set('/moved', [302]);
     const jobId = await submit(okWorkflow, `${receiverUrl}/moved`);

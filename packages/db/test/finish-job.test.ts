@@ -3,7 +3,7 @@
  * event + pending delivery + the relay's wake-up) in a single round trip. What it stores must be
  * what the transaction it replaced stored, for every kind of ending: the event's body, rendered by
  * its first delivery, is the API's view of the committed job, the event and delivery rows carry the job's finished_at, a
- * delivery (and its notification) exists iff a URL does, and only the first terminal transition
+ * delivery (and its notification) exists iff the caller names its URL (deliverTo), and only the first terminal transition
  * writes anything.
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -142,34 +142,34 @@ async function announced(finish: () => Promise<unknown>): Promise<number> {
   return (await notificationsSoFar()).length - before;
 }
 
-test.each<[string, Partial<NewJob>, FinishJob, string | null]>([
+test.each<[string, Partial<NewJob>, Omit<FinishJob, 'deliverTo'>, string | null]>([
+  ['succeeded, delivered', {}, { status: 'succeeded', output: { customer: 'cus_1', amount: 10.25, list: [1, 'two', null], nested: { ok: true } } }, TENANT_URL],
   [
-    'succeeded, tenant URL',
-    {},
-    { status: 'succeeded', output: { customer: 'cus_1', amount: 10.25, list: [1, 'two', null], nested: { ok: true } } },
-    TENANT_URL,
-  ],
-  [
-    'failed with partial output, callback_url over the tenant URL',
+    'failed with partial output, delivered to a URL with a query',
     { callback_url: 'https://cb.example.com/x?y=1' },
     { status: 'failed', output: { partial: true }, error: { code: 'tool_failed', message: 'The tool said no.' } },
     'https://cb.example.com/x?y=1',
   ],
-  ['cancelled, no URL anywhere', { tenant_id: 'tenant_none' }, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled on request.' } }, null],
   [
-    'succeeded with output null, callback_url without a tenant URL',
+    'cancelled, no URL: recorded only',
+    { tenant_id: 'tenant_none' },
+    { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled on request.' } },
+    null,
+  ],
+  [
+    'succeeded with output null, tenant without a URL of its own',
     { tenant_id: 'tenant_none', callback_url: 'https://cb.example.com/only' },
     { status: 'succeeded', output: null },
     'https://cb.example.com/only',
   ],
-  ['an empty callback_url means no delivery (not the tenant URL either)', { callback_url: '' }, { status: 'succeeded', output: 'plain string' }, null],
+  ['a plain string output, recorded only', {}, { status: 'succeeded', output: 'plain string' }, null],
   [
     'agent job (no steps key), test environment',
     { type: 'agent', input: 'Create a customer', steps: null, environment: 'test' },
     { status: 'succeeded', output: { message: 'done' } },
     TENANT_URL,
   ],
-])('%s: the event is the committed job as the API shows it, with its delivery and wake-up iff a URL', async (_name, over, f, url) => {
+])('%s: the event is the committed job as the API shows it, with its delivery and wake-up iff deliverTo', async (_name, over, f, url) => {
   const j = job(newId('job'), over);
   await insertJob(tdb.db, j);
   await startAttempt(tdb.db, j.id!);
@@ -180,7 +180,7 @@ test.each<[string, Partial<NewJob>, FinishJob, string | null]>([
   // ... and the last one held for the finish, with two rows (one an empty error code: no error object).
   const last = step(j, 3, [usage(j, 3, { error_code: '' }), usage(j, 4, { kind: 'model_turn', server: null, tool: null, input_tokens: 3, output_tokens: 2 })]);
   let finished: Awaited<ReturnType<typeof finishJob>>;
-  expect(await announced(async () => (finished = await finishJob(tdb.db, j.id!, f, last)))).toBe(url ? 1 : 0);
+  expect(await announced(async () => (finished = await finishJob(tdb.db, j.id!, { ...f, deliverTo: url }, last)))).toBe(url ? 1 : 0);
   expect(finished!).toEqual(await getJobById(tdb.db, j.id!));
   expect(finished!.status).toBe(f.status);
   const ev = await expectOutbox(j.id!, url);
@@ -194,9 +194,11 @@ test.each<[string, Partial<NewJob>, FinishJob, string | null]>([
 test('without a held checkpoint, and for a job cancelled before it ever started', async () => {
   const j = job(newId('job'));
   await insertJob(tdb.db, j);
-  expect(await announced(() => finishJob(tdb.db, j.id!, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled before it started.' } }))).toBe(
-    1,
-  );
+  expect(
+    await announced(() =>
+      finishJob(tdb.db, j.id!, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled before it started.' }, deliverTo: TENANT_URL }),
+    ),
+  ).toBe(1);
   const ev = await expectOutbox(j.id!, TENANT_URL);
   expect((ev.payload as { data: unknown }).data).toMatchObject({
     status: 'cancelled',
@@ -214,7 +216,7 @@ test('a held checkpoint already stored by an earlier try is not counted twice', 
   await startAttempt(tdb.db, j.id!);
   const last = step(j, 0, [usage(j, 0)]);
   await writeCheckpoint(tdb.db, last);
-  await finishJob(tdb.db, j.id!, { status: 'succeeded', output: {} }, last);
+  await finishJob(tdb.db, j.id!, { status: 'succeeded', output: {}, deliverTo: TENANT_URL }, last);
   const ev = await expectOutbox(j.id!, TENANT_URL);
   expect((ev.payload as { data: { usage: unknown } }).data.usage).toEqual({ tool_calls: 1, input_tokens: 0, output_tokens: 0 });
 });
@@ -223,7 +225,7 @@ test('only the first terminal transition wins: a finish that lost to a cancel st
   const j = job(newId('job'));
   await insertJob(tdb.db, j);
   await startAttempt(tdb.db, j.id!);
-  await finishJob(tdb.db, j.id!, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled on request.' } });
+  await finishJob(tdb.db, j.id!, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled on request.' }, deliverTo: TENANT_URL });
   const cancelled = await getJobById(tdb.db, j.id!);
   await expectOutbox(j.id!, TENANT_URL);
   const outbox = async () => ({
@@ -232,9 +234,11 @@ test('only the first terminal transition wins: a finish that lost to a cancel st
   });
   const first = await outbox();
   let lost: unknown = 'not run';
-  expect(await announced(async () => (lost = await finishJob(tdb.db, j.id!, { status: 'succeeded', output: { late: true } }, step(j, 0, [usage(j, 0)]))))).toBe(
-    0,
-  );
+  expect(
+    await announced(
+      async () => (lost = await finishJob(tdb.db, j.id!, { status: 'succeeded', output: { late: true }, deliverTo: TENANT_URL }, step(j, 0, [usage(j, 0)]))),
+    ),
+  ).toBe(0);
   expect(lost).toBeUndefined();
   expect(await getJobById(tdb.db, j.id!)).toEqual(cancelled);
   // The same single event and delivery as before, untouched.
@@ -252,7 +256,7 @@ test('all or nothing: a finish whose checkpoint cannot be stored leaves the job 
   // A usage row whose id is taken by another row (a different idempotency key): a unique violation.
   const clash = step(j, 1, [usage(j, 1, { id: `tc_${j.id}_0` })]);
   const before = (await notificationsSoFar()).length;
-  await expect(finishJob(tdb.db, j.id!, { status: 'succeeded', output: {} }, clash)).rejects.toMatchObject({ code: '23505' });
+  await expect(finishJob(tdb.db, j.id!, { status: 'succeeded', output: {}, deliverTo: TENANT_URL }, clash)).rejects.toMatchObject({ code: '23505' });
   expect((await notificationsSoFar()).length).toBe(before);
   expect((await getJobById(tdb.db, j.id!))!).toMatchObject({ status: 'running', finished_at: null });
   expect(await tdb.db.selectFrom('job_steps').select('seq').where('job_id', '=', j.id!).execute()).toEqual([{ seq: 0 }]);
@@ -267,7 +271,7 @@ test("inside a caller's transaction the finish and its outbox are part of it (ro
   const before = (await notificationsSoFar()).length;
   await expect(
     tdb.db.transaction().execute(async (trx) => {
-      expect(await finishJob(trx, j.id!, { status: 'succeeded', output: {} }, step(j, 0, [usage(j, 0)]))).toBeDefined();
+      expect(await finishJob(trx, j.id!, { status: 'succeeded', output: {}, deliverTo: TENANT_URL }, step(j, 0, [usage(j, 0)]))).toBeDefined();
       throw new Error('the caller gives up');
     }),
   ).rejects.toThrow('the caller gives up');
@@ -288,7 +292,7 @@ test('a finish with its last checkpoint, outbox event and delivery is one round 
     await insertJob(db, j);
     await startAttempt(db, j.id!);
     const before = roundTrips;
-    expect(await finishJob(db, j.id!, { status: 'succeeded', output: { ok: true } }, step(j, 0, [usage(j, 0)]))).toBeDefined();
+    expect(await finishJob(db, j.id!, { status: 'succeeded', output: { ok: true }, deliverTo: TENANT_URL }, step(j, 0, [usage(j, 0)]))).toBeDefined();
     expect(roundTrips - before).toBe(1);
     await expectOutbox(j.id!, TENANT_URL);
   } finally {

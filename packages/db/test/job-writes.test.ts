@@ -48,7 +48,7 @@ test('a job row is started and finished with HOT updates (no index touched)', as
     const before = await read();
     expect(await startAttempt(trx, 'job_hot')).toBeDefined();
     await writeCheckpoint(trx, { jobId: 'job_hot', seq: 0, kind: 'workflow_step', payload: { ok: true }, usage: [] });
-    expect(await finishJob(trx, 'job_hot', { status: 'succeeded', output: { customer: 'cus_1', note: 'x'.repeat(300) } })).toBeDefined();
+    expect(await finishJob(trx, 'job_hot', { status: 'succeeded', output: { customer: 'cus_1', note: 'x'.repeat(300) }, deliverTo: null })).toBeDefined();
     const after = await read();
     return { upd: Number(after.upd) - Number(before.upd), hot: Number(after.hot) - Number(before.hot) };
   });
@@ -85,14 +85,18 @@ test("a job that ends before it reached its queue (cancelled) leaves the reconci
   const inIndex = async () =>
     Number((await sql<{ n: string }>`SELECT count(*) AS n FROM jobs WHERE enqueued_at IS NULL AND id = 'job_cancelled_early'`.execute(tdb.db)).rows[0]!.n);
   expect(await inIndex()).toBe(1);
-  const done = await finishJob(tdb.db, 'job_cancelled_early', { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled before it started.' } });
+  const done = await finishJob(tdb.db, 'job_cancelled_early', {
+    status: 'cancelled',
+    error: { code: 'cancelled', message: 'Cancelled before it started.' },
+    deliverTo: null,
+  });
   expect(done?.status).toBe('cancelled');
   expect(await inIndex()).toBe(0);
   // An enqueued job's finish keeps its enqueued_at.
   await insertJob(tdb.db, job('job_keeps'));
   await markEnqueued(tdb.db, ['job_keeps']);
   const marked = (await getJobById(tdb.db, 'job_keeps'))!.enqueued_at;
-  await finishJob(tdb.db, 'job_keeps', { status: 'cancelled', error: { code: 'cancelled', message: 'x' } });
+  await finishJob(tdb.db, 'job_keeps', { status: 'cancelled', error: { code: 'cancelled', message: 'x' }, deliverTo: null });
   expect((await getJobById(tdb.db, 'job_keeps'))!.enqueued_at).toEqual(marked);
 });
 

@@ -59,7 +59,7 @@ const stepsOf = (jobId: string) => tdb.db.selectFrom('job_steps').select('seq').
 
 test('a refused checkpoint meters the step alone and ends the job', async () => {
   const id = await runningJob();
-  const store = createStepStore(tdb.db, id, silentLogger());
+  const store = createStepStore(tdb.db, id, silentLogger(), { deliverTo: async () => null });
   const err = await store.write(checkpoint(id, 0)).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(EndJob);
   expect((err as EndJob).jobError.code).toBe('internal');
@@ -72,9 +72,12 @@ test('a refused checkpoint meters the step alone and ends the job', async () => 
 
 test('a refused last step held for the finish still ends the job as failed, its usage kept', async () => {
   const id = await runningJob();
-  const store = createStepStore(tdb.db, id, silentLogger());
+  const store = createStepStore(tdb.db, id, silentLogger(), { deliverTo: async () => 'https://hooks.example.com/owed' });
   store.hold(checkpoint(id, 0));
   const finished = await store.finish({ status: 'succeeded', output: { steps: [] } });
   expect(finished).toMatchObject({ status: 'failed', error: { code: 'internal' } });
   expect(await usageOf(id)).toEqual([{ idempotency_key: `${id}:0`, kind: 'tool_call' }]);
+  // The failure it records is still owed to the job's callback target.
+  const owed = await tdb.db.selectFrom('webhook_deliveries').select(['url', 'event_type']).where('job_id', '=', id).execute();
+  expect(owed).toEqual([{ url: 'https://hooks.example.com/owed', event_type: 'job.failed' }]);
 });

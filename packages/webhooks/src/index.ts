@@ -7,6 +7,7 @@ export { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule, nextAttemptDelay } from './
 export { classifyAddress } from './classify-address';
 export type { AddressClass } from './classify-address';
 export { checkCallbackUrl } from './check-callback-url';
+export { jobEventTarget } from './job-event-target';
 export type { CallbackUrlCheck, CheckCallbackUrlOptions, Resolve } from './check-callback-url';
 export { deliverWebhook, isRetryable, DEFAULT_DELIVERY_TIMEOUT_MS, MAX_RESPONSE_BYTES } from './deliver-webhook';
 export type { DeliverWebhookInput, DeliveryResult, DeliveryErrorCode } from './deliver-webhook';

@@ -6,6 +6,7 @@ import { jobEvents, retryJob, sseFrame } from '@agents/jobs';
 import type { JobEventHub, JobEventNotifier, SubmitJob } from '@agents/jobs';
 import type { Logger, TraceParent } from '@agents/observability';
 import type { Producer } from '@agents/queue';
+import { jobEventTarget } from '@agents/webhooks';
 import { ApiError } from '../errors';
 import { principalOf, requireOperator } from '../middleware/auth';
 import { jobId, listQuery } from '../schemas';
@@ -125,8 +126,11 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     if (flagged.status === 'queued') {
       // Not started anywhere yet: cancel at once. A worker that fetches it later finds it terminal.
       current =
-        (await finishJob(db, job.id, { status: 'cancelled', error: { code: 'cancelled', message: 'Cancelled before it started.' } })) ??
-        (await getJob(db, tenant.id, job.id))!;
+        (await finishJob(db, job.id, {
+          status: 'cancelled',
+          error: { code: 'cancelled', message: 'Cancelled before it started.' },
+          deliverTo: jobEventTarget(job, tenant),
+        })) ?? (await getJob(db, tenant.id, job.id))!;
       deps.notifier.changed(job.id);
     }
     // A running job stops before its next model or tool call, on whichever worker runs it.

@@ -7,6 +7,7 @@ import { ApiError } from '../errors';
 import { principalOf } from '../middleware/auth';
 import { jobId } from '../schemas';
 import { parseOrThrow } from '../validation';
+import { jobEventTarget } from '@agents/webhooks';
 
 export interface WebhookDeliveryRoutesDeps {
   db: Db;
@@ -89,9 +90,10 @@ export function webhookDeliveryRoutes(deps: WebhookDeliveryRoutesDeps): Router {
   r.post('/:delivery_id/redeliver', async (req, res) => {
     const tenant = await deps.tenantOf(req, res);
     const original = await findVisible(req, res, tenant);
-    // Where the event would go today: the job's own callback_url, else the tenant's current webhook_url.
+    // Where the event would go today (the tenant's URL may have changed); an event with no target
+    // today (the job opted out, the tenant's URL was removed) goes where it went before.
     const job = original.job_id ? await getJobById(db, original.job_id) : undefined;
-    const url = job?.callback_url ?? tenant.webhook_url ?? original.url;
+    const url = jobEventTarget(job ?? { callback_url: null }, tenant) ?? original.url;
     const created = await createRedelivery(db, original, url);
     res.status(202).json(presentDelivery(created));
   });

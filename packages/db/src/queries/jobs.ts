@@ -136,6 +136,8 @@ export interface FinishJob {
    * it moves the entry to the failed set (`failed_queue_attempt`, see retryFailedJob).
    */
   queueAttempt?: number;
+  /** Where the terminal event is delivered (@agents/webhooks jobEventTarget); null: recorded only. */
+  deliverTo: string | null;
 }
 
 /**
@@ -197,6 +199,7 @@ export async function finishJob(db: Db, id: string, f: FinishJob, last?: Checkpo
     queue_attempt: f.status === 'failed' ? (f.queueAttempt ?? null) : null,
     evt_id: newId('evt'),
     whd_id: newId('whd'),
+    deliver_to: f.deliverTo,
   });
 }
 

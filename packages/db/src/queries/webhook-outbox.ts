@@ -21,20 +21,19 @@ export interface JobEventPayload {
  *
  * Reads `done` (the job row as just made terminal; no row when the transition lost). The event
  * is stored without its body: its first delivery renders it from the job view (renderJobEvent),
- * so the public job object has one implementation (presentJob). The delivery goes to the job's
- * callback_url, else the tenant's webhook_url (read now, so a URL changed later does not redirect
- * an event that already happened); with neither (or an empty one), only the event is recorded
- * (redeliverable once a URL is set). One event per terminal state of each generation of the job
- * (`jobs.retries`: an operator's retry of a failed job starts the next one, whose terminal state is
- * a new event and callback). A conflict means this generation's event is already recorded (only
+ * so the public job object has one implementation (presentJob). The delivery goes to `deliver_to`,
+ * which the caller decides with @agents/webhooks' jobEventTarget (the one callback-URL rule); when
+ * null, only the event is recorded (redeliverable once a URL is set). One event per terminal state
+ * of each generation of the job (`jobs.retries`: an operator's retry of a failed job starts the
+ * next one, whose terminal state is a new event and callback). A conflict means this generation's event is already recorded (only
  * one terminal transition can win), and then no delivery is added either. `dlv_notify` wakes the
  * delivery relay at commit (NOTIFY is transactional); the statement must read it.
- * Placeholders: evt_id, whd_id (newId('evt'), newId('whd')).
+ * Placeholders: evt_id, whd_id (newId('evt'), newId('whd')), deliver_to (text or null).
  */
 export function jobEventOutboxSql() {
   return sql`event AS (
     SELECT d.id AS job_id, d.tenant_id, d.environment, 'job.' || d.status AS type, d.retries AS job_retry, date_trunc('milliseconds', d.finished_at) AS created_at,
-      nullif(coalesce(d.callback_url, (SELECT t.webhook_url FROM tenants t WHERE t.id = d.tenant_id)), '') AS url
+      ${param('deliver_to')}::text AS url
     FROM done d
   ), ev AS (
     INSERT INTO webhook_events (id, tenant_id, environment, job_id, type, job_retry, payload, created_at)

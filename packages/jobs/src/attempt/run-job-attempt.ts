@@ -6,6 +6,7 @@ import { buildSystemPrompt, DEFAULT_MAX_ITERATIONS, isModelError, runAgentLoop, 
 import type { ModelProvider, WorkflowStepOutcome } from '@agents/agent';
 import type { Runtime, Session } from '@agents/runtime';
 import type { Logger } from '@agents/observability';
+import { jobEventTarget } from '@agents/webhooks';
 import { EndJob, HandBack, JobFailed, NonRetryable, RetryLater } from './attempt-errors';
 import { attemptSummary } from './attempt-summary';
 import type { AttemptSummary } from './attempt-summary';
@@ -80,7 +81,11 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
   const { db } = deps;
   if (ctx.stalledOut) {
     // Its worker died or hung every time it ran this job: do not run it again.
-    const failed = await createStepStore(db, jobId, deps.logger, ctx.attemptsMade, () => deps.jobEvents?.changed(jobId)).finish({
+    const deliverTo = async () => {
+      const job = await getJobById(db, jobId);
+      return job ? jobEventTarget(job, await deps.tenants.get(job.tenant_id)) : null;
+    };
+    const failed = await createStepStore(db, jobId, deps.logger, { queueAttempt: ctx.attemptsMade, deliverTo, stored: () => deps.jobEvents?.changed(jobId) }).finish({
       status: 'failed',
       error: { code: 'internal', message: 'The job was interrupted repeatedly while running (its worker stopped each time); it was not run again.' },
     });
@@ -100,7 +105,12 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
     ...(job.trace_id ? { trace_id: job.trace_id, parent_span_id: job.parent_span_id } : {}),
   });
   log.debug({ type: job.type }, 'job attempt started');
-  const steps = createStepStore(db, job.id, log, ctx.attemptsMade, () => deps.jobEvents?.changed(job.id));
+  // The tenant as it is at the finish (its webhook_url may change while the job runs).
+  const steps = createStepStore(db, job.id, log, {
+    queueAttempt: ctx.attemptsMade,
+    deliverTo: async () => jobEventTarget(job, await deps.tenants.get(job.tenant_id)),
+    stored: () => deps.jobEvents?.changed(job.id),
+  });
 
   // Jobs that can never succeed finish as failed at once, without spending retries.
   const tenant = await deps.tenants.get(job.tenant_id);

@@ -23,7 +23,7 @@ export interface StepStore {
   /** Writes the held step, if any. */
   writeHeld(): Promise<void>;
   /** The job's terminal transition, with the held step; undefined when the row was already terminal. */
-  finish(f: FinishJob): Promise<Job | undefined>;
+  finish(f: Ending): Promise<Job | undefined>;
   /** Before an attempt ends by throwing: stores the held step; its own failure must not hide the reason. */
   release(): Promise<void>;
 }
@@ -31,11 +31,19 @@ export interface StepStore {
 const unstorable = (c: Checkpoint): EndJob =>
   new EndJob({ code: 'internal', message: `Step ${c.seq} (${c.kind}) could not be stored; its usage is recorded and the job was not run further.` });
 
-/**
- * `queueAttempt`: the queue run's BullMQ attemptsMade, recorded with a failure (FinishJob.queueAttempt).
- * `stored`: called after each committed write (a step, the finish): the job's event log grew.
- */
-export function createStepStore(db: Db, jobId: string, log: Logger, queueAttempt?: number, stored: () => void = () => undefined): StepStore {
+/** How an attempt ends; where its event goes and which queue run ended it are the store's. */
+export type Ending = Omit<FinishJob, 'deliverTo' | 'queueAttempt'>;
+
+export interface StepStoreOptions {
+  /** The queue run's BullMQ attemptsMade, recorded with a failure (FinishJob.queueAttempt). */
+  queueAttempt?: number;
+  /** Where the terminal event is delivered, decided at the finish (FinishJob.deliverTo). */
+  deliverTo(): Promise<string | null>;
+  /** Called after each committed write (a step, the finish): the job's event log grew. */
+  stored?(): void;
+}
+
+export function createStepStore(db: Db, jobId: string, log: Logger, { queueAttempt, deliverTo, stored = () => undefined }: StepStoreOptions): StepStore {
   let held: Checkpoint | undefined;
 
   async function write(c: Checkpoint): Promise<void> {
@@ -66,8 +74,9 @@ export function createStepStore(db: Db, jobId: string, log: Logger, queueAttempt
     async finish(f) {
       const last = held;
       held = undefined;
+      const target = await deliverTo();
       try {
-        const done = await finishJob(db, jobId, { queueAttempt, ...f }, last);
+        const done = await finishJob(db, jobId, { ...f, queueAttempt, deliverTo: target }, last);
         stored();
         return done;
       } catch (err) {
@@ -79,6 +88,7 @@ export function createStepStore(db: Db, jobId: string, log: Logger, queueAttempt
           status: 'failed',
           error: { code: 'internal', message: 'The job finished but its result could not be stored.' },
           queueAttempt,
+          deliverTo: target,
         });
         stored();
         return failed;
