@@ -13,7 +13,8 @@ import { rateLimit } from './middleware/rate-limit';
 import { errorHandler, notFound } from './middleware/errors';
 import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
-import { createSubmitJob } from '@agents/jobs';
+import { createJobEventNotifier, createSubmitJob } from '@agents/jobs';
+import type { JobEventHub } from '@agents/jobs';
 import { adminTenantRoutes } from './routes/admin-tenants';
 import { credentialRoutes } from './routes/credentials';
 import { serverRoutes } from './routes/servers';
@@ -62,6 +63,10 @@ export interface ApiDeps {
   redisPrefix: string;
   /** Monthly tool-call quota, checked when a job is submitted. */
   quota: ToolCallQuota;
+  /** This process's job-event fan-out (one shared subscriber connection). */
+  jobEvents: JobEventHub;
+  /** Keep-alive interval of event streams, ms; default JOB_EVENTS_KEEP_ALIVE_MS (15 s). */
+  eventsKeepAliveMs?: number;
   /** Bull Board, /metrics and the counters routes increment; absent in tests that need none. */
   ops?: OpsDeps;
 }
@@ -177,7 +182,19 @@ export function createApp(deps: ApiDeps): express.Express {
   );
   v1.use('/admin/api-keys', requireOperator, adminPlatformKeyRoutes({ db: deps.db, platformKeys: deps.platformKeys }));
   v1.use('/tenants/:tid', rateLimited);
-  v1.use('/tenants/:tid/jobs', jobRoutes({ db: deps.db, producer: deps.producer, tenantOf, submitJob, logger: deps.logger }));
+  v1.use(
+    '/tenants/:tid/jobs',
+    jobRoutes({
+      db: deps.db,
+      producer: deps.producer,
+      tenantOf,
+      submitJob,
+      logger: deps.logger,
+      events: deps.jobEvents,
+      notifier: createJobEventNotifier({ publisher: deps.redis, redisPrefix: deps.redisPrefix }),
+      eventsKeepAliveMs: deps.eventsKeepAliveMs,
+    }),
+  );
   v1.use('/tenants/:tid/credentials', credentialRoutes({ credentials: deps.credentials, catalog: deps.catalog, tenantOf }));
   v1.use('/tenants/:tid/automations', automationRoutes({ db: deps.db, catalog: deps.catalog, tenantOf }));
   v1.use('/tenants/:tid/webhook-deliveries', webhookDeliveryRoutes({ db: deps.db, tenantOf }));

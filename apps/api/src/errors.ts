@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   headers_too_large: 431,
   request_timeout: 408,
   unsupported_media_type: 415,
+  // An event stream asked for with an Accept that excludes text/event-stream.
+  not_acceptable: 406,
   job_not_cancellable: 409,
   job_not_retryable: 409,
   tenant_exists: 409,

@@ -9,6 +9,7 @@ import { checkCallbackUrl } from '@agents/webhooks';
 import type { Resolve } from '@agents/webhooks';
 import { createMetrics } from '@agents/observability';
 import type { Logger } from '@agents/observability';
+import { createJobEventHub } from '@agents/jobs';
 import { createApp } from './app';
 import { ApiError } from './errors';
 import { answerClientError } from './client-error';
@@ -27,8 +28,11 @@ export interface ApiServer {
 export async function startApi(
   config: Config,
   logger: Logger,
-  /** resolve: DNS override for the callback-URL SSRF check (tests, custom resolvers). */
-  opts: { port?: number; resolve?: Resolve } = {},
+  /**
+   * resolve: DNS override for the callback-URL SSRF check (tests, custom resolvers).
+   * eventsKeepAliveMs: keep-alive interval of job event streams (default 15 s; tests shorten it).
+   */
+  opts: { port?: number; resolve?: Resolve; eventsKeepAliveMs?: number } = {},
 ): Promise<ApiServer> {
   const db = createDb({ url: config.databaseUrl, max: config.databasePoolMax });
   // Fail fast (1 s) while Redis is down: requests get 503 service_unavailable, never hang.
@@ -41,6 +45,8 @@ export async function startApi(
   const subscriber = createRedis(config.redisUrl, logger, 'api-sub');
   const bus = createInvalidationBus({ publisher: redis, subscriber, channel: `${config.redisPrefix}:invalidate` });
   await bus.ready();
+  // Job event streams share the subscriber connection: one per process, fanned out in memory.
+  const jobEvents = createJobEventHub({ subscriber, redisPrefix: config.redisPrefix });
   const ring = parseMasterKeys(config.vaultMasterKey);
   const metrics = createMetrics({ process: 'api', maxTenantLabels: config.metricsMaxTenantLabels });
   const board = createQueueBoard({ db, redis, redisPrefix: config.redisPrefix, logger, refreshMs: config.bullBoardRefreshMs });
@@ -54,6 +60,8 @@ export async function startApi(
     db,
     redis,
     admissionRedis,
+    jobEvents,
+    eventsKeepAliveMs: opts.eventsKeepAliveMs,
     producer,
     logger,
     operatorApiKey: config.operatorApiKey,
@@ -95,6 +103,8 @@ export async function startApi(
     url: `http://127.0.0.1:${port}`,
     port,
     async close() {
+      // Open event streams end first, or the server would wait for them to finish.
+      await jobEvents.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -12,7 +12,7 @@ import { startMetricsServer } from './metrics-server';
 import type { MetricsServer } from './metrics-server';
 import { createJobRunHandler } from './processors/job-run';
 import { budgetedModel } from './budgeted-model';
-import { createToolCallAdmission } from '@agents/jobs';
+import { createJobEventNotifier, createToolCallAdmission } from '@agents/jobs';
 import { DEFAULT_DELIVERY_CONCURRENCY, attemptQueuer, startWebhookDelivery, tenantShareOf } from './webhook-delivery';
 import type { WebhookDelivery } from './webhook-delivery';
 import { createWebhookDeliverHandler } from './processors/webhook-deliver';
@@ -98,6 +98,8 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       defaultModel: config.openai.model,
       allowedModels: config.openai.allowedModels,
       jobTokenBudget: config.jobTokenBudget,
+      // Live job-event streams (any API process) read the log when told it grew.
+      jobEvents: createJobEventNotifier({ publisher: redis, redisPrefix: config.redisPrefix }),
     }),
     'webhook.deliver': createWebhookDeliverHandler({
       db,

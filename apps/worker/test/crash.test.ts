@@ -8,7 +8,7 @@ import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, testRedisPrefix, waitFor } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, openSse, TEST_OPERATOR_KEY, testRedisPrefix, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, seedTenants, startTestModel, terminalJob } from './agent-helpers';
 import type { TestModel } from './agent-helpers';
@@ -51,6 +51,8 @@ test('a worker killed mid-job is replaced; the job resumes from its checkpoint a
   const r = await call('POST', `/v1/tenants/${LOJA}/jobs`, { body: { input: LOJA_PIX_INPUT, metadata: { order_id: 'CRASH-1' } } });
   expect(r.status).toBe(202);
   const id = r.body.id as string;
+  // A client follows the job live through the crash: its log must have no duplicate and no gap.
+  const stream = await openSse(`${api.url}/v1/tenants/${LOJA}/jobs/${id}/events`, { accept: 'text/event-stream', authorization: `Bearer ${TEST_OPERATOR_KEY}` });
   const toolSteps = () => tdb.db.selectFrom('job_steps').select('seq').where('job_id', '=', id).where('kind', '=', 'tool_call').execute();
 
   await waitFor(async () => (await toolSteps()).length >= 1, { what: 'a first checkpointed tool call', timeoutMs: 30_000 });
@@ -83,6 +85,29 @@ test('a worker killed mid-job is replaced; the job resumes from its checkpoint a
   expect(usage.filter((u) => u.kind === 'model_turn')).toHaveLength(5);
   const steps = await tdb.db.selectFrom('job_steps').select(['seq', 'kind']).where('job_id', '=', id).orderBy('seq').execute();
   expect(steps.map((s) => s.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+
+  // The event stream: ids 1..N, each turn and call once, both starts, the success last.
+  await stream.ended;
+  const events = stream.frames.filter((f) => f.comment === undefined);
+  expect(events.map((f) => f.id)).toEqual(events.map((_, i) => String(i + 1)));
+  const types = events.map((f) => f.event);
+  expect(types.filter((t) => t === 'model.turn')).toHaveLength(5);
+  expect(types.filter((t) => t === 'tool.call')).toHaveLength(4);
+  const started = events.filter((f) => f.event === 'job.started').map((f) => JSON.parse(f.data!).attempt);
+  expect(started).toEqual([1, 2]);
+  expect(types[0]).toBe('job.queued');
+  expect(types.at(-1)).toBe('job.succeeded');
+  expect(types.filter((t) => t?.startsWith('job.'))).toEqual(['job.queued', 'job.started', 'job.started', 'job.succeeded']);
+  // The second start comes after the steps the first attempt stored, before the ones it resumed with.
+  const restart = await tdb.db.selectFrom('job_attempts').select('after_seq').where('job_id', '=', id).where('attempt', '=', 2).executeTakeFirstOrThrow();
+  expect(restart.after_seq).toBeGreaterThanOrEqual(before);
+  expect(types.indexOf('job.started', 2)).toBe(2 + restart.after_seq + 1);
+  const callIds = events.filter((f) => f.event === 'tool.call').map((f) => JSON.parse(f.data!).tool_call.id);
+  expect(callIds).toEqual(job.tool_calls.map((c: any) => c.id));
+  // Read again from scratch, the log is the same frames.
+  const replay = await openSse(`${api.url}/v1/tenants/${LOJA}/jobs/${id}/events`, { accept: 'text/event-stream', authorization: `Bearer ${TEST_OPERATOR_KEY}` });
+  await replay.ended;
+  expect(replay.frames.filter((f) => f.comment === undefined).map((f) => f.raw)).toEqual(events.map((f) => f.raw));
 
   await stopProcess(second, 'SIGTERM');
 });

@@ -193,6 +193,11 @@ test('every field of the main routes’ responses is declared, with its headers'
     await call('POST', `/v1/tenants/${T}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/list_customers' }], servers: ['stripe'] } }),
   );
   conforms('revokeApiKey', await call('DELETE', `/v1/admin/tenants/${T}/api-keys/${key.body.id}`));
+  // The event stream's refusals are JSON errors (its 200 is text/event-stream, see job-events.e2e.test.ts).
+  const streamed = `/v1/tenants/${T}/jobs/${ids[0]}/events`;
+  conforms('jobEvents', await call('GET', streamed, { headers: { accept: 'application/json' } }));
+  conforms('jobEvents', await call('GET', streamed, { headers: { accept: 'text/event-stream', 'last-event-id': 'x' } }));
+  conforms('jobEvents', await call('GET', `/v1/tenants/${T}/jobs/job_${'0'.repeat(26)}/events`, { headers: { accept: 'text/event-stream' } }));
   conforms('healthz', await call('GET', '/healthz'));
   conforms('readyz', await call('GET', '/readyz'));
   expect(seen.size).toBeGreaterThanOrEqual(25);

@@ -44,6 +44,8 @@ export type { JobUsageTotals } from './queries/usage';
 export { countExecutedToolCalls } from './queries/tool-call-count';
 export { presentJob, loadJobView, toolCallView } from './queries/job-view';
 export type { JobView } from './queries/job-view';
+export { loadJobEventLog } from './queries/job-event-log';
+export type { JobEventLog, JobLogEvent, JobLogEventType } from './queries/job-event-log';
 export { createCredentialStore } from './credential-store';
 export type { CredentialStore, CredentialSummary } from './credential-store';
 export { createWebhookSecretStore, WEBHOOK_SECRET_OVERLAP_MS } from './webhook-secret-store';

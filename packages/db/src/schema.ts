@@ -130,6 +130,16 @@ export interface JobStepsTable {
   created_at: CreatedAt;
 }
 
+/** One row per attempt's start (migration 0013): `job.started` in the job's event log. */
+export interface JobAttemptsTable {
+  job_id: string;
+  attempt: number;
+  job_retry: number;
+  /** The highest job_steps seq when the attempt started (-1: none); orders the start among the steps. */
+  after_seq: number;
+  started_at: CreatedAt;
+}
+
 export interface UsageEventsTable {
   seq: Generated<string>;
   id: string;
@@ -355,6 +365,7 @@ export interface Database {
   tenant_automations: TenantAutomationsTable;
   jobs: JobsTable;
   job_steps: JobStepsTable;
+  job_attempts: JobAttemptsTable;
   usage_events: UsageEventsTable;
   provider_events: ProviderEventsTable;
 }

@@ -35,3 +35,12 @@ export type { ToolCallAdmissionOptions } from './attempt/tool-call-admission';
 // Retry: an operator runs a failed job again, from its checkpoints.
 export { retryJob } from './retry/retry-job';
 export type { RetryJobDeps, RetryJobOutcome } from './retry/retry-job';
+
+// Events: a job's numbered event log, replayed and then followed live (the SSE routes' base).
+export { jobEvents, JOB_EVENTS_KEEP_ALIVE_MS } from './events/job-events';
+export type { JobEventsDeps, JobEventsQuery, JobStreamItem } from './events/job-events';
+export { createJobEventHub } from './events/job-event-hub';
+export type { JobEventHub, JobEventSubscriber, JobEventWatcher } from './events/job-event-hub';
+export { createJobEventNotifier, jobEventChannel } from './events/job-event-channel';
+export type { JobEventNotifier, JobEventPublisher } from './events/job-event-channel';
+export { sseFrame } from './events/sse-frame';

@@ -11,3 +11,5 @@ export type { TestStack, TestStackApps, TestStackOptions } from './stack';
 export { jobRow } from './job-row';
 export { sparePort, canConnect, waitPort } from './ports';
 export { rowCount } from './row-count';
+export { parseSseFrames, openSse } from './sse';
+export type { SseFrame, SseStream } from './sse';

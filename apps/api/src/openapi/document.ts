@@ -313,6 +313,35 @@ function routes(): Route[] {
       responses: { 200: json(R.jobResponse, 'The job.'), ...TENANT_ERRORS },
     },
     {
+      method: 'get',
+      path: '/v1/tenants/{tid}/jobs/{job_id}/events',
+      tags: ['Jobs'],
+      summary: 'Live progress of a job (Server-Sent Events)',
+      operationId: 'jobEvents',
+      description:
+        'A stream of frames `id: <n>\\nevent: <type>\\ndata: <one JSON line>\\n\\n` (LF only), in order, from the job’s creation to its end; the server closes the stream after the terminal event ' +
+        '(at once, after the replay, for a finished job). `<n>` counts from 1 per job and is the same on every API process: reconnect with `Last-Event-ID: <n>` (or `?after=<n>`; the header wins) to get exactly the frames after `n`. ' +
+        'Types: `job.queued` `{job_id, created_at}`, `job.started` `{job_id, attempt, started_at}`, `model.turn` `{job_id, turn, content, tool_calls: [{id, name, arguments}], usage: {input_tokens, output_tokens}}`, ' +
+        '`tool.call` `{job_id, tool_call: {id, server, tool, success, duration_ms, error}}` (a workflow’s steps too), and the terminal `job.succeeded` / `job.failed` / `job.cancelled` whose data is the job object. ' +
+        'A comment frame `: keep-alive` every 15 s while nothing happens. No `Accept` header is served as the stream; an `Accept` that excludes `text/event-stream` is 406 `not_acceptable`.',
+      request: {
+        params: z.object({ tid: tenantId, job_id: jobId }),
+        query: z.object({ after: z.string().regex(/^\d{1,9}$/).optional().meta({ description: 'Resume after this event id (when no Last-Event-ID is sent).' }) }),
+        headers: z.object({
+          'Last-Event-ID': z.string().regex(/^\d{1,9}$/).optional().meta({ description: 'The id of the last frame received; the stream resumes after it.' }),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'The event stream.',
+          content: { 'text/event-stream': { schema: z.string().meta({ description: 'Server-Sent Events frames, see the description.' }) } },
+        },
+        ...TENANT_ERRORS,
+        400: err('validation_failed: Last-Event-ID or after is not a non-negative integer'),
+        406: err('not_acceptable: the Accept header excludes text/event-stream'),
+      },
+    },
+    {
       method: 'post',
       path: '/v1/tenants/{tid}/jobs/{job_id}/cancel',
       tags: ['Jobs'],

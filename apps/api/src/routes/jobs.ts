@@ -2,8 +2,8 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { environmentScope, finishJob, getJob, listJobs, loadJobView, requestCancel } from '@agents/db';
 import type { Db, Environment, Job, Tenant } from '@agents/db';
-import { retryJob } from '@agents/jobs';
-import type { SubmitJob } from '@agents/jobs';
+import { jobEvents, retryJob, sseFrame } from '@agents/jobs';
+import type { JobEventHub, JobEventNotifier, SubmitJob } from '@agents/jobs';
 import type { Logger, TraceParent } from '@agents/observability';
 import type { Producer } from '@agents/queue';
 import { jobEventTarget } from '@agents/webhooks';
@@ -20,6 +20,26 @@ export interface JobRoutesDeps {
   /** Job submission (@agents/jobs createSubmitJob); this router only adapts HTTP to it. */
   submitJob: SubmitJob;
   logger: Logger;
+  /** This process's fan-out of job-event notifications (GET /jobs/{id}/events). */
+  events: JobEventHub;
+  /** Told when a route adds to a job's log (a queued job cancelled here). */
+  notifier: JobEventNotifier;
+  /** Keep-alive interval of event streams, ms (JOB_EVENTS_KEEP_ALIVE_MS unless a test sets it). */
+  eventsKeepAliveMs?: number;
+}
+
+/**
+ * Where a reconnecting client resumes: `Last-Event-ID` (what an EventSource sends) wins over
+ * `?after=` (what a first connection may name); absent, the whole log. Anything but a
+ * non-negative integer is 400 validation_failed.
+ */
+function resumeAfter(req: Request): number {
+  const header = req.get('last-event-id');
+  const query = typeof req.query.after === 'string' ? req.query.after : undefined;
+  const [raw, path] = header !== undefined ? [header.trim(), 'headers.last-event-id'] : [query, 'query.after'];
+  if (raw === undefined || (raw === '' && path === 'headers.last-event-id')) return 0;
+  if (!/^\d{1,9}$/.test(raw)) throw new ApiError('validation_failed', 'The request is invalid.', [{ path, message: 'must be a non-negative integer (an event id)' }]);
+  return Number(raw);
 }
 
 /** The environment a caller sees: a key only its own; the operator both (undefined). */
@@ -71,6 +91,31 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     res.json(await loadJobView(db, job));
   });
 
+  // API.md "Live progress of a job": the log from the resume point, then live until the terminal event.
+  r.get('/:job_id/events', async (req, res) => {
+    const tenant = await deps.tenantOf(req, res);
+    const job = await findVisibleJob(req, res, tenant);
+    // No Accept means anything (RFC 9110 12.5.1); one that excludes the stream's type is refused.
+    if (req.get('accept') !== undefined && !req.accepts('text/event-stream'))
+      throw new ApiError('not_acceptable', 'This route serves only text/event-stream; send Accept: text/event-stream.');
+    const after = resumeAfter(req);
+    const stop = new AbortController();
+    res.on('close', () => stop.abort());
+    // The connection closes with the stream: a finished stream leaves no idle socket behind.
+    res.shouldKeepAlive = false;
+    res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+    try {
+      for await (const item of jobEvents({ db, hub: deps.events }, { jobId: job.id, after, keepAliveMs: deps.eventsKeepAliveMs, signal: stop.signal })) {
+        res.write(sseFrame(item));
+      }
+    } catch (err) {
+      // The status line is sent: the client sees the stream end and reconnects with Last-Event-ID.
+      deps.logger.warn({ err: { message: (err as Error).message }, job_id: job.id }, 'job event stream ended by an error');
+    }
+    res.end();
+  });
+
   r.post('/:job_id/cancel', async (req, res) => {
     const tenant = await deps.tenantOf(req, res);
     const job = await findVisibleJob(req, res, tenant);
@@ -85,6 +130,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
           error: { code: 'cancelled', message: 'Cancelled before it started.' },
           deliverTo: jobEventTarget(job, tenant),
         })) ?? (await getJob(db, tenant.id, job.id))!;
+      deps.notifier.changed(job.id);
     }
     // A running job stops before its next model or tool call, on whichever worker runs it.
     await deps.producer.publishCancel(job.id).catch(() => undefined);

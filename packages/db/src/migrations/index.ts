@@ -11,6 +11,7 @@ import { m0009JobRequestOrigin } from './0009-job-request-origin';
 import { m0010JobRetry } from './0010-job-retry';
 import { m0011UsageSession } from './0011-usage-session';
 import { m0012PlatformKeys } from './0012-platform-keys';
+import { m0013JobEvents } from './0013-job-events';
 import { m0014Sessions } from './0014-sessions';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -26,5 +27,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m0010JobRetry,
   m0011UsageSession,
   m0012PlatformKeys,
+  m0013JobEvents,
   m0014Sessions,
 ];

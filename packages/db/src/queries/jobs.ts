@@ -98,9 +98,12 @@ export async function listUnqueuedJobs(db: Db, olderThanMs: number, limit: numbe
 /**
  * Moves a job into `running` for one more attempt. Returns undefined when the job is already
  * terminal (cancelled while queued, or finished by an earlier attempt): the caller drops it.
+ * The same statement records the attempt's start (`job_attempts`, the `job.started` event of the
+ * job's log) with the highest step seq stored so far, so the start exists if and only if the
+ * transition does, and costs no round trip of its own.
  */
-const startAttemptQuery = prepare<{ id: string }, Job>('start_attempt', (db) =>
-  db
+const startAttemptQuery = prepare<{ id: string }, Job>('start_attempt', (db) => {
+  const up = db
     .updateTable('jobs')
     .set({
       status: 'running',
@@ -110,8 +113,15 @@ const startAttemptQuery = prepare<{ id: string }, Job>('start_attempt', (db) =>
     })
     .where('id', '=', param('id'))
     .where('status', 'in', ['queued', 'running'])
-    .returningAll(),
-);
+    .returningAll();
+  const query = sql<Job>`WITH up AS (${up}), started AS (
+      INSERT INTO job_attempts (job_id, attempt, job_retry, after_seq)
+      SELECT up.id, up.attempts, up.retries, coalesce((SELECT max(s.seq) FROM job_steps s WHERE s.job_id = up.id), -1) FROM up
+      ON CONFLICT DO NOTHING
+    )
+    SELECT up.* FROM up`;
+  return { compile: () => query.compile(db) };
+});
 
 export async function startAttempt(db: Db, id: string): Promise<Job | undefined> {
   return startAttemptQuery.first(db, { id });

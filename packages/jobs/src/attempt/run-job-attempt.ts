@@ -15,6 +15,7 @@ import { createStepStore } from './step-store';
 import type { StepStore } from './step-store';
 import { CANCEL_BACKSTOP_MS, createStopCheck } from './stop-check';
 import { toolCallUsageRow } from './usage-rows';
+import type { JobEventNotifier } from '../events/job-event-channel';
 
 export interface JobAttemptDeps {
   db: Db;
@@ -37,6 +38,8 @@ export interface JobAttemptDeps {
   jobTokenBudget: number;
   /** Default CANCEL_BACKSTOP_MS. */
   cancelBackstopMs?: number;
+  /** Told after each write that adds to the job's event log (start, step, finish): live streams read it then. */
+  jobEvents?: JobEventNotifier;
 }
 
 /**
@@ -82,7 +85,7 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
       const job = await getJobById(db, jobId);
       return job ? jobEventTarget(job, await deps.tenants.get(job.tenant_id)) : null;
     };
-    const failed = await createStepStore(db, jobId, deps.logger, { queueAttempt: ctx.attemptsMade, deliverTo }).finish({
+    const failed = await createStepStore(db, jobId, deps.logger, { queueAttempt: ctx.attemptsMade, deliverTo, stored: () => deps.jobEvents?.changed(jobId) }).finish({
       status: 'failed',
       error: { code: 'internal', message: 'The job was interrupted repeatedly while running (its worker stopped each time); it was not run again.' },
     });
@@ -92,6 +95,7 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
   }
   const job = (await startAttempt(db, jobId)) ?? (await resumeFailed(deps, jobId, ctx));
   if (!job) return { skipped: 'terminal_or_missing' };
+  deps.jobEvents?.changed(job.id);
   // The request that created the job (and its W3C trace), so its logs join the API's.
   const log = deps.logger.child({
     tenant_id: job.tenant_id,
@@ -105,6 +109,7 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
   const steps = createStepStore(db, job.id, log, {
     queueAttempt: ctx.attemptsMade,
     deliverTo: async () => jobEventTarget(job, await deps.tenants.get(job.tenant_id)),
+    stored: () => deps.jobEvents?.changed(job.id),
   });
 
   // Jobs that can never succeed finish as failed at once, without spending retries.

@@ -39,14 +39,17 @@ export interface StepStoreOptions {
   queueAttempt?: number;
   /** Where the terminal event is delivered, decided at the finish (FinishJob.deliverTo). */
   deliverTo(): Promise<string | null>;
+  /** Called after each committed write (a step, the finish): the job's event log grew. */
+  stored?(): void;
 }
 
-export function createStepStore(db: Db, jobId: string, log: Logger, { queueAttempt, deliverTo }: StepStoreOptions): StepStore {
+export function createStepStore(db: Db, jobId: string, log: Logger, { queueAttempt, deliverTo, stored = () => undefined }: StepStoreOptions): StepStore {
   let held: Checkpoint | undefined;
 
   async function write(c: Checkpoint): Promise<void> {
     try {
       await writeCheckpoint(db, c);
+      stored();
     } catch (err) {
       if (!isDataError(err)) throw err;
       log.error(
@@ -73,18 +76,22 @@ export function createStepStore(db: Db, jobId: string, log: Logger, { queueAttem
       held = undefined;
       const target = await deliverTo();
       try {
-        return await finishJob(db, jobId, { ...f, queueAttempt, deliverTo: target }, last);
+        const done = await finishJob(db, jobId, { ...f, queueAttempt, deliverTo: target }, last);
+        stored();
+        return done;
       } catch (err) {
         if (!isDataError(err)) throw err;
         // The last step or the output was refused: keep the step's usage, end without them.
         log.error({ pg_code: (err as { code: string }).code }, 'terminal write refused by Postgres; recording the failure without the result');
         if (last) await writeUsageRows(db, last.usage);
-        return finishJob(db, jobId, {
+        const failed = await finishJob(db, jobId, {
           status: 'failed',
           error: { code: 'internal', message: 'The job finished but its result could not be stored.' },
           queueAttempt,
           deliverTo: target,
         });
+        stored();
+        return failed;
       }
     },
     release: () =>
