@@ -52,7 +52,10 @@ test('a worker killed mid-job is replaced; the job resumes from its checkpoint a
   expect(r.status).toBe(202);
   const id = r.body.id as string;
   // A client follows the job live through the crash: its log must have no duplicate and no gap.
-  const stream = await openSse(`${api.url}/v1/tenants/${LOJA}/jobs/${id}/events`, { accept: 'text/event-stream', authorization: `Bearer ${TEST_OPERATOR_KEY}` });
+  const stream = await openSse(`${api.url}/v1/tenants/${LOJA}/jobs/${id}/events`, {
+    accept: 'text/event-stream',
+    authorization: `Bearer ${TEST_OPERATOR_KEY}`,
+  });
   const toolSteps = () => tdb.db.selectFrom('job_steps').select('seq').where('job_id', '=', id).where('kind', '=', 'tool_call').execute();
 
   await waitFor(async () => (await toolSteps()).length >= 1, { what: 'a first checkpointed tool call', timeoutMs: 30_000 });
@@ -105,7 +108,10 @@ test('a worker killed mid-job is replaced; the job resumes from its checkpoint a
   const callIds = events.filter((f) => f.event === 'tool.call').map((f) => JSON.parse(f.data!).tool_call.id);
   expect(callIds).toEqual(job.tool_calls.map((c: any) => c.id));
   // Read again from scratch, the log is the same frames.
-  const replay = await openSse(`${api.url}/v1/tenants/${LOJA}/jobs/${id}/events`, { accept: 'text/event-stream', authorization: `Bearer ${TEST_OPERATOR_KEY}` });
+  const replay = await openSse(`${api.url}/v1/tenants/${LOJA}/jobs/${id}/events`, {
+    accept: 'text/event-stream',
+    authorization: `Bearer ${TEST_OPERATOR_KEY}`,
+  });
   await replay.ended;
   expect(replay.frames.filter((f) => f.comment === undefined).map((f) => f.raw)).toEqual(events.map((f) => f.raw));
 

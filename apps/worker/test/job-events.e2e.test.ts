@@ -246,6 +246,11 @@ test('refusals: another tenant’s key, another environment’s job, an Accept w
   const any = await call('GET', path);
   expect(any.status).toBe(200);
   expect(any.text.endsWith('\n\n')).toBe(true);
-  expect(any.text.split('\n\n').filter(Boolean).map((f) => f.split('\n')[1])).toEqual(['event: job.queued', 'event: job.started', 'event: tool.call', 'event: job.succeeded']);
+  expect(
+    any.text
+      .split('\n\n')
+      .filter(Boolean)
+      .map((f) => f.split('\n')[1]),
+  ).toEqual(['event: job.queued', 'event: job.started', 'event: tool.call', 'event: job.succeeded']);
   expect(TERMINAL).toContain(any.text.split('\n\n').filter(Boolean).at(-1)!.split('\n')[1]!.slice(7));
 });

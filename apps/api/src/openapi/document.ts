@@ -326,9 +326,19 @@ function routes(): Route[] {
         'A comment frame `: keep-alive` every 15 s while nothing happens. No `Accept` header is served as the stream; an `Accept` that excludes `text/event-stream` is 406 `not_acceptable`.',
       request: {
         params: z.object({ tid: tenantId, job_id: jobId }),
-        query: z.object({ after: z.string().regex(/^\d{1,9}$/).optional().meta({ description: 'Resume after this event id (when no Last-Event-ID is sent).' }) }),
+        query: z.object({
+          after: z
+            .string()
+            .regex(/^\d{1,9}$/)
+            .optional()
+            .meta({ description: 'Resume after this event id (when no Last-Event-ID is sent).' }),
+        }),
         headers: z.object({
-          'Last-Event-ID': z.string().regex(/^\d{1,9}$/).optional().meta({ description: 'The id of the last frame received; the stream resumes after it.' }),
+          'Last-Event-ID': z
+            .string()
+            .regex(/^\d{1,9}$/)
+            .optional()
+            .meta({ description: 'The id of the last frame received; the stream resumes after it.' }),
         }),
       },
       responses: {

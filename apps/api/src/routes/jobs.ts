@@ -38,7 +38,8 @@ function resumeAfter(req: Request): number {
   const query = typeof req.query.after === 'string' ? req.query.after : undefined;
   const [raw, path] = header !== undefined ? [header.trim(), 'headers.last-event-id'] : [query, 'query.after'];
   if (raw === undefined || (raw === '' && path === 'headers.last-event-id')) return 0;
-  if (!/^\d{1,9}$/.test(raw)) throw new ApiError('validation_failed', 'The request is invalid.', [{ path, message: 'must be a non-negative integer (an event id)' }]);
+  if (!/^\d{1,9}$/.test(raw))
+    throw new ApiError('validation_failed', 'The request is invalid.', [{ path, message: 'must be a non-negative integer (an event id)' }]);
   return Number(raw);
 }
 

@@ -174,7 +174,11 @@ export async function loadJobEventLog(db: Db, jobId: string): Promise<JobEventLo
     if (d) drafts.push(d);
   }
   for (const a of starts) {
-    drafts.push({ key: [a.after_seq, 1, a.attempt], type: 'job.started', data: () => ({ job_id: job.id, attempt: a.attempt, started_at: a.started_at.toISOString() }) });
+    drafts.push({
+      key: [a.after_seq, 1, a.attempt],
+      type: 'job.started',
+      data: () => ({ job_id: job.id, attempt: a.attempt, started_at: a.started_at.toISOString() }),
+    });
   }
   const terminalNow = TERMINAL.has(job.status);
   for (const e of ends) {

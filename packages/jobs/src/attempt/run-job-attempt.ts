@@ -85,7 +85,11 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
       const job = await getJobById(db, jobId);
       return job ? jobEventTarget(job, await deps.tenants.get(job.tenant_id)) : null;
     };
-    const failed = await createStepStore(db, jobId, deps.logger, { queueAttempt: ctx.attemptsMade, deliverTo, stored: () => deps.jobEvents?.changed(jobId) }).finish({
+    const failed = await createStepStore(db, jobId, deps.logger, {
+      queueAttempt: ctx.attemptsMade,
+      deliverTo,
+      stored: () => deps.jobEvents?.changed(jobId),
+    }).finish({
       status: 'failed',
       error: { code: 'internal', message: 'The job was interrupted repeatedly while running (its worker stopped each time); it was not run again.' },
     });
