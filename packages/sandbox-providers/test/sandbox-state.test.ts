@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createSandboxState, getProvider, PROVIDERS, SandboxError } from '../src';
 import type { CredentialValues, ProviderId, SandboxState } from '../src';
+import { isoDateFromNow } from '@agents/testkit';
 
 const NOW = new Date('2026-11-28T07:00:00.000Z');
 const STRIPE_A: CredentialValues = { secret_key: 'sk_test_tenant_a' };
@@ -121,7 +122,7 @@ describe('sandbox state', () => {
   it('asaas: card payment goes CONFIRMED then RECEIVED; refunds are bounded by the value', () => {
     s.setWebhook('asaas', ASAAS.api_key!, { url: 'http://127.0.0.1:9/hook', secret: 'asaas-token-123' });
     call(s, 'asaas', 'create_customer', { name: 'Maria', cpfCnpj: '123.456.789-09' }, ASAAS);
-    const pay = call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'CREDIT_CARD', value: 150, dueDate: '2026-12-10' }, ASAAS);
+    const pay = call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'CREDIT_CARD', value: 150, dueDate: isoDateFromNow(30) }, ASAAS);
     expect(pay.data).toMatchObject({ object: 'payment', id: 'pay_000001', status: 'PENDING', value: 150 });
     const { object, webhooks } = s.simulate('asaas', ASAAS.api_key!, 'payment_received', 'pay_000001');
     expect(object.status).toBe('RECEIVED');
@@ -131,9 +132,9 @@ describe('sandbox state', () => {
     expect(call(s, 'asaas', 'refund_payment', { id: 'pay_000001', value: 150.01 }, ASAAS).data.error.code).toBe('invalid_value');
     expect(call(s, 'asaas', 'refund_payment', { id: 'pay_000001', value: 50 }, ASAAS).data.status).toBe('RECEIVED');
     expect(call(s, 'asaas', 'refund_payment', { id: 'pay_000001' }, ASAAS).data.status).toBe('REFUNDED');
-    expect(call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10, dueDate: '2026-11-27' }, ASAAS).data.error.code).toBe(
-      'invalid_dueDate',
-    );
+    expect(
+      call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10, dueDate: isoDateFromNow(-10) }, ASAAS).data.error.code,
+    ).toBe('invalid_dueDate');
     expect(
       call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10.001, dueDate: '2026-12-01' }, ASAAS).data.error.code,
     ).toBe('invalid_value');
