@@ -1,14 +1,8 @@
+import type { BusSubscriber } from '@agents/db';
 import { jobEventChannel } from './job-event-channel';
 
-/** A Redis connection the hub owns in subscribe mode (ioredis satisfies it); it may be shared with other subscribers. */
-export interface JobEventSubscriber {
-  subscribe(channel: string): Promise<unknown>;
-  unsubscribe(channel: string): Promise<unknown>;
-  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
-  on(event: 'ready', listener: () => void): unknown;
-  off(event: 'message', listener: (channel: string, message: string) => void): unknown;
-  off(event: 'ready', listener: () => void): unknown;
-}
+/** The subscribe-mode connection the hub listens on: the same shape as the invalidation bus's, and may be shared with it. */
+export type JobEventSubscriber = BusSubscriber;
 
 export interface JobEventWatcher {
   /** The job's log may have grown (or a message may have been lost): read it again. */
