@@ -3,7 +3,8 @@ import { createSandboxState, getProvider, PROVIDERS, SandboxError } from '../src
 import type { CredentialValues, ProviderId, SandboxState } from '../src';
 import { isoDateFromNow } from '@agents/testkit';
 
-const NOW = new Date('2026-11-28T07:00:00.000Z');
+// The sandbox checks due dates against its clock; a fixed clock beside relative dates drifts apart.
+const NOW = new Date();
 const STRIPE_A: CredentialValues = { secret_key: 'sk_test_tenant_a' };
 const STRIPE_B: CredentialValues = { secret_key: 'sk_test_tenant_b' };
 const ASAAS: CredentialValues = { api_key: '$aact_sandbox_key_1' };
@@ -122,7 +123,7 @@ describe('sandbox state', () => {
   it('asaas: card payment goes CONFIRMED then RECEIVED; refunds are bounded by the value', () => {
     s.setWebhook('asaas', ASAAS.api_key!, { url: 'http://127.0.0.1:9/hook', secret: 'asaas-token-123' });
     call(s, 'asaas', 'create_customer', { name: 'Maria', cpfCnpj: '123.456.789-09' }, ASAAS);
-    const pay = call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'CREDIT_CARD', value: 150, dueDate: isoDateFromNow(30) }, ASAAS);
+    const pay = call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'CREDIT_CARD', value: 150, dueDate: isoDateFromNow(30, NOW) }, ASAAS);
     expect(pay.data).toMatchObject({ object: 'payment', id: 'pay_000001', status: 'PENDING', value: 150 });
     const { object, webhooks } = s.simulate('asaas', ASAAS.api_key!, 'payment_received', 'pay_000001');
     expect(object.status).toBe('RECEIVED');
@@ -133,10 +134,10 @@ describe('sandbox state', () => {
     expect(call(s, 'asaas', 'refund_payment', { id: 'pay_000001', value: 50 }, ASAAS).data.status).toBe('RECEIVED');
     expect(call(s, 'asaas', 'refund_payment', { id: 'pay_000001' }, ASAAS).data.status).toBe('REFUNDED');
     expect(
-      call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10, dueDate: isoDateFromNow(-10) }, ASAAS).data.error.code,
+      call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10, dueDate: isoDateFromNow(-10, NOW) }, ASAAS).data.error.code,
     ).toBe('invalid_dueDate');
     expect(
-      call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10.001, dueDate: '2026-12-01' }, ASAAS).data.error.code,
+      call(s, 'asaas', 'create_payment', { customer: 'cus_000001', billingType: 'PIX', value: 10.001, dueDate: isoDateFromNow(1, NOW) }, ASAAS).data.error.code,
     ).toBe('invalid_value');
   });
 
@@ -151,7 +152,8 @@ describe('sandbox state', () => {
     };
     const nfe = call(s, 'nuvem-fiscal', 'create_nfe', args, NF);
     expect(nfe.data).toMatchObject({ id: 'nfe_000001', status: 'pendente', ambiente: 'homologacao', valor_total: 99.9, numero: 1, modelo: 55 });
-    expect(nfe.data.chave).toMatch(/^352611112223330001815500100000000\d{11}$/);
+    const yymm = NOW.toISOString().slice(2, 4) + NOW.toISOString().slice(5, 7);
+    expect(nfe.data.chave).toMatch(new RegExp(`^35${yymm}112223330001815500100000000\\d{11}$`));
     expect(call(s, 'nuvem-fiscal', 'cancel_nfe', { id: 'nfe_000001', justificativa: 'Erro na emissão da nota' }, NF).data.error.code).toBe('invalid_status');
     const auth = s.simulate('nuvem-fiscal', 'nf-client-1', 'nfe_authorized', 'nfe_000001');
     expect(auth.object).toMatchObject({ status: 'autorizado', autorizacao: { codigo_status: 100 } });
