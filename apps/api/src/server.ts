@@ -62,6 +62,7 @@ export async function startApi(
     admissionRedis,
     jobEvents,
     eventsKeepAliveMs: opts.eventsKeepAliveMs,
+    sessionIdleMs: config.sessionIdleMs,
     producer,
     logger,
     operatorApiKey: config.operatorApiKey,

@@ -322,7 +322,15 @@ export interface SessionsTable {
 }
 
 /** The stored answer of one session call (CodeSpar's ToolResult on the wire). */
-export interface SessionCallResult {
+/** A session call's answer: the CodeSpar ToolResult, or why it was refused before any server was contacted. */
+export type SessionCallResult = SessionToolResult | SessionCallRefusal;
+
+/** A call refused as a whole (the quota, the tenant gone): answered as an HTTP error, never billed. */
+export interface SessionCallRefusal {
+  refused: { code: 'quota_exceeded' | 'tenant_not_found' | 'service_unavailable'; message: string };
+}
+
+export interface SessionToolResult {
   success: boolean;
   data: unknown;
   error: string | null;

@@ -11,6 +11,8 @@ export interface NewSession {
   user_id: string;
   servers: string[];
   metadata: Record<string, string>;
+  /** The clock the deadlines were computed from, so that they are exact offsets of it. */
+  created_at: Date;
   expires_at: Date;
   hard_expires_at: Date;
 }
@@ -18,7 +20,7 @@ export interface NewSession {
 export async function insertSession(db: Db, s: NewSession): Promise<SessionRow> {
   return db
     .insertInto('sessions')
-    .values({ ...s, servers: JSON.stringify(s.servers), metadata: JSON.stringify(s.metadata) })
+    .values({ ...s, last_used_at: s.created_at, servers: JSON.stringify(s.servers), metadata: JSON.stringify(s.metadata) })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -82,6 +84,11 @@ export async function insertSessionCall(db: Db, c: NewSessionCall): Promise<void
     .insertInto('session_calls')
     .values({ ...c, input: JSON.stringify(c.input) })
     .execute();
+}
+
+/** Drops a call that could not be queued, so that a late run of it finds nothing to do. */
+export async function deleteUnfinishedSessionCall(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('session_calls').where('id', '=', id).where('result', 'is', null).execute();
 }
 
 export async function getSessionCall(db: Db, id: string): Promise<SessionCall | undefined> {

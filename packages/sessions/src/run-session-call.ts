@@ -1,0 +1,106 @@
+import { finishSessionCall, getSession, getSessionCall } from '@agents/db';
+import type { Db, NewUsageEvent, SessionCallResult, TenantCache } from '@agents/db';
+import type { JobEventNotifier } from '@agents/jobs';
+import type { Logger } from '@agents/observability';
+import { QuotaExceededError } from '@agents/queue';
+import type { HandlerContexts, JobPayload } from '@agents/queue';
+import type { ToolResult } from '@agents/runtime';
+import type { RuntimeSessionCache } from './runtime-session-cache';
+
+/** CodeSpar's answer for a name no server of the session has (its `TOOL_NOT_REGISTERED` prefix). */
+export const TOOL_NOT_REGISTERED = 'Tool not registered: ';
+
+export interface SessionCallRunDeps {
+  db: Db;
+  tenants: Pick<TenantCache, 'get'>;
+  sessions: RuntimeSessionCache;
+  /** Tells the waiting API process that the call's row has its answer. */
+  notifier: JobEventNotifier;
+  logger: Logger;
+}
+
+export type SessionCallOutcome = { outcome: 'answered'; success: boolean } | { outcome: 'refused'; code: string } | { outcome: 'gone' };
+
+/** The call's one usage row: keyed by the call's id, so a rerun of the call writes nothing new. */
+function usageRow(result: ToolResult, occurredAt: string): NewUsageEvent {
+  const rec = result.record;
+  return {
+    id: rec.tool_call_id,
+    idempotency_key: rec.tool_call_id,
+    tenant_id: rec.tenant_id,
+    environment: rec.environment,
+    job_id: null,
+    session_id: rec.session_id,
+    kind: 'tool_call',
+    server: rec.server,
+    tool: rec.tool,
+    success: rec.success,
+    denied: rec.denied,
+    error_code: rec.error_code,
+    duration_ms: rec.duration_ms,
+    metadata: JSON.stringify(rec.metadata),
+    occurred_at: occurredAt,
+  } as NewUsageEvent;
+}
+
+/**
+ * The `session.call` handler: one execute of a stored session, in a worker, on the tenant's queue
+ * (so the tenant's slots and concurrency cap apply). The tenant's current servers bound the
+ * session's; the runtime checks the name against them (a server outside the session is a denied,
+ * metered call that reaches nothing), reserves the month's quota and calls the server with the
+ * call's id as its idempotency key. The answer and its usage row are stored in one transaction,
+ * first writer wins: a run that died after the provider answered is run again, the provider sees
+ * the same key (no second object) and the usage key makes the second write a no-op.
+ */
+export function createSessionCallHandler(deps: SessionCallRunDeps) {
+  async function store(callId: string, result: SessionCallResult, usage?: NewUsageEvent): Promise<SessionCallResult> {
+    const stored = await finishSessionCall(deps.db, callId, result, usage);
+    deps.notifier.changed(callId);
+    return stored;
+  }
+  const refuse = async (callId: string, code: 'quota_exceeded' | 'tenant_not_found' | 'service_unavailable', message: string): Promise<SessionCallOutcome> => {
+    await store(callId, { refused: { code, message } });
+    return { outcome: 'refused', code };
+  };
+
+  return async ({ call_id }: JobPayload<'session.call'>, ctx: HandlerContexts['session.call']): Promise<SessionCallOutcome> => {
+    const call = await getSessionCall(deps.db, call_id);
+    // Dropped because it could not be queued, or its session's data was removed: nothing to do.
+    if (!call) return { outcome: 'gone' };
+    if (call.result) {
+      // Answered by an earlier run whose notification may not have gone out.
+      deps.notifier.changed(call_id);
+      return 'refused' in call.result ? { outcome: 'refused', code: call.result.refused.code } : { outcome: 'answered', success: call.result.success };
+    }
+    if (ctx.stalledOut) {
+      deps.logger.warn({ tool_call_id: call_id, tenant_id: call.tenant_id, reason: ctx.stalledOut }, 'session call failed after repeated stalls');
+      return refuse(call_id, 'service_unavailable', 'The call was interrupted repeatedly (its worker stopped while running it); try again.');
+    }
+    const [session, tenant] = await Promise.all([getSession(deps.db, call.session_id), deps.tenants.get(call.tenant_id)]);
+    if (!session || !tenant || tenant.disabled) return refuse(call_id, 'tenant_not_found', 'No such tenant.');
+    const runtimeSession = deps.sessions.get(
+      session,
+      session.servers.filter((s) => tenant.servers.includes(s)),
+    );
+    let result: ToolResult;
+    try {
+      result = await runtimeSession.execute(call.tool, call.input, { toolCallId: call.id, idempotencyKey: call.id, signal: ctx.signal });
+    } catch (err) {
+      if (err instanceof QuotaExceededError) {
+        return refuse(call_id, 'quota_exceeded', `The monthly tool-call quota (${err.limit}) of this tenant's ${call.environment} environment is spent.`);
+      }
+      // An infrastructure error: BullMQ runs the call again, and after the last try the waiting
+      // request is told at once rather than at its deadline.
+      if (ctx.attemptsMade + 1 >= ctx.maxAttempts && !ctx.signal.aborted) {
+        await refuse(call_id, 'service_unavailable', 'A backing service is unavailable; retry shortly.').catch(() => undefined);
+      }
+      throw err;
+    }
+    // Shutdown or a lost lock: not an answer. Handed back, the call runs again elsewhere.
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    const { record: _record, ...answer } = result;
+    if (answer.error_code === 'tool_not_found') answer.error = `${TOOL_NOT_REGISTERED}${call.tool}`;
+    const stored = await store(call_id, answer, usageRow(result, answer.called_at));
+    return 'refused' in stored ? { outcome: 'refused', code: stored.refused.code } : { outcome: 'answered', success: stored.success };
+  };
+}

@@ -1,0 +1,119 @@
+import { performance } from 'node:perf_hooks';
+import { deleteUnfinishedSessionCall, getSessionCall, insertSessionCall, newId } from '@agents/db';
+import type { Db, SessionRow, SessionToolResult } from '@agents/db';
+import type { JobEventHub } from '@agents/jobs';
+import type { Logger } from '@agents/observability';
+import type { Producer } from '@agents/queue';
+import { resolveToolName } from '@agents/runtime';
+import type { Catalog } from '@agents/runtime';
+import { SessionError } from './session-error';
+import { LIST_TOOLS, sessionTools } from './session-tools';
+import { toolCallRequest } from './tool-call-request';
+
+/** How long a request waits for its call's worker (ms): under the SDK's own 60 s per request. */
+export const SESSION_CALL_WAIT_MS = 55_000;
+/** Re-read of the call's row while waiting (ms), in case its notification was lost (pub/sub is at most once). */
+const BACKSTOP_POLL_MS = 1_000;
+
+export interface SessionCallsDeps {
+  db: Db;
+  producer: Pick<Producer, 'enqueueSessionCall'>;
+  /** This process's fan-out of "row X changed" notifications (the job-event hub: a call is queued work too). */
+  events: Pick<JobEventHub, 'watch'>;
+  catalog: Pick<Catalog, 'get'>;
+  logger: Logger;
+  waitMs?: number;
+}
+
+export interface SessionCalls {
+  /** Runs one execute of an active session in a worker and answers its ToolResult (tool failures included). */
+  execute(session: SessionRow, body: unknown): Promise<SessionToolResult>;
+}
+
+/**
+ * The API half of a session's tool call. The call is stored (its input stays in Postgres, never in
+ * Redis), this process subscribes to its notifications, then the call is queued on the tenant's
+ * queue; a worker runs it (quota, metering, credentials are the worker's) and stores the answer
+ * with the usage row; the request answers from the stored row. The built-in `codespar_list_tools`
+ * is answered here from the catalog: it reaches no provider and is not a billed call.
+ */
+export function createSessionCalls(deps: SessionCallsDeps): SessionCalls {
+  const waitMs = deps.waitMs ?? SESSION_CALL_WAIT_MS;
+
+  async function waitForResult(id: string, tenantId: string) {
+    let wake: () => void = () => undefined;
+    // Set by a notification: one that arrives while the row is being read must not be slept through.
+    let changed = false;
+    let closed = false;
+    const unwatch = await deps.events.watch(id, {
+      changed: () => ((changed = true), wake()),
+      closed: () => ((closed = true), wake()),
+    });
+    try {
+      try {
+        await deps.producer.enqueueSessionCall({ call_id: id, tenant_id: tenantId });
+      } catch (err) {
+        // Not queued: nothing ran and nothing will (a late run finds no row); the caller answers 503.
+        await deleteUnfinishedSessionCall(deps.db, id).catch(() => undefined);
+        throw err;
+      }
+      const deadline = performance.now() + waitMs;
+      for (;;) {
+        changed = false;
+        const row = await getSessionCall(deps.db, id);
+        if (row?.result) return row.result;
+        const left = deadline - performance.now();
+        if (left <= 0 || closed) break;
+        if (changed) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(left, BACKSTOP_POLL_MS));
+          wake = () => (clearTimeout(timer), resolve());
+        });
+      }
+    } finally {
+      unwatch();
+    }
+    deps.logger.warn({ tool_call_id: id, tenant_id: tenantId }, 'session call not finished in time');
+    throw new SessionError(
+      'service_unavailable',
+      `The call was not finished within ${Math.round(waitMs / 1000)} s. It stays queued; its outcome will be in the usage log as ${id}.`,
+      undefined,
+      { 'Retry-After': '5' },
+    );
+  }
+
+  return {
+    async execute(session, body) {
+      const started = performance.now();
+      const req = toolCallRequest(body);
+      if (req.name === LIST_TOOLS) {
+        return {
+          success: true,
+          data: { tools: sessionTools(deps.catalog, session) },
+          error: null,
+          error_code: null,
+          duration: Math.round(performance.now() - started),
+          server: 'codespar',
+          tool: LIST_TOOLS,
+          tool_call_id: newId('tc'),
+          called_at: new Date().toISOString(),
+        };
+      }
+      const id = newId('tc');
+      // For the row's readers only: the worker resolves the name itself, through the session's own table.
+      const named = resolveToolName(req.name, session.servers);
+      await insertSessionCall(deps.db, {
+        id,
+        session_id: session.id,
+        tenant_id: session.tenant_id,
+        environment: session.environment,
+        server: named.server,
+        tool: req.name,
+        input: req.input,
+      });
+      const result = await waitForResult(id, session.tenant_id);
+      if ('refused' in result) throw new SessionError(result.refused.code, result.refused.message);
+      return result;
+    },
+  };
+}
