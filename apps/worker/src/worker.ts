@@ -162,20 +162,34 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     metricsPort: metricsServer?.port,
     close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
-        stopReconciler();
-        await dispatcher.close(graceMs);
-        modelBudget.close();
-        await webhooks?.close();
-        await billing?.close();
-        await systemQueues.close();
-        await runtime.close();
-        await producer.close();
-        await bus.close();
-        redis.disconnect();
-        subscriber.disconnect();
-        await db.destroy();
-        await metricsServer?.close();
+        // In order (work stops before what it uses), each step tried even if one before it failed:
+        // a failed step must not leave the connections after it open.
+        const steps: [string, () => unknown][] = [
+          ['reconciler', stopReconciler],
+          ['dispatcher', () => dispatcher.close(graceMs)],
+          ['model budget', () => modelBudget.close()],
+          ['webhook delivery', () => webhooks?.close()],
+          ['billing rollup', () => billing?.close()],
+          ['system queues', () => systemQueues.close()],
+          ['runtime', () => runtime.close()],
+          ['producer', () => producer.close()],
+          ['invalidation bus', () => bus.close()],
+          ['redis', () => redis.disconnect()],
+          ['redis subscriber', () => subscriber.disconnect()],
+          ['database', () => db.destroy()],
+          ['metrics server', () => metricsServer?.close()],
+        ];
+        let failed: unknown;
+        for (const [what, step] of steps) {
+          try {
+            await step();
+          } catch (err) {
+            logger.error({ err: { message: (err as Error).message }, step: what }, 'worker shutdown step failed');
+            failed ??= err;
+          }
+        }
         logger.info('worker stopped');
+        if (failed) throw failed;
       })();
       return closing;
     },
