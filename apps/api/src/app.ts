@@ -35,7 +35,7 @@ import { createHookVerificationThrottle } from './hook-verification-throttle';
 import { automationRoutes } from './routes/automations';
 import { validateAutomations } from './automation-validation';
 import { sessionRoutes } from './routes/sessions';
-import { createSessionAccess, createSessionCalls } from '@agents/sessions';
+import { createSessionAccess, createSessionCalls, createSessionMessages } from '@agents/sessions';
 
 export interface ApiDeps {
   db: Db;
@@ -224,6 +224,8 @@ export function createApp(deps: ApiDeps): express.Express {
         logger: deps.logger,
         waitMs: deps.sessionCallWaitMs,
       }),
+      messages: createSessionMessages({ db: deps.db, submitJob, hub: deps.jobEvents, keepAliveMs: deps.eventsKeepAliveMs }),
+      logger: deps.logger,
       catalog: deps.catalog,
       credentials: deps.credentials,
       spend: rateLimited.spend,

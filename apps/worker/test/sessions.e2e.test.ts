@@ -9,7 +9,8 @@ import { startApi } from '@agents/api';
 import { codesparWire, isoDateFromNow, startTestStack, wireGetTools, wireHandleToolCall } from '@agents/testkit';
 import type { ApiCall, CodesparWire, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
-import { ACME, CREDENTIALS, LOJA, sandboxObjects, seedTenants } from './agent-helpers';
+import { ACME, CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, seedTenants, startTestModel } from './agent-helpers';
+import type { TestModel } from './agent-helpers';
 
 jest.setTimeout(60_000);
 
@@ -20,12 +21,17 @@ let live: CodesparWire;
 let liveKey: string;
 let testKey: string;
 let lojaKey: string;
+let model: TestModel;
 
 const LOJA_ASAAS = CREDENTIALS[LOJA]!.asaas!.api_key!;
 const ACME_STRIPE = CREDENTIALS[ACME]!.stripe!.secret_key!;
 
 beforeAll(async () => {
-  stack = await startTestStack(apps, { label: 'sessions' });
+  model = await startTestModel();
+  stack = await startTestStack(apps, {
+    label: 'sessions',
+    env: { OPENAI_BASE_URL: model.server.url, OPENAI_API_KEY: 'sk-test-dummy-key-for-the-model-sandbox' },
+  });
   call = stack.call;
   await seedTenants(call);
   liveKey = (await call('POST', '/v1/admin/api-keys', { body: { environment: 'live', name: 'saas backend' } })).body.key;
@@ -36,6 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await model?.server.close();
 });
 
 const as = (key: string) => (method: string, path: string, body?: unknown) =>
@@ -264,5 +271,81 @@ describe('isolation and lifecycle', () => {
     expect((await session.execute('asaas__get_balance', {})).success).toBe(true);
     const after = await as(liveKey)('GET', `/v1/sessions/${session.id}`);
     expect(Date.parse(after.body.expires_at) - Date.now()).toBeGreaterThan(29 * 60_000);
+  });
+});
+
+describe('send: the agent loop as the session', () => {
+  test('JSON: the run’s message, tool calls with input and output, its job in X-Job-Id, its usage rows the session’s', async () => {
+    const session = await live.create(LOJA, { servers: ['asaas', 'z-api'] });
+    const sent = await session.send(LOJA_PIX_INPUT);
+    expect(sent.status).toBe(200);
+    const jobId = sent.headers.get('x-job-id');
+    expect(jobId).toMatch(/^job_/);
+    expect(sent.body).toMatchObject({ job_id: jobId, message: expect.any(String), iterations: expect.any(Number) });
+    expect(sent.body.message.length).toBeGreaterThan(0);
+    expect(sent.body.tool_calls.length).toBeGreaterThan(0);
+    for (const c of sent.body.tool_calls) {
+      expect(c).toEqual({
+        id: expect.stringMatching(/^tc_/),
+        tool_name: expect.stringMatching(/^(asaas|z-api)__/),
+        server_id: expect.stringMatching(/^(asaas|z-api)$/),
+        status: 'success',
+        duration_ms: expect.any(Number),
+        input: expect.any(Object),
+        output: expect.anything(),
+        error_code: null,
+      });
+    }
+    const job = await as(liveKey)('GET', `/v1/tenants/${LOJA}/jobs/${jobId}`);
+    expect(job.body).toMatchObject({ status: 'succeeded', servers: ['asaas', 'z-api'], metadata: { tenant_id: LOJA } });
+    const rows = await stack.db.selectFrom('usage_events').select(['kind', 'session_id']).where('job_id', '=', jobId!).execute();
+    expect(rows.length).toBeGreaterThan(sent.body.tool_calls.length);
+    for (const r of rows) expect(r.session_id).toBe(session.id);
+    expect((await as(liveKey)('GET', `/v1/sessions/${session.id}`)).body.tool_calls_count).toBe(sent.body.tool_calls.length);
+  });
+
+  test('SSE: CodeSpar’s events in order, framed as its parsers read them, ending with done', async () => {
+    const session = await live.create(LOJA, { servers: ['asaas', 'z-api'] });
+    const streamed = await session.sendStream(LOJA_PIX_INPUT);
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const names = streamed.events.map((e) => e.event);
+    expect(names[0]).toBe('user_message');
+    expect(names.at(-1)).toBe('done');
+    expect(names.filter((n) => n === 'done' || n === 'error')).toEqual(['done']);
+    for (const e of streamed.events) expect(e.data.type).toBe(e.event);
+    expect(streamed.events[0]!.data.content).toBe(LOJA_PIX_INPUT);
+    const uses = streamed.events.filter((e) => e.event === 'tool_use');
+    const results = streamed.events.filter((e) => e.event === 'tool_result');
+    expect(uses.length).toBeGreaterThan(0);
+    expect(results).toHaveLength(uses.length);
+    results.forEach((r, i) => {
+      // The i-th result follows the i-th use, and names the same tool.
+      expect(streamed.events.indexOf(uses[i]!)).toBeLessThan(streamed.events.indexOf(r));
+      expect(r.data.tool_name).toBe(uses[i]!.data.name);
+      const { type: _type, toolCall, ...record } = r.data;
+      expect(toolCall).toEqual(record);
+    });
+    const done = streamed.events.at(-1)!.data;
+    expect(done.result).toMatchObject({ job_id: streamed.headers.get('x-job-id'), tool_calls: expect.any(Array) });
+    expect(done.tool_calls).toEqual(done.result.tool_calls);
+    expect(streamed.events.some((e) => e.event === 'assistant_text')).toBe(true);
+    // Raw framing: LF only, an event line in every frame.
+    for (const f of streamed.frames) {
+      expect(f.raw).not.toMatch(/\r/);
+      if (f.comment === undefined) expect(f.event).toBeDefined();
+    }
+  });
+
+  test('a closed session refuses send with 409; a bad body is 400 before any job exists', async () => {
+    const session = await live.create(LOJA, { servers: ['asaas'] });
+    const before = await stack.db.selectFrom('jobs').select('id').where('session_id', '=', session.id).execute();
+    expect((await as(liveKey)('POST', `/v1/sessions/${session.id}/send`, { message: '' })).status).toBe(400);
+    expect((await as(liveKey)('POST', `/v1/sessions/${session.id}/send`, { text: 'hi' })).status).toBe(400);
+    expect(await stack.db.selectFrom('jobs').select('id').where('session_id', '=', session.id).execute()).toEqual(before);
+    await session.close();
+    const r = await as(liveKey)('POST', `/v1/sessions/${session.id}/send`, { message: 'hi' });
+    expect(r.status).toBe(409);
+    expect(r.body.code).toBe('session_closed');
   });
 });

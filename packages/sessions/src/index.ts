@@ -18,3 +18,7 @@ export { createSessionCallHandler, TOOL_NOT_REGISTERED } from './run-session-cal
 export type { SessionCallRunDeps, SessionCallOutcome } from './run-session-call';
 export { createRuntimeSessionCache } from './runtime-session-cache';
 export type { RuntimeSessionCache } from './runtime-session-cache';
+export { createSessionMessages, jobFailureStatus } from './session-messages';
+export type { SendEnd, SendEventName, SendStreamItem, SessionMessages, SessionMessagesDeps } from './session-messages';
+export { loadSendResult, sendToolCalls } from './send-result';
+export type { SendResult, SendToolCall } from './send-result';

@@ -8,7 +8,7 @@ import { credentialPutBody } from '../routes/credentials';
 import { platformUsageQuery } from '../routes/usage';
 import { tenantInvoicesQuery } from '../routes/invoices';
 import { listDeliveriesQuery } from '../routes/webhook-deliveries';
-import { createSessionBody, executeBody, SESSION_ID } from '@agents/sessions';
+import { createSessionBody, executeBody, sendBody, SESSION_ID } from '@agents/sessions';
 import { apiKeyId, environment, idempotencyKey, jobId, listQuery, serverId, tenantId } from '../schemas';
 import { agentJobBody, AGENT_EXAMPLE, workflowJobBody, WORKFLOW_EXAMPLE } from './job-body-doc';
 import * as R from './response-schemas';
@@ -538,6 +538,34 @@ function routes(): Route[] {
         ...SESSION_ERRORS,
         ...BODY_ERRORS,
         503: err('service_unavailable: Redis or Postgres unreachable, or no worker finished the call within 55 s; Retry-After is set'),
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/sessions/{id}/send',
+      tags: ['Sessions'],
+      summary: 'Send a message to the agent',
+      operationId: 'sendMessage',
+      description:
+        'Runs the agent loop as an `agent` job of the session (its tenant, environment, servers and metadata; the job id is in `X-Job-Id`). ' +
+        '`Accept: application/json` (or none) answers once the job ends; a job that fails answers its error (its code, 4xx/5xx). ' +
+        '`Accept: text/event-stream` streams frames `event: <name>\\ndata: <JSON with "type": "<name>">\\n\\n` (LF only): `user_message` `{content}`, `assistant_text` `{content, iteration}`, `tool_use` `{id, name, input}`, ' +
+        '`tool_result` (the tool-call record, also under `toolCall`), `done` (the SendResult, also under `result`), `error` `{error, message}`; it ends after `done` or `error`, with `: keep-alive` every 15 s. ' +
+        'If the client goes away the job still finishes and stays readable at its job routes.',
+      request: { params: sessionParams, body: { required: true, content: { 'application/json': { schema: sendBody } } } },
+      responses: {
+        200: {
+          description: 'The SendResult (JSON), or the event stream.',
+          headers: z.object({ 'X-Job-Id': z.string().meta({ description: 'The agent job that runs the message.' }) }),
+          content: {
+            'application/json': { schema: R.sendResultResponse },
+            'text/event-stream': { schema: z.string().meta({ description: 'Server-Sent Events frames, see the description.' }) },
+          },
+        },
+        ...SESSION_ERRORS,
+        ...BODY_ERRORS,
+        406: err('not_acceptable: the Accept header allows neither application/json nor text/event-stream'),
+        502: err('the job failed (the model or a provider failed it): its own error code'),
       },
     },
     {

@@ -295,3 +295,23 @@ export const toolResultResponse = z
     called_at: timestamp,
   })
   .meta({ id: 'ToolResult' });
+
+export const sendResultResponse = z
+  .object({
+    message: z.string().meta({ description: 'The agent’s final answer.' }),
+    tool_calls: z.array(
+      z.object({
+        id: z.string(),
+        tool_name: z.string().meta({ description: 'The name the model called (`<server>__<tool>`).' }),
+        server_id: z.string(),
+        status: z.enum(['success', 'error']),
+        duration_ms: z.number().int(),
+        input: z.unknown().meta({ description: 'The arguments as the model wrote them.' }),
+        output: z.unknown().meta({ description: 'The result as the model was shown it (large results are capped to a preview).' }),
+        error_code: z.string().nullable(),
+      }),
+    ),
+    iterations: z.number().int().meta({ description: 'Model turns.' }),
+    job_id: z.string(),
+  })
+  .meta({ id: 'SendResult' });
