@@ -6,6 +6,7 @@
  */
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
+import { silentLogger } from '@agents/observability';
 import { codesparWire, isoDateFromNow, startTestStack, wireGetTools, wireHandleToolCall } from '@agents/testkit';
 import type { ApiCall, CodesparWire, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
@@ -259,6 +260,24 @@ describe('isolation and lifecycle', () => {
       .execute();
     expect((await idle.execute('asaas__get_balance', {})).error).toMatch(/^409: .*session_closed/);
     expect((await as(liveKey)('GET', `/v1/sessions/${idle.id}`)).body).toMatchObject({ status: 'closed', closed_at: expect.any(String) });
+  });
+
+  test('sessions live in Postgres: another API process (or a restarted one) serves them', async () => {
+    const session = await live.create(LOJA, { servers: ['asaas'] });
+    const other = await startApi(stack.config, silentLogger(), { port: 0 });
+    try {
+      const there = codesparWire({ baseUrl: other.url, apiKey: liveKey });
+      const res = await fetch(`${other.url}/v1/sessions/${session.id}/execute`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${liveKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ tool: 'asaas__get_balance', input: {} }),
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { success: boolean }).success).toBe(true);
+      expect(await there.usageByTenant()).toEqual(await live.usageByTenant());
+    } finally {
+      await other.close();
+    }
   });
 
   test('a call moves the idle deadline', async () => {

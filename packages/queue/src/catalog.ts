@@ -33,7 +33,7 @@ export const jobCatalog = {
   'session.call': {
     queue: { perTenant: true },
     // The call's input and answer live in its session_calls row; the entry names it only.
-    schema: z.object({ call_id: z.string().min(1), tenant_id: z.string().min(1) }),
+    schema: z.object({ call_id: z.string().min(1), session_id: z.string().min(1), tenant_id: z.string().min(1) }),
     // A run that dies (worker killed, lock lost) or hits an infrastructure error is run again: the
     // call's id is its provider idempotency key and its usage row's key, so a rerun is a no-op at
     // the provider and in billing. The waiting request gives up after about a minute, so do the

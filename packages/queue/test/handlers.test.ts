@@ -33,12 +33,12 @@ test('the dispatcher handler picks the handler by the entry name and gives it th
     'session.call': async (payload, c) => void seen.push({ kind: 'session.call', payload, job: c.job }),
   });
   const job = named('job.run', { job_id: 'job_1', tenant_id: 'tenant_a' });
-  const call = named('session.call', { call_id: 'tc_1', tenant_id: 'tenant_a' });
+  const call = named('session.call', { call_id: 'tc_1', session_id: 'ses_1', tenant_id: 'tenant_a' });
   await run(job, ctx);
   await run(call, ctx);
   expect(seen).toEqual([
     { kind: 'job.run', payload: { job_id: 'job_1', tenant_id: 'tenant_a' }, attemptsMade: 1, job },
-    { kind: 'session.call', payload: { call_id: 'tc_1', tenant_id: 'tenant_a' }, job: call },
+    { kind: 'session.call', payload: { call_id: 'tc_1', session_id: 'ses_1', tenant_id: 'tenant_a' }, job: call },
   ]);
   await expect(run(named('job.run', { job_id: 'job_1' }), ctx)).rejects.toThrow();
   // A session call's payload is not a job's: parsed against its own kind's schema.

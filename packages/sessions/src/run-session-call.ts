@@ -63,8 +63,9 @@ export function createSessionCallHandler(deps: SessionCallRunDeps) {
     return { outcome: 'refused', code };
   };
 
-  return async ({ call_id }: JobPayload<'session.call'>, ctx: HandlerContexts['session.call']): Promise<SessionCallOutcome> => {
-    const call = await getSessionCall(deps.db, call_id);
+  return async ({ call_id, session_id, tenant_id }: JobPayload<'session.call'>, ctx: HandlerContexts['session.call']): Promise<SessionCallOutcome> => {
+    // Three reads at once: the call, its session, its tenant (cached).
+    const [call, session, tenant] = await Promise.all([getSessionCall(deps.db, call_id), getSession(deps.db, session_id), deps.tenants.get(tenant_id)]);
     // Dropped because it could not be queued, or its session's data was removed: nothing to do.
     if (!call) return { outcome: 'gone' };
     if (call.result) {
@@ -76,8 +77,8 @@ export function createSessionCallHandler(deps: SessionCallRunDeps) {
       deps.logger.warn({ tool_call_id: call_id, tenant_id: call.tenant_id, reason: ctx.stalledOut }, 'session call failed after repeated stalls');
       return refuse(call_id, 'service_unavailable', 'The call was interrupted repeatedly (its worker stopped while running it); try again.');
     }
-    const [session, tenant] = await Promise.all([getSession(deps.db, call.session_id), deps.tenants.get(call.tenant_id)]);
-    if (!session || !tenant || tenant.disabled) return refuse(call_id, 'tenant_not_found', 'No such tenant.');
+    if (!session || session.id !== call.session_id || session.tenant_id !== call.tenant_id || !tenant || tenant.id !== call.tenant_id || tenant.disabled)
+      return refuse(call_id, 'tenant_not_found', 'No such tenant.');
     const runtimeSession = deps.sessions.get(
       session,
       session.servers.filter((s) => tenant.servers.includes(s)),

@@ -40,7 +40,8 @@ export interface SessionCalls {
 export function createSessionCalls(deps: SessionCallsDeps): SessionCalls {
   const waitMs = deps.waitMs ?? SESSION_CALL_WAIT_MS;
 
-  async function waitForResult(id: string, tenantId: string) {
+  async function waitForResult(id: string, session: SessionRow) {
+    const tenantId = session.tenant_id;
     let wake: () => void = () => undefined;
     // Set by a notification: one that arrives while the row is being read must not be slept through.
     let changed = false;
@@ -51,24 +52,25 @@ export function createSessionCalls(deps: SessionCallsDeps): SessionCalls {
     });
     try {
       try {
-        await deps.producer.enqueueSessionCall({ call_id: id, tenant_id: tenantId });
+        await deps.producer.enqueueSessionCall({ call_id: id, session_id: session.id, tenant_id: tenantId });
       } catch (err) {
         // Not queued: nothing ran and nothing will (a late run finds no row); the caller answers 503.
         await deleteUnfinishedSessionCall(deps.db, id).catch(() => undefined);
         throw err;
       }
       const deadline = performance.now() + waitMs;
+      // Read when told the row changed, or every second in case the message was lost.
       for (;;) {
+        if (!changed) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.max(0, Math.min(deadline - performance.now(), BACKSTOP_POLL_MS)));
+            wake = () => (clearTimeout(timer), resolve());
+          });
+        }
         changed = false;
         const row = await getSessionCall(deps.db, id);
         if (row?.result) return row.result;
-        const left = deadline - performance.now();
-        if (left <= 0 || closed) break;
-        if (changed) continue;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(left, BACKSTOP_POLL_MS));
-          wake = () => (clearTimeout(timer), resolve());
-        });
+        if (performance.now() >= deadline || closed) break;
       }
     } finally {
       unwatch();
@@ -111,7 +113,7 @@ export function createSessionCalls(deps: SessionCallsDeps): SessionCalls {
         tool: req.name,
         input: req.input,
       });
-      const result = await waitForResult(id, session.tenant_id);
+      const result = await waitForResult(id, session);
       if ('refused' in result) throw new SessionError(result.refused.code, result.refused.message);
       return result;
     },
