@@ -95,6 +95,9 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<void> {
     const bareTput = await throughput(o.sessions, o.seconds, (loop, i) => clients[loop + 1]!.callTool({ name: 'create_customer', arguments: ARGS(i) }));
     const sessions: WireSession[] = [];
     for (const t of stack.tenants) sessions.push(await wire.create(t, { servers: ['asaas'] }));
+    // Warm, as the bare clients are connected before their window: each worker process opens a
+    // session's MCP connection (credentials, initialize, tool list) on its first call of it.
+    for (let round = 0; round < 4; round++) await Promise.all(sessions.map(async (s, i) => mustSucceed(await s.execute('asaas__create_customer', ARGS(i)))));
     const execTput = await throughput(o.sessions, o.seconds, async (loop, i) => mustSucceed(await sessions[loop]!.execute('asaas__create_customer', ARGS(i))));
 
     // 3. Session create vs job submission, sequential, same key and tenant.
