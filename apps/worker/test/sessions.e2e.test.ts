@@ -262,6 +262,24 @@ describe('isolation and lifecycle', () => {
     expect((await as(liveKey)('GET', `/v1/sessions/${idle.id}`)).body).toMatchObject({ status: 'closed', closed_at: expect.any(String) });
   });
 
+  test('the tenant’s monthly tool-call quota applies to session calls: 429 quota_exceeded, nothing reaches the provider or the bill', async () => {
+    const tid = 'tenant_ses_quota';
+    expect((await call('POST', '/v1/admin/tenants', { body: { id: tid, servers: ['asaas'], limits: { monthly_tool_calls: 2 } } })).status).toBe(201);
+    expect(
+      (await call('PUT', `/v1/tenants/${tid}/credentials/asaas?environment=live`, { body: { values: { api_key: 'aact_sandbox_ses_quota' } } })).status,
+    ).toBe(204);
+    const session = await live.create(tid, { servers: ['asaas'] });
+    for (let i = 0; i < 2; i++) expect((await session.execute('asaas__create_customer', { name: `C${i}`, cpfCnpj: '52998224725' })).success).toBe(true);
+    const refused = await as(liveKey)('POST', `/v1/sessions/${session.id}/execute`, {
+      tool: 'asaas__create_customer',
+      input: { name: 'C2', cpfCnpj: '52998224725' },
+    });
+    expect(refused.status).toBe(429);
+    expect(refused.body.code).toBe('quota_exceeded');
+    expect(await sandboxObjects(stack.sandbox.url, 'asaas', 'aact_sandbox_ses_quota')).toHaveLength(2);
+    expect((await as(liveKey)('GET', `/v1/sessions/${session.id}`)).body.tool_calls_count).toBe(2);
+  });
+
   test('sessions live in Postgres: another API process (or a restarted one) serves them', async () => {
     const session = await live.create(LOJA, { servers: ['asaas'] });
     const other = await startApi(stack.config, silentLogger(), { port: 0 });

@@ -96,13 +96,13 @@ export function createSessionMessages(deps: SessionMessagesDeps): SessionMessage
           if (turn.content) yield { kind: 'event', event: 'assistant_text', data: { type: 'assistant_text', content: turn.content, iteration: turn.turn } };
           for (const c of turn.tool_calls) yield { kind: 'event', event: 'tool_use', data: { type: 'tool_use', id: c.id, name: c.name, input: c.arguments } };
         } else if (type === 'tool.call') {
-          // The log carries no results; the records (input and output as the model saw them) come from the checkpoints.
+          // The log carries no results; the record (input and output as the model saw them) comes
+          // from the checkpoints, which list every tool-call step in the log's order: the k-th
+          // tool.call event is the k-th record. Later ones may already be there, but their
+          // tool_use has not been sent yet.
           const [steps, usage] = await Promise.all([listSteps(db, jobId), listJobToolCalls(db, jobId)]);
-          const records = sendToolCalls({ id: jobId }, steps, usage);
-          for (; results < records.length; results++) {
-            const record = records[results]!;
-            yield { kind: 'event', event: 'tool_result', data: { type: 'tool_result', ...record, toolCall: record } };
-          }
+          const record = sendToolCalls({ id: jobId }, steps, usage)[results++];
+          if (record) yield { kind: 'event', event: 'tool_result', data: { type: 'tool_result', ...record, toolCall: record } };
         } else if (TERMINAL.has(type)) {
           const end = await ending(session, jobId);
           if (end.ok) yield { kind: 'event', event: 'done', data: { type: 'done', ...end.result, result: end.result } };
