@@ -1,5 +1,6 @@
 import { finishSessionCall, getSession, getSessionCall } from '@agents/db';
 import type { Db, NewUsageEvent, SessionCallResult, TenantCache } from '@agents/db';
+import { toolCallUsageEvent } from '@agents/jobs';
 import type { JobEventNotifier } from '@agents/jobs';
 import type { Logger } from '@agents/observability';
 import { QuotaExceededError } from '@agents/queue';
@@ -20,28 +21,6 @@ export interface SessionCallRunDeps {
 }
 
 export type SessionCallOutcome = { outcome: 'answered'; success: boolean } | { outcome: 'refused'; code: string } | { outcome: 'gone' };
-
-/** The call's one usage row: keyed by the call's id, so a rerun of the call writes nothing new. */
-function usageRow(result: ToolResult, occurredAt: string): NewUsageEvent {
-  const rec = result.record;
-  return {
-    id: rec.tool_call_id,
-    idempotency_key: rec.tool_call_id,
-    tenant_id: rec.tenant_id,
-    environment: rec.environment,
-    job_id: null,
-    session_id: rec.session_id,
-    kind: 'tool_call',
-    server: rec.server,
-    tool: rec.tool,
-    success: rec.success,
-    denied: rec.denied,
-    error_code: rec.error_code,
-    duration_ms: rec.duration_ms,
-    metadata: JSON.stringify(rec.metadata),
-    occurred_at: occurredAt,
-  } as NewUsageEvent;
-}
 
 /**
  * The `session.call` handler: one execute of a stored session, in a worker, on the tenant's queue
@@ -101,7 +80,7 @@ export function createSessionCallHandler(deps: SessionCallRunDeps) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     const { record: _record, ...answer } = result;
     if (answer.error_code === 'tool_not_found') answer.error = `${TOOL_NOT_REGISTERED}${call.tool}`;
-    const stored = await store(call_id, answer, usageRow(result, answer.called_at));
+    const stored = await store(call_id, answer, toolCallUsageEvent(result, { idempotencyKey: call.id, jobId: null, sessionId: call.session_id }));
     return 'refused' in stored ? { outcome: 'refused', code: stored.refused.code } : { outcome: 'answered', success: stored.success };
   };
 }
