@@ -7,7 +7,7 @@
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import { silentLogger } from '@agents/observability';
-import { codesparWire, isoDateFromNow, startTestStack, wireGetTools, wireHandleToolCall } from '@agents/testkit';
+import { codesparWire, flushPrefix, isoDateFromNow, startTestStack, waitFor, wireGetTools, wireHandleToolCall } from '@agents/testkit';
 import type { ApiCall, CodesparWire, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
 import { ACME, CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, seedTenants, startTestModel } from './agent-helpers';
@@ -295,6 +295,38 @@ describe('isolation and lifecycle', () => {
       expect(await there.usageByTenant()).toEqual(await live.usageByTenant());
     } finally {
       await other.close();
+    }
+  });
+
+  test('a call no worker finishes in time is given up with 503, and never runs afterwards', async () => {
+    // An API whose queue prefix no worker reads yet, with a short wait.
+    const config = { ...stack.config, redisPrefix: `${stack.prefix}-idle` };
+    const lonely = await startApi(config, silentLogger(), { port: 0, sessionCallWaitMs: 300 });
+    let late: Awaited<ReturnType<typeof startWorker>> | undefined;
+    try {
+      const session = await live.create(LOJA, { servers: ['asaas'] });
+      const res = await fetch(`${lonely.url}/v1/sessions/${session.id}/execute`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${liveKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ tool: 'asaas__create_customer', input: { name: 'Late', cpfCnpj: '52998224725' } }),
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      const body = (await res.json()) as { code: string; message: string };
+      expect(body.code).toBe('service_unavailable');
+      const id = /tc_[0-9a-z]{26}/.exec(body.message)![0];
+      // A worker comes up and takes the entry: the call was given up, so it does nothing.
+      late = await startWorker(config, silentLogger(), { deliverWebhooks: false, billingRollup: false });
+      await waitFor(async () => (await stack.db.selectFrom('session_calls').select('finished_at').where('id', '=', id).executeTakeFirst())?.finished_at, {
+        what: 'the call row to be finished',
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await sandboxObjects(stack.sandbox.url, 'asaas', LOJA_ASAAS)).filter((o) => o.idempotency_key === id)).toEqual([]);
+      expect(await stack.db.selectFrom('usage_events').select('id').where('id', '=', id).execute()).toEqual([]);
+    } finally {
+      await late?.close(1000);
+      await lonely.close();
+      await flushPrefix(`${stack.prefix}-idle`);
     }
   });
 

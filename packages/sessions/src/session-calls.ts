@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { deleteUnfinishedSessionCall, getSessionCall, insertSessionCall, newId } from '@agents/db';
+import { deleteUnfinishedSessionCall, finishSessionCall, getSessionCall, insertSessionCall, newId } from '@agents/db';
 import type { Db, SessionRow, SessionToolResult } from '@agents/db';
 import type { JobEventHub } from '@agents/jobs';
 import type { Logger } from '@agents/observability';
@@ -75,13 +75,13 @@ export function createSessionCalls(deps: SessionCallsDeps): SessionCalls {
     } finally {
       unwatch();
     }
-    deps.logger.warn({ tool_call_id: id, tenant_id: tenantId }, 'session call not finished in time');
-    throw new SessionError(
-      'service_unavailable',
-      `The call was not finished within ${Math.round(waitMs / 1000)} s. It stays queued; its outcome will be in the usage log as ${id}.`,
-      undefined,
-      { 'Retry-After': '5' },
-    );
+    // Given up: the refusal is stored as the call's answer unless a worker stored one first (first
+    // writer wins), so a call that had not started never runs after its client was told it failed.
+    const message = `No worker finished the call within ${Math.round(waitMs / 1000)} s. If it had not started it will not run; if it had, its outcome is in the usage log as ${id}.`;
+    const final = await finishSessionCall(deps.db, id, { refused: { code: 'service_unavailable', message } }, undefined);
+    if (!('refused' in final)) return final;
+    deps.logger.warn({ tool_call_id: id, tenant_id: tenantId }, 'session call not finished in time; given up');
+    return final;
   }
 
   return {
@@ -114,7 +114,10 @@ export function createSessionCalls(deps: SessionCallsDeps): SessionCalls {
         input: req.input,
       });
       const result = await waitForResult(id, session);
-      if ('refused' in result) throw new SessionError(result.refused.code, result.refused.message);
+      if ('refused' in result) {
+        const retry = result.refused.code === 'service_unavailable' ? { 'Retry-After': '5' } : undefined;
+        throw new SessionError(result.refused.code, result.refused.message, undefined, retry);
+      }
       return result;
     },
   };
