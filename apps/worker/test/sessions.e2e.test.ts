@@ -418,3 +418,49 @@ describe('send: the agent loop as the session', () => {
     expect(r.body.code).toBe('session_closed');
   });
 });
+
+describe('CodeSpar’s session contract suite, leg by leg', () => {
+  // What packages/types/src/testing/contract-suite.ts of codespar-core does (HEAD ce52103): it opens a
+  // session with {"servers": [], "user_id": "contract-suite"} (so that tenant must exist) and accepts
+  // only https:// or the host name localhost.
+  const SUITE = 'contract-suite';
+  let suite: CodesparWire;
+  beforeAll(async () => {
+    expect((await call('POST', '/v1/admin/tenants', { body: { id: SUITE, servers: ['asaas'] } })).status).toBe(201);
+    suite = codesparWire({ baseUrl: stack.api.url.replace('127.0.0.1', 'localhost'), apiKey: liveKey });
+  });
+
+  test('execute: codespar_list_tools succeeds with data and error null', async () => {
+    const session = await suite.create(SUITE);
+    expect(await session.execute('codespar_list_tools', {})).toMatchObject({
+      success: true,
+      data: expect.anything(),
+      error: null,
+      duration: expect.any(Number),
+      server: expect.any(String),
+      tool: expect.any(String),
+    });
+    await session.close();
+  });
+
+  test('send and sendStream: a SendResult, then only the six event types, ending with done', async () => {
+    const session = await suite.create(SUITE);
+    const sent = await session.send('hello');
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({ message: expect.any(String), tool_calls: expect.any(Array), iterations: expect.any(Number) });
+    const streamed = await session.sendStream('hello');
+    const valid = new Set(['user_message', 'assistant_text', 'tool_use', 'tool_result', 'done', 'error']);
+    expect(streamed.events.length).toBeGreaterThan(0);
+    for (const e of streamed.events) expect(valid.has(e.event)).toBe(true);
+    expect(streamed.events.at(-1)!.event).toBe('done');
+  });
+
+  test('connections and close: id and connected on every entry; the session ends closed', async () => {
+    const session = await suite.create(SUITE);
+    expect(session.created.status).toBe('active');
+    const { servers } = await session.connections();
+    expect(Array.isArray(servers)).toBe(true);
+    await session.close();
+    expect((await as(liveKey)('GET', `/v1/sessions/${session.id}`)).body.status).toBe('closed');
+  });
+});
