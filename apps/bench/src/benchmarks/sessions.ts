@@ -8,13 +8,15 @@
  * submission for the create comparison. Prints:
  *   - execute p50 (sequential, one session) ÷ bare callTool p50 (goal ≤ 5);
  *   - throughput at `sessions` concurrent sessions (one per tenant) ÷ bare at the same concurrency (goal ≥ 0.3);
- *   - session create p50 ÷ job submission p50 (goal ≤ 2).
+ *   - session create p50 ÷ job submission p50 (goal ≤ 2);
+ *   - CPU ms per call in each process over the throughput windows (this process for the bare clients).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { codesparWire } from '@agents/testkit';
 import type { WireSession } from '@agents/testkit';
 import { percentile } from '../load';
+import { cpuTree } from '../proc-cpu';
 import { OPERATOR_KEY, startStack, workflowBody } from '../stack';
 import type { Stack } from '../stack';
 
@@ -70,7 +72,26 @@ function mustSucceed(r: { success: boolean; error: string | null }): void {
 }
 
 export async function runSessionsBench(o: SessionsBenchOptions): Promise<void> {
-  const stack = await startStack({ label: 'sessions', tenants: o.sessions, workers: 2, bundles: true, sandboxProcess: true });
+  const stack = await startStack({ label: 'sessions', tenants: o.sessions, workers: 2, bundles: true, sandboxProcess: true, ownPostgres: true });
+  const procs = (): Record<string, number[]> => ({
+    api: [stack.api.pid],
+    workers: stack.workers.map((w) => w.pid),
+    sandbox: [stack.sandboxChild!.pid],
+    redis: [stack.redis.pid()!],
+    postgres: [stack.postgres!.pid()],
+  });
+  // The load's own clients run in this process (not cpuTree: its children are the whole stack).
+  const ownCpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const snap = () => ({
+    ...Object.fromEntries(Object.entries(procs()).map(([k, pids]) => [k, pids.reduce((sum, pid) => sum + cpuTree(pid), 0)])),
+    client: ownCpu(),
+  });
+  /** CPU ms per call of each process between two snapshots. */
+  const perCall = (a: Record<string, number>, b: Record<string, number>, calls: number) =>
+    Object.fromEntries(Object.keys(a).map((k) => [k, ((b[k]! - a[k]!) * 1000) / Math.max(1, calls)]));
   const clients: Client[] = [];
   try {
     console.log(`sessions: ${stack.runs}`);
@@ -92,13 +113,17 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<void> {
 
     // 2. Throughput at `sessions` concurrent callers: one bare client per tenant, one session per tenant.
     for (const t of stack.tenants) clients.push(await bareClient(stack, t));
+    const b0 = snap();
     const bareTput = await throughput(o.sessions, o.seconds, (loop, i) => clients[loop + 1]!.callTool({ name: 'create_customer', arguments: ARGS(i) }));
+    const bareCpu = perCall(b0, snap(), bareTput * o.seconds);
     const sessions: WireSession[] = [];
     for (const t of stack.tenants) sessions.push(await wire.create(t, { servers: ['asaas'] }));
     // Warm, as the bare clients are connected before their window: each worker process opens a
     // session's MCP connection (credentials, initialize, tool list) on its first call of it.
     for (let round = 0; round < 4; round++) await Promise.all(sessions.map(async (s, i) => mustSucceed(await s.execute('asaas__create_customer', ARGS(i)))));
+    const e0 = snap();
     const execTput = await throughput(o.sessions, o.seconds, async (loop, i) => mustSucceed(await sessions[loop]!.execute('asaas__create_customer', ARGS(i))));
+    const execCpu = perCall(e0, snap(), execTput * o.seconds);
 
     // 3. Session create vs job submission, sequential, same key and tenant.
     const createLat = await latencies(o.calls, () => wire.create(stack.tenants[1]!, { servers: ['asaas'] }));
@@ -118,6 +143,24 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<void> {
     console.log(`| session execute (API → queue → worker) | ${p50(execLat).toFixed(2)} | ${p99(execLat).toFixed(2)} | ${execTput.toFixed(0)} |`);
     console.log(`| session create | ${p50(createLat).toFixed(2)} | ${p99(createLat).toFixed(2)} | |`);
     console.log(`| job submission | ${p50(submitLat).toFixed(2)} | ${p99(submitLat).toFixed(2)} | |`);
+    const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+    console.log(`\nCPU ms per call at ${o.sessions} concurrent (client: this process, the load's own HTTP/MCP clients):`);
+    console.log(`| run | ${Object.keys(execCpu).join(' | ')} | total |`);
+    console.log(
+      `|---|${Object.keys(execCpu)
+        .map(() => '---|')
+        .join('')}---|`,
+    );
+    for (const [name, c] of [
+      ['bare', bareCpu],
+      ['session execute', execCpu],
+    ] as const) {
+      console.log(
+        `| ${name} | ${Object.values(c)
+          .map((v) => v.toFixed(3))
+          .join(' | ')} | ${total(c).toFixed(3)} |`,
+      );
+    }
     console.log(`\nexecute p50 ÷ bare callTool p50: ${(p50(execLat) / p50(bareLat)).toFixed(2)} (goal ≤ 5)`);
     console.log(`throughput at ${o.sessions} sessions ÷ bare: ${(execTput / bareTput).toFixed(2)} (goal ≥ 0.3)`);
     console.log(`session create p50 ÷ job submission p50: ${(p50(createLat) / p50(submitLat)).toFixed(2)} (goal ≤ 2)`);
