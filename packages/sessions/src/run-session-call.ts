@@ -27,7 +27,7 @@ export type SessionCallOutcome = { outcome: 'answered'; success: boolean } | { o
  * (so the tenant's slots and concurrency cap apply). The tenant's current servers bound the
  * session's; the runtime checks the name against them (a server outside the session is a denied,
  * metered call that reaches nothing), reserves the month's quota and calls the server with the
- * call's id as its idempotency key. The answer and its usage row are stored in one transaction,
+ * call's id as its idempotency key. The answer and its usage row are stored in one statement,
  * first writer wins: a run that died after the provider answered is run again, the provider sees
  * the same key (no second object) and the usage key makes the second write a no-op.
  */
