@@ -46,9 +46,12 @@ export interface DetachUsageMonthResult {
  *
  * The checks and the DETACH run in one transaction under the rollup's advisory lock, so no
  * billing run interleaves. The month's keys are released afterwards in their own statement (a
- * month of keys is large; deleting them must not hold usage_events' lock). From then on a row for
- * that month (a step re-run long after, with a clock that far off) lands in the default partition
- * and is rolled up into its hour like any late event; its final invoice does not change.
+ * month of keys is large; deleting them must not hold usage_events' lock), except those of rows
+ * in the default partition. From then on a row for that month (a step re-run long after, with a
+ * clock that far off) lands in the default partition and is rolled up into its hour like any late
+ * event; its final invoice does not change. A key released is one whose row left the table: a
+ * step re-run after that (a failed job retried by an operator months later, whose step had been
+ * metered without its checkpoint) would be metered again, in the current month.
  * Re-running after an interruption finishes the job (alreadyDetached).
  */
 export async function detachUsageMonth(db: Db, opts: DetachUsageMonthOptions): Promise<DetachUsageMonthResult> {
@@ -89,6 +92,10 @@ export async function detachUsageMonth(db: Db, opts: DetachUsageMonthOptions): P
     return false;
   });
 
-  const released = await sql`DELETE FROM usage_event_keys WHERE month = ${start.toISOString().slice(0, 10)}::date`.execute(db);
+  // A key of the month whose row lives on in the default partition (written after the detach) stays claimed.
+  const released = await sql`
+    DELETE FROM usage_event_keys k
+     WHERE k.month = ${start.toISOString().slice(0, 10)}::date
+       AND NOT EXISTS (SELECT 1 FROM usage_events_default d WHERE d.idempotency_key = k.idempotency_key)`.execute(db);
   return { period: opts.period, partition, alreadyDetached, keysReleased: Number(released.numAffectedRows ?? 0) };
 }
