@@ -68,7 +68,8 @@ const OLD_ROWS = [
 type Row = Record<string, unknown>;
 let before: Row[];
 
-const allRows = async () =>
+/** Every row with the partition holding it (`part`, last). */
+const allRows = async (): Promise<Row[]> =>
   (await sql<Row>`SELECT *, tableoid::regclass::text AS part FROM usage_events ORDER BY seq`.execute(db)).rows.map(({ part, ...r }) => ({ ...r, part }));
 const rowsOfKey = async (key: string) => (await sql<Row>`SELECT id, occurred_at FROM usage_events WHERE idempotency_key = ${key}`.execute(db)).rows;
 
