@@ -24,6 +24,8 @@ export interface PipelineBenchOptions {
   slots: number;
   /** Jobs/calls/requests per bare measurement. */
   bareN: number;
+  /** Tool calls per job (≥ 2: the workflow's two, then balance reads; default 2). */
+  toolCalls?: number;
 }
 
 export interface PipelineBenchResult {
@@ -44,6 +46,7 @@ async function lineOf(child: ManagedChild, re: RegExp, timeoutMs: number): Promi
 }
 
 export async function runPipelineBench(o: PipelineBenchOptions): Promise<PipelineBenchResult> {
+  const calls = Math.max(2, Math.trunc(o.toolCalls ?? 2));
   const stack = await startStack({
     label: 'pipeline',
     tenants: o.tenants,
@@ -71,20 +74,31 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     await c.end();
     return Number(r.rows[0].n);
   };
+  // What a job leaves in Postgres: WAL written (the cluster is private to this run) and table +
+  // index bytes of the database, both before vacuum reclaims anything.
+  const storage = async () => {
+    const c = new Client({ connectionString: stack.dbUrl });
+    await c.connect();
+    const r = await c.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS wal, pg_database_size(current_database())::float8 AS db`);
+    await c.end();
+    return { wal: Number(r.rows[0].wal), db: Number(r.rows[0].db) };
+  };
   try {
     // Warm-up: every process JIT-compiled, every tenant's queue and MCP pool entry created.
-    const warm = await runLoad(stack, { jobs: o.tenants * 2, concurrency: 32, retry: 'same-key' });
+    const warm = await runLoad(stack, { jobs: o.tenants * 2, concurrency: 32, retry: 'same-key', extraCalls: calls - 2 });
     await waitTerminal(stack.db, warm.accepted, 120_000);
 
     // ---- the pipeline ----
     const c0 = snap();
     const x0 = await commits();
+    const st0 = await storage();
     const t0 = Date.now();
-    const load = await runLoad(stack, { jobs: o.jobs, concurrency: 32, retry: 'same-key' });
+    const load = await runLoad(stack, { jobs: o.jobs, concurrency: 32, retry: 'same-key', extraCalls: calls - 2 });
     await waitTerminal(stack.db, load.accepted, 600_000);
     const seconds = (Date.now() - t0) / 1000;
     const c1 = snap();
     const x1 = await commits();
+    const st1 = await storage();
     const ok = await stack.db
       .selectFrom('jobs')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -149,7 +163,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const bareMs = {
       'ingress request (insert + add)': ingressMs,
       'BullMQ fetch + complete': fetchMs,
-      '2 × MCP tool call': 2 * mcpCallMs,
+      [`${calls} × MCP tool call`]: calls * mcpCallMs,
       [`${commitsPerJob.toFixed(1)} Postgres writes`]: commitsPerJob * pgWriteMs,
     };
     const bareTotal = Object.values(bareMs).reduce((a, b) => a + b, 0);
@@ -158,7 +172,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
 
     console.log(`\n${stack.runs}`);
     console.log(
-      `${n} jobs (${Number(ok.n) - warm.accepted.size} succeeded) across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${seconds.toFixed(1)} s = ${(n / seconds).toFixed(0)} jobs/s (submit p99 ${submitP99.toFixed(0)} ms)`,
+      `${n} jobs of ${calls} tool calls (${Number(ok.n) - warm.accepted.size} succeeded) across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${seconds.toFixed(1)} s = ${(n / seconds).toFixed(0)} jobs/s (submit p99 ${submitP99.toFixed(0)} ms)`,
     );
     console.log('\n| process | CPU ms per job |\n|---|---|');
     for (const [k, v] of Object.entries(cpuPerJobMs)) console.log(`| ${k} | ${v.toFixed(3)} |`);
@@ -168,6 +182,9 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     console.log(`| **sum** | **${bareTotal.toFixed(3)}** |`);
     console.log(
       `\n(one bare MCP call: ${mcpCallMs.toFixed(3)} ms CPU; one Postgres write: ${pgWriteMs.toFixed(3)} ms; ${commitsPerJob.toFixed(2)} commits per job)`,
+    );
+    console.log(
+      `Postgres per job: ${((st1.wal - st0.wal) / n / 1024).toFixed(2)} KiB of WAL, ${((st1.db - st0.db) / n / 1024).toFixed(2)} KiB of tables + indexes`,
     );
     console.log(`ratio total ÷ bare: ${ratio.toFixed(2)} (goal ≤ 1.5)`);
     return { jobsPerSecond: n / seconds, cpuPerJobMs, bareMs, ratio };
