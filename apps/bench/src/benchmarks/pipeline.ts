@@ -7,6 +7,7 @@
  * Streamable HTTP (one connection, reused); and as many single-row Postgres commits as a job made.
  */
 import autocannon from 'autocannon';
+import Redis from 'ioredis';
 import { Client } from 'pg';
 import { helperEntry } from '../bundles';
 import { spawnEntry } from '../child-process';
@@ -75,13 +76,19 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     return Number(r.rows[0].n);
   };
   // What a job leaves in Postgres: WAL written (the cluster is private to this run) and table +
-  // index bytes of the database, both before vacuum reclaims anything.
+  // index bytes of the database, both before vacuum reclaims anything; and in Redis.
   const storage = async () => {
     const c = new Client({ connectionString: stack.dbUrl });
     await c.connect();
     const r = await c.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS wal, pg_database_size(current_database())::float8 AS db`);
     await c.end();
-    return { wal: Number(r.rows[0].wal), db: Number(r.rows[0].db) };
+    // Redis memory: every job of the run is still retained as completed (catalog removeOnComplete:
+    // 24 h, up to 1,000 per tenant queue), so the growth is what a retained job costs.
+    const redis = new Redis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    const info = await redis.info('memory');
+    redis.disconnect();
+    return { wal: Number(r.rows[0].wal), db: Number(r.rows[0].db), redis: Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) };
   };
   try {
     // Warm-up: every process JIT-compiled, every tenant's queue and MCP pool entry created.
@@ -186,6 +193,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     console.log(
       `Postgres per job: ${((st1.wal - st0.wal) / n / 1024).toFixed(2)} KiB of WAL, ${((st1.db - st0.db) / n / 1024).toFixed(2)} KiB of tables + indexes`,
     );
+    console.log(`Redis per job: ${((st1.redis - st0.redis) / n / 1024).toFixed(2)} KiB of memory (used_memory, the job retained as completed)`);
     console.log(`ratio total ÷ bare: ${ratio.toFixed(2)} (goal ≤ 1.5)`);
     return { jobsPerSecond: n / seconds, cpuPerJobMs, bareMs, ratio };
   } finally {
