@@ -7,7 +7,7 @@
  * Streamable HTTP (one connection, reused); and as many single-row Postgres commits as a job made.
  */
 import autocannon from 'autocannon';
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { helperEntry } from '../bundles';
 import { spawnEntry } from '../child-process';
