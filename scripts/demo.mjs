@@ -10,6 +10,7 @@ import { ROOT, bin, ensureDependencies, ensureServices, ensureSupportedNode, log
 import { startAll } from './start.mjs';
 import { TENANTS, JOBS } from './demo-seed.mjs';
 import { runAutomationDemo, seedAutomations } from './demo-automation.mjs';
+import { runSessionDemo } from './demo-sessions.mjs';
 
 await ensureSupportedNode('npm run demo');
 const t0 = Date.now();
@@ -119,6 +120,7 @@ try {
   );
 
   if (!(await runAutomationDemo({ api, until, log, API, SANDBOX }))) failures++;
+  if (!(await runSessionDemo({ api, log, API }))) failures++;
 
   console.log(`\nDemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s (${failures ? `${failures} job(s) did not succeed` : 'all jobs succeeded'}).`);
   console.log(

@@ -34,6 +34,8 @@ import { hookRoutes } from './routes/hooks';
 import { createHookVerificationThrottle } from './hook-verification-throttle';
 import { automationRoutes } from './routes/automations';
 import { validateAutomations } from './automation-validation';
+import { sessionRoutes } from './routes/sessions';
+import { createSessionAccess, createSessionCalls, createSessionMessages } from '@agents/sessions';
 
 export interface ApiDeps {
   db: Db;
@@ -67,6 +69,10 @@ export interface ApiDeps {
   jobEvents: JobEventHub;
   /** Keep-alive interval of event streams, ms; default JOB_EVENTS_KEEP_ALIVE_MS (15 s). */
   eventsKeepAliveMs?: number;
+  /** Idle time after which a session expires (SESSION_IDLE_MS). */
+  sessionIdleMs: number;
+  /** How long an execute waits for its worker, ms; default SESSION_CALL_WAIT_MS (55 s). */
+  sessionCallWaitMs?: number;
   /** Bull Board, /metrics and the counters routes increment; absent in tests that need none. */
   ops?: OpsDeps;
 }
@@ -205,6 +211,26 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use('/tenants/:tid/usage', tenantUsageRoutes({ db: deps.db, tenantOf }));
   v1.use('/tenants/:tid/invoices', tenantInvoiceRoutes({ db: deps.db, tenantOf }));
   v1.use('/servers', serverRoutes(deps.catalog));
+  v1.use(
+    '/sessions',
+    sessionRoutes({
+      db: deps.db,
+      access: createSessionAccess({ db: deps.db, tenants: deps.tenants, idleMs: deps.sessionIdleMs }),
+      calls: createSessionCalls({
+        db: deps.db,
+        producer: deps.producer,
+        events: deps.jobEvents,
+        catalog: deps.catalog,
+        logger: deps.logger,
+        waitMs: deps.sessionCallWaitMs,
+      }),
+      messages: createSessionMessages({ db: deps.db, submitJob, hub: deps.jobEvents, keepAliveMs: deps.eventsKeepAliveMs }),
+      logger: deps.logger,
+      catalog: deps.catalog,
+      credentials: deps.credentials,
+      spend: rateLimited.spend,
+    }),
+  );
   app.use('/v1', v1);
 
   app.use(notFound);

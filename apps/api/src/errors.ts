@@ -1,4 +1,5 @@
 import { errorEnvelope, SUBMISSION_ERROR_STATUS } from '@agents/jobs';
+import { SESSION_ERROR_STATUS } from '@agents/sessions';
 import type { ErrorDetail } from '@agents/jobs';
 
 export type { ErrorDetail };
@@ -10,6 +11,7 @@ export type { ErrorDetail };
  */
 export const ERROR_STATUS = {
   ...SUBMISSION_ERROR_STATUS,
+  ...SESSION_ERROR_STATUS,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,

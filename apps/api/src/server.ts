@@ -31,8 +31,9 @@ export async function startApi(
   /**
    * resolve: DNS override for the callback-URL SSRF check (tests, custom resolvers).
    * eventsKeepAliveMs: keep-alive interval of job event streams (default 15 s; tests shorten it).
+   * sessionCallWaitMs: how long a session execute waits for its worker (default 55 s; tests shorten it).
    */
-  opts: { port?: number; resolve?: Resolve; eventsKeepAliveMs?: number } = {},
+  opts: { port?: number; resolve?: Resolve; eventsKeepAliveMs?: number; sessionCallWaitMs?: number } = {},
 ): Promise<ApiServer> {
   const db = createDb({ url: config.databaseUrl, max: config.databasePoolMax });
   // Fail fast (1 s) while Redis is down: requests get 503 service_unavailable, never hang.
@@ -62,6 +63,8 @@ export async function startApi(
     admissionRedis,
     jobEvents,
     eventsKeepAliveMs: opts.eventsKeepAliveMs,
+    sessionIdleMs: config.sessionIdleMs,
+    sessionCallWaitMs: opts.sessionCallWaitMs,
     producer,
     logger,
     operatorApiKey: config.operatorApiKey,

@@ -39,3 +39,5 @@ export { runPipelineProfile } from './benchmarks/pipeline-profile';
 export type { PipelineProfileOptions } from './benchmarks/pipeline-profile';
 export { runIngressProfile } from './benchmarks/ingress-profile';
 export type { IngressProfileOptions } from './benchmarks/ingress-profile';
+export { runSessionsBench } from './benchmarks/sessions';
+export type { SessionsBenchOptions } from './benchmarks/sessions';

@@ -27,6 +27,11 @@ export interface ProviderMcpServerOptions {
   onWebhooks?(webhooks: PreparedWebhook[]): void;
   /** Added before every tool call answers (ms); benchmarks use it to give jobs a known duration. Default 0. */
   callLatencyMs?: number;
+  /**
+   * Added after a call's effect and before its answer (ms): a provider that committed but has not
+   * answered yet, the window in which a caller that dies leaves a done side effect. Default 0.
+   */
+  answerDelayMs?: number;
 }
 
 const SERVER_VERSION = '1.0.0';
@@ -57,6 +62,7 @@ export function createProviderMcpServer(opts: ProviderMcpServerOptions): Server 
     });
     opts.onRequest?.({ server: provider.id, tool: name, account: outcome.account, idempotency_key: idempotencyKey, at: new Date().toISOString() });
     if (outcome.webhooks.length > 0) opts.onWebhooks?.(outcome.webhooks);
+    if (opts.answerDelayMs) await new Promise((r) => setTimeout(r, opts.answerDelayMs));
     if (outcome.result.isError) {
       const err = (outcome.result.structuredContent as { error?: { code?: unknown } }).error;
       opts.logger.debug({ server: provider.id, tool: name, code: err?.code }, 'sandbox tool call failed');

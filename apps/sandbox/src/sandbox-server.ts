@@ -22,6 +22,8 @@ export interface SandboxServerOptions {
   logger: Logger;
   /** Delay before every tool call answers (ms), for benchmarks with a known job duration. Default 0. */
   callLatencyMs?: number;
+  /** Delay between a call's effect and its answer (ms), for crash tests. Default 0. */
+  answerDelayMs?: number;
 }
 
 export interface SandboxServer {
@@ -100,6 +102,7 @@ export async function createSandboxServer(opts: SandboxServerOptions): Promise<S
       onRequest: (r) => requestLog.push(r),
       onWebhooks: (w) => webhooks.send(w),
       callLatencyMs: opts.callLatencyMs,
+      answerDelayMs: opts.answerDelayMs,
     });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),

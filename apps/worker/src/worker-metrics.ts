@@ -18,8 +18,11 @@ export function jobOutcome(job: BullJob, end: AttemptEnd, result: unknown): JobO
 
 /** Dispatcher observer: queue wait on a job's first start, run time and outcome of every attempt. */
 export function jobMetricsObserver(metrics: Metrics): DispatchObserver {
+  // Jobs only: a session's call shares the tenant queues, and the tool-call counters count it.
+  const isJob = (job: BullJob) => job.name === 'job.run';
   return {
     started(job, tenantId) {
+      if (!isJob(job)) return;
       metrics.jobsRunning.inc();
       // Later attempts would count retry backoff as queue wait; only the first start measures the queue.
       if (job.attemptsMade === 0 && job.processedOn && job.timestamp) {
@@ -27,6 +30,7 @@ export function jobMetricsObserver(metrics: Metrics): DispatchObserver {
       }
     },
     finished(job, tenantId, end, runMs, result) {
+      if (!isJob(job)) return;
       metrics.jobsRunning.dec();
       const outcome = jobOutcome(job, end, result);
       const tenant = metrics.tenant(tenantId);

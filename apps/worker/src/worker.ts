@@ -13,6 +13,7 @@ import type { MetricsServer } from './metrics-server';
 import { createJobRunHandler } from './processors/job-run';
 import { budgetedModel } from './budgeted-model';
 import { createJobEventNotifier, createToolCallAdmission } from '@agents/jobs';
+import { createRuntimeSessionCache, createSessionCallHandler } from '@agents/sessions';
 import { DEFAULT_DELIVERY_CONCURRENCY, attemptQueuer, startWebhookDelivery, tenantShareOf } from './webhook-delivery';
 import type { WebhookDelivery } from './webhook-delivery';
 import { createWebhookDeliverHandler } from './processors/webhook-deliver';
@@ -84,6 +85,9 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
   const producer = createProducer({ redis, redisPrefix: config.redisPrefix, attempts: config.jobAttempts });
   const systemQueues = createSystemQueues({ redis, redisPrefix: config.redisPrefix });
   const enqueueAttempt = attemptQueuer(systemQueues);
+  // Live job-event streams (any API process) read the log when told it grew; a waiting session
+  // call reads its row when told it has its answer.
+  const jobEvents = createJobEventNotifier({ publisher: redis, redisPrefix: config.redisPrefix });
   // One handler per kind in the job catalog (a kind without one does not compile); the consumers
   // below (the fair dispatcher, the system queues' Workers) parse payloads before calling them.
   const handlers: JobHandlers = {
@@ -98,9 +102,9 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       defaultModel: config.openai.model,
       allowedModels: config.openai.allowedModels,
       jobTokenBudget: config.jobTokenBudget,
-      // Live job-event streams (any API process) read the log when told it grew.
-      jobEvents: createJobEventNotifier({ publisher: redis, redisPrefix: config.redisPrefix }),
+      jobEvents,
     }),
+    'session.call': createSessionCallHandler({ db, tenants, sessions: createRuntimeSessionCache(runtime), notifier: jobEvents, logger }),
     'webhook.deliver': createWebhookDeliverHandler({
       db,
       secrets: createWebhookSecretStore(db, ring),
@@ -158,20 +162,34 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     metricsPort: metricsServer?.port,
     close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
-        stopReconciler();
-        await dispatcher.close(graceMs);
-        modelBudget.close();
-        await webhooks?.close();
-        await billing?.close();
-        await systemQueues.close();
-        await runtime.close();
-        await producer.close();
-        await bus.close();
-        redis.disconnect();
-        subscriber.disconnect();
-        await db.destroy();
-        await metricsServer?.close();
+        // In order (work stops before what it uses), each step tried even if one before it failed:
+        // a failed step must not leave the connections after it open.
+        const steps: [string, () => unknown][] = [
+          ['reconciler', stopReconciler],
+          ['dispatcher', () => dispatcher.close(graceMs)],
+          ['model budget', () => modelBudget.close()],
+          ['webhook delivery', () => webhooks?.close()],
+          ['billing rollup', () => billing?.close()],
+          ['system queues', () => systemQueues.close()],
+          ['runtime', () => runtime.close()],
+          ['producer', () => producer.close()],
+          ['invalidation bus', () => bus.close()],
+          ['redis', () => redis.disconnect()],
+          ['redis subscriber', () => subscriber.disconnect()],
+          ['database', () => db.destroy()],
+          ['metrics server', () => metricsServer?.close()],
+        ];
+        let failed: unknown;
+        for (const [what, step] of steps) {
+          try {
+            await step();
+          } catch (err) {
+            logger.error({ err: { message: (err as Error).message }, step: what }, 'worker shutdown step failed');
+            failed ??= err;
+          }
+        }
         logger.info('worker stopped');
+        if (failed) throw failed;
       })();
       return closing;
     },

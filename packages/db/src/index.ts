@@ -83,6 +83,7 @@ export {
   countSessionToolCalls,
   insertSessionCall,
   getSessionCall,
+  deleteUnfinishedSessionCall,
   finishSessionCall,
 } from './queries/sessions';
 export type { NewSession, NewSessionCall } from './queries/sessions';

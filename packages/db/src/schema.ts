@@ -94,6 +94,8 @@ export interface JobsTable {
   /** W3C trace id and the caller's span id from that request's `traceparent`, when it was valid. */
   trace_id: ColumnType<string | null, string | null | undefined, string | null>;
   parent_span_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The session whose message this agent job answers (migration 0016); null for every other job. */
+  session_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Explicit retries of the job after it failed (migration 0010); each is a new generation. */
   retries: ColumnType<number, number | undefined, number>;
   /** BullMQ attemptsMade of the queue run that last failed the job's entry (migration 0010). */
@@ -334,7 +336,15 @@ export interface SessionsTable {
 }
 
 /** The stored answer of one session call (CodeSpar's ToolResult on the wire). */
-export interface SessionCallResult {
+/** A session call's answer: the CodeSpar ToolResult, or why it was refused before any server was contacted. */
+export type SessionCallResult = SessionToolResult | SessionCallRefusal;
+
+/** A call refused as a whole (the quota, the tenant gone): answered as an HTTP error, never billed. */
+export interface SessionCallRefusal {
+  refused: { code: 'quota_exceeded' | 'tenant_not_found' | 'service_unavailable'; message: string };
+}
+
+export interface SessionToolResult {
   success: boolean;
   data: unknown;
   error: string | null;

@@ -42,6 +42,7 @@ async function newSession(hardInMs: number, idleInMs = 60_000) {
     user_id: 'tenant_ses',
     servers: ['asaas'],
     metadata: { tenant_id: 'tenant_ses', order: 'A-1' },
+    created_at: new Date(now),
     expires_at: new Date(now + Math.min(idleInMs, hardInMs)),
     hard_expires_at: new Date(now + hardInMs),
   });
@@ -116,9 +117,8 @@ test('a session call is answered and metered once', async () => {
   } as NewUsageEvent;
   const first = await finishSessionCall(tdb.db, id, answer(true), usage);
   const second = await finishSessionCall(tdb.db, id, answer(false), usage);
-  expect(first.success).toBe(true);
   expect(second).toEqual(first);
-  expect((first.data as { note: string }).note).toBe('nul\ufffd and \ufffd');
+  expect(first).toMatchObject({ success: true, data: { note: 'nul\ufffd and \ufffd' } });
   expect((await getSessionCall(tdb.db, id))!.result).toEqual(first);
   expect(await countSessionToolCalls(tdb.db, s.id)).toBe(1);
 });

@@ -30,6 +30,7 @@ export { attemptSummary } from './attempt/attempt-summary';
 export type { AttemptSummary } from './attempt/attempt-summary';
 export { CANCEL_BACKSTOP_MS } from './attempt/stop-check';
 export { createToolCallAdmission } from './attempt/tool-call-admission';
+export { toolCallUsageEvent } from './attempt/usage-rows';
 export type { ToolCallAdmissionOptions } from './attempt/tool-call-admission';
 
 // Retry: an operator runs a failed job again, from its checkpoints.

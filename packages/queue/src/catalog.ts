@@ -30,6 +30,21 @@ export const jobCatalog = {
       removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
     },
   },
+  'session.call': {
+    queue: { perTenant: true },
+    // The call's input and answer live in its session_calls row; the entry names it only.
+    schema: z.object({ call_id: z.string().min(1), session_id: z.string().min(1), tenant_id: z.string().min(1) }),
+    // A run that dies (worker killed, lock lost) or hits an infrastructure error is run again: the
+    // call's id is its provider idempotency key and its usage row's key, so a rerun is a no-op at
+    // the provider and in billing. The waiting request gives up after about a minute, so do the
+    // retries (0.5 s, 1 s).
+    options: {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 24 * 3600, count: 5000 },
+    },
+  },
   'webhook.deliver': {
     queue: { name: WEBHOOK_QUEUE },
     // attempt: which attempt of the delivery this entry is (1-based); absent in entries queued before it existed.
@@ -54,6 +69,8 @@ export const jobCatalog = {
 
 export type JobName = keyof typeof jobCatalog;
 export type JobPayload<N extends JobName> = z.infer<(typeof jobCatalog)[N]['schema']>;
+/** The kinds queued on each tenant's own queue, run by the fair dispatcher. */
+export type TenantJobName = { [N in JobName]: (typeof jobCatalog)[N]['queue'] extends { perTenant: true } ? N : never }[JobName];
 /** The kinds queued on a system queue (one queue each, not per tenant). */
 export type SystemJobName = { [N in JobName]: (typeof jobCatalog)[N]['queue'] extends { name: string } ? N : never }[JobName];
 

@@ -9,7 +9,7 @@ export {
   coordinationKeys,
 } from './names';
 export { jobCatalog, jobOptions, parsePayload, systemQueueOf } from './catalog';
-export type { JobName, JobPayload, SystemJobName } from './catalog';
+export type { JobName, JobPayload, SystemJobName, TenantJobName } from './catalog';
 export { processorOf, runHandlerOf } from './handlers';
 export type { Handler, HandlerContexts, JobHandlers } from './handlers';
 export { createSystemQueues } from './system-queues';

@@ -22,6 +22,8 @@ export interface Producer {
    * left out (the reconciler retries it); a failed activation rejects (nothing counts as announced).
    */
   enqueueRuns(payloads: JobPayload<'job.run'>[]): Promise<string[]>;
+  /** Adds a session's tool call to its tenant's queue (BullMQ jobId = the call id, so re-adding is a no-op) and announces the tenant. */
+  enqueueSessionCall(payload: JobPayload<'session.call'>): Promise<void>;
   tenantQueue(tenantId: string): Queue;
   /**
    * Puts tenants back in the dispatchers' active set and announces those that were missing;
@@ -81,6 +83,10 @@ export function createProducer(opts: ProducerOptions): Producer {
     tenantQueue,
     async enqueueRun(payload) {
       await tenantQueue(payload.tenant_id).add('job.run', payload, jobOpts(payload.job_id));
+      await activate([payload.tenant_id]);
+    },
+    async enqueueSessionCall(payload) {
+      await tenantQueue(payload.tenant_id).add('session.call', payload, jobOptions('session.call', { jobId: payload.call_id }));
       await activate([payload.tenant_id]);
     },
     async enqueueRuns(payloads) {

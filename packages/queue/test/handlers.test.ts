@@ -24,18 +24,27 @@ test('a system processor parses the payload before its handler runs, and refuses
   expect(seen).toHaveLength(1);
 });
 
-test('the dispatcher handler gets the parsed payload and the run context with its entry', async () => {
+test('the dispatcher handler picks the handler by the entry name and gives it the parsed payload and the run context', async () => {
   const ctx: RunContext = { signal: new AbortController().signal, tenantId: 'tenant_a', attemptsMade: 1, maxAttempts: 3 };
-  const job = entry({ job_id: 'job_1', tenant_id: 'tenant_a' });
-  let got: unknown;
+  const named = (name: string, data: unknown) => ({ name, data }) as BullJob;
+  const seen: unknown[] = [];
   const run = runHandlerOf({
-    'job.run': async (payload, c) => {
-      got = { payload, attemptsMade: c.attemptsMade, job: c.job };
-    },
+    'job.run': async (payload, c) => void seen.push({ kind: 'job.run', payload, attemptsMade: c.attemptsMade, job: c.job }),
+    'session.call': async (payload, c) => void seen.push({ kind: 'session.call', payload, job: c.job }),
   });
+  const job = named('job.run', { job_id: 'job_1', tenant_id: 'tenant_a' });
+  const call = named('session.call', { call_id: 'tc_1', session_id: 'ses_1', tenant_id: 'tenant_a' });
   await run(job, ctx);
-  expect(got).toEqual({ payload: { job_id: 'job_1', tenant_id: 'tenant_a' }, attemptsMade: 1, job });
-  await expect(run(entry({ job_id: 'job_1' }), ctx)).rejects.toThrow();
+  await run(call, ctx);
+  expect(seen).toEqual([
+    { kind: 'job.run', payload: { job_id: 'job_1', tenant_id: 'tenant_a' }, attemptsMade: 1, job },
+    { kind: 'session.call', payload: { call_id: 'tc_1', session_id: 'ses_1', tenant_id: 'tenant_a' }, job: call },
+  ]);
+  await expect(run(named('job.run', { job_id: 'job_1' }), ctx)).rejects.toThrow();
+  // A session call's payload is not a job's: parsed against its own kind's schema.
+  await expect(run(named('session.call', { job_id: 'job_1', tenant_id: 'tenant_a' }), ctx)).rejects.toThrow();
+  await expect(run(named('webhook.deliver', { delivery_id: 'whd_1' }), ctx)).rejects.toThrow('no handler for the tenant job kind "webhook.deliver"');
+  expect(seen).toHaveLength(2);
 });
 
 test('each kind carries its own BullMQ options; per-job ones go on top without changing the catalog', () => {

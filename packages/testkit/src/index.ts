@@ -13,3 +13,5 @@ export { sparePort, canConnect, waitPort } from './ports';
 export { rowCount } from './row-count';
 export { parseSseFrames, openSse } from './sse';
 export type { SseFrame, SseStream } from './sse';
+export { codesparWire, wireGetTools, wireHandleToolCall, WireApiError } from './codespar-wire';
+export type { CodesparWire, WireSession, WireTool, WireToolResult } from './codespar-wire';

@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '@agents/observability';
 import { DatabaseUnavailableError } from '@agents/db';
 import { isRedisUnavailable } from '@agents/queue';
+import { SessionError } from '@agents/sessions';
 import { ApiError, errorBody } from '../errors';
 import { bearerChallenge } from './auth';
 
@@ -31,6 +32,7 @@ export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     let apiErr: ApiError;
     if (err instanceof ApiError) apiErr = err;
+    else if (err instanceof SessionError) apiErr = new ApiError(err.code, err.message, err.details, err.headers);
     else if (isInfrastructureError(err)) {
       logger.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code }, path: req.path }, 'dependency unavailable');
       apiErr = new ApiError('service_unavailable', 'A backing service is unavailable; retry shortly.', undefined, { 'Retry-After': '5' });

@@ -98,9 +98,8 @@ export function rateLimit(deps: RateLimitDeps) {
     windowMs: 2,
   });
 
-  /** Counts this request; sets the RateLimit headers; throws 429 rate_limited past the limit. */
-  async function check(req: Request, res: Response): Promise<void> {
-    const tenant = await deps.tenantOf(req, res);
+  /** Counts this request against `tenant`'s budget; sets the RateLimit headers; throws 429 rate_limited past the limit. */
+  async function spend(res: Response, tenant: Tenant): Promise<void> {
     const limit = tenant.limits.requests_per_minute;
     const c = await count({ bucket: `${tenant.id}:${budgetOf(res)}`, limit });
     const resetS = Math.max(1, Math.ceil(c.msBeforeNext / 1000));
@@ -117,9 +116,10 @@ export function rateLimit(deps: RateLimitDeps) {
 
   return Object.assign(
     async (req: Request, res: Response, next: NextFunction) => {
-      await check(req, res);
+      await spend(res, await deps.tenantOf(req, res));
       next();
     },
-    { check },
+    // For routes whose tenant is not in the path (a session's): they name it once they know it.
+    { spend },
   );
 }

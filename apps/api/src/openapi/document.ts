@@ -8,6 +8,7 @@ import { credentialPutBody } from '../routes/credentials';
 import { platformUsageQuery } from '../routes/usage';
 import { tenantInvoicesQuery } from '../routes/invoices';
 import { listDeliveriesQuery } from '../routes/webhook-deliveries';
+import { createSessionBody, executeBody, sendBody, SESSION_ID } from '@agents/sessions';
 import { apiKeyId, environment, idempotencyKey, jobId, listQuery, serverId, tenantId } from '../schemas';
 import { agentJobBody, AGENT_EXAMPLE, workflowJobBody, WORKFLOW_EXAMPLE } from './job-body-doc';
 import * as R from './response-schemas';
@@ -37,6 +38,12 @@ const envQuery = z.object({ environment: environment.optional() });
 const period = z.string().regex(/^[0-9]{4}-[0-9]{2}$/);
 const isoTime = z.string().meta({ format: 'date-time' });
 const deliveryId = z.string().regex(/^whd_[0-9a-z]{26}$/);
+const sessionParams = z.object({ id: z.string().regex(SESSION_ID) });
+const SESSION_ERRORS = {
+  ...COMMON_ERRORS,
+  404: err('session_not_found: unknown, or a session of another tenant or environment'),
+  409: err('session_closed: the session was closed or expired'),
+};
 
 type Route = Omit<RouteConfig, 'responses'> & { responses: RouteConfig['responses'] };
 
@@ -475,6 +482,102 @@ function routes(): Route[] {
       },
     },
     // Operations
+    // Sessions (CodeSpar-compatible)
+    {
+      method: 'post',
+      path: '/v1/sessions',
+      tags: ['Sessions'],
+      summary: 'Create a session',
+      operationId: 'createSession',
+      description:
+        '`user_id` names the tenant (a tenant key may omit it, and may name only its own). `servers` ⊆ the tenant’s, possibly empty. The environment is the key’s; the operator’s body may say `"environment": "test"` (default live). `mocks` is accepted and ignored.',
+      request: { body: { required: true, content: { 'application/json': { schema: createSessionBody } } } },
+      responses: {
+        201: json(R.sessionResponse, 'The session.'),
+        ...COMMON_ERRORS,
+        ...BODY_ERRORS,
+        404: err('tenant_not_found'),
+        422: err('server_not_allowed: a server the tenant does not have'),
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/sessions/{id}',
+      tags: ['Sessions'],
+      summary: 'Get a session',
+      operationId: 'getSession',
+      request: { params: sessionParams },
+      responses: { 200: json(R.sessionWithCountResponse, 'The session, active or closed.'), ...COMMON_ERRORS, 404: SESSION_ERRORS[404] },
+    },
+    {
+      method: 'get',
+      path: '/v1/sessions/{id}/connections',
+      tags: ['Sessions'],
+      summary: 'The session’s servers and tools',
+      operationId: 'sessionConnections',
+      request: { params: sessionParams },
+      responses: {
+        200: json(R.sessionConnectionsResponse, 'Servers (with whether credentials exist) and exactly their tools.'),
+        ...COMMON_ERRORS,
+        404: SESSION_ERRORS[404],
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/sessions/{id}/execute',
+      tags: ['Sessions'],
+      summary: 'Run one tool call',
+      operationId: 'executeTool',
+      description:
+        'Body `{tool: "<server>__<tool>" | "<server>/<tool>", input | params}` or `{tool: <OpenAI tool-call object>}` (its `function.arguments` is JSON text). ' +
+        'The call runs in a worker on the tenant’s queue (concurrency cap, quota, metering). Tool-level outcomes are always 200 with `success: false`: a server outside the session is `server_not_in_session` (denied, metered, never reaching a server); an unknown name is `Tool not registered: <name>`. ' +
+        '`codespar_list_tools` (input `{}`) answers `data: {tools}` as connections does, contacts no provider and is not metered.',
+      request: { params: sessionParams, body: { required: true, content: { 'application/json': { schema: executeBody } } } },
+      responses: {
+        200: json(R.toolResultResponse, 'The tool result (a tool failure too).'),
+        ...SESSION_ERRORS,
+        ...BODY_ERRORS,
+        503: err('service_unavailable: Redis or Postgres unreachable, or no worker finished the call within 55 s; Retry-After is set'),
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/sessions/{id}/send',
+      tags: ['Sessions'],
+      summary: 'Send a message to the agent',
+      operationId: 'sendMessage',
+      description:
+        'Runs the agent loop as an `agent` job of the session (its tenant, environment, servers and metadata; the job id is in `X-Job-Id`). ' +
+        '`Accept: application/json` (or none) answers once the job ends; a job that fails answers its error (its code, 4xx/5xx). ' +
+        '`Accept: text/event-stream` streams frames `event: <name>\\ndata: <JSON with "type": "<name>">\\n\\n` (LF only): `user_message` `{content}`, `assistant_text` `{content, iteration}`, `tool_use` `{id, name, input}`, ' +
+        '`tool_result` (the tool-call record, also under `toolCall`), `done` (the SendResult, also under `result`), `error` `{error, message}`; it ends after `done` or `error`, with `: keep-alive` every 15 s. ' +
+        'If the client goes away the job still finishes and stays readable at its job routes.',
+      request: { params: sessionParams, body: { required: true, content: { 'application/json': { schema: sendBody } } } },
+      responses: {
+        200: {
+          description: 'The SendResult (JSON), or the event stream.',
+          headers: z.object({ 'X-Job-Id': z.string().meta({ description: 'The agent job that runs the message.' }) }),
+          content: {
+            'application/json': { schema: R.sendResultResponse },
+            'text/event-stream': { schema: z.string().meta({ description: 'Server-Sent Events frames, see the description.' }) },
+          },
+        },
+        ...SESSION_ERRORS,
+        ...BODY_ERRORS,
+        406: err('not_acceptable: the Accept header allows neither application/json nor text/event-stream'),
+        502: err('the job failed (the model or a provider failed it): its own error code'),
+      },
+    },
+    {
+      method: 'delete',
+      path: '/v1/sessions/{id}',
+      tags: ['Sessions'],
+      summary: 'Close a session',
+      operationId: 'closeSession',
+      description: 'Idempotent; later calls on the session answer 409 session_closed.',
+      request: { params: sessionParams },
+      responses: { 204: { description: 'Closed.' }, ...COMMON_ERRORS, 404: SESSION_ERRORS[404] },
+    },
     {
       method: 'get',
       path: '/healthz',
@@ -536,7 +639,8 @@ const HEADERS: Record<string, { description: string; schema: object }> = {
 function headersOf(path: string, operationId: string, status: string): string[] {
   const out = ['X-Request-Id'];
   // Counted after authentication: a 401 never carries them.
-  if (path.startsWith('/v1/tenants/') && status !== '401') out.push('RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset');
+  if ((path.startsWith('/v1/tenants/') || path.startsWith('/v1/sessions')) && status !== '401')
+    out.push('RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset');
   if (status === '429' || status === '503') out.push('Retry-After');
   if (status === '401') out.push('WWW-Authenticate');
   if (operationId === 'createJob' && status === '202') out.push('Idempotent-Replayed');
@@ -601,6 +705,7 @@ export function openApiDocument(): object {
       { name: 'Billing', description: 'Invoices from rolled-up live usage.' },
       { name: 'Credentials', description: "A tenant's provider secrets (write-only)." },
       { name: 'Jobs', description: 'Agent and workflow jobs.' },
+      { name: 'Sessions', description: 'CodeSpar-compatible sessions: one tool call at a time, or a message to the agent.' },
       { name: 'Webhooks', description: 'Outbound job callbacks.' },
       { name: 'Automations', description: 'Workflows triggered by provider events.' },
       { name: 'Catalog', description: 'Available MCP servers.' },

@@ -236,3 +236,82 @@ export const jobEvent = z
 
 export const list = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), has_more: z.boolean() });
 export const dataOnly = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
+
+export const sessionResponse = z
+  .object({
+    id: z.string().meta({ example: 'ses_01jd8m4k2q3r5s6t7v8w9x0y1z' }),
+    object: z.literal('session'),
+    user_id: z.string().meta({ description: 'The tenant id the session was created for (CodeSpar’s user_id).' }),
+    tenant_id: z.string(),
+    environment,
+    servers: z.array(z.string()),
+    metadata: z.record(z.string(), z.string()).meta({ description: 'Copied onto every tool call; tenant_id is always the session’s tenant.' }),
+    status: z.enum(['active', 'closed']),
+    created_at: timestamp,
+    expires_at: timestamp.meta({ description: '30 minutes after the last call, at most 24 h after creation.' }),
+    closed_at: timestamp.nullable(),
+  })
+  .meta({ id: 'Session' });
+
+export const sessionWithCountResponse = sessionResponse
+  .extend({ tool_calls_count: z.number().int().meta({ description: 'Tool calls metered for the session (executed and denied).' }) })
+  .meta({ id: 'SessionWithCount' });
+
+const sessionTool = z.object({
+  name: z.string().meta({ description: '`<server>__<tool>`, an OpenAI-valid function name (^[a-zA-Z0-9_-]{1,64}$), unique in the session.' }),
+  description: z.string(),
+  input_schema: z.record(z.string(), z.unknown()).meta({ description: 'JSON Schema of the input, `type: "object"`.' }),
+  server: z.string(),
+});
+
+export const sessionConnectionsResponse = z
+  .object({
+    servers: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        category: z.string(),
+        auth_type: z.literal('api_key'),
+        connected: z.boolean().meta({ description: 'Whether the tenant has credentials for it in the session’s environment.' }),
+      }),
+    ),
+    tools: z.array(sessionTool),
+  })
+  .meta({ id: 'SessionConnections' });
+
+export const toolResultResponse = z
+  .object({
+    success: z.boolean(),
+    data: z.unknown().meta({ description: 'The provider’s answer (non-null on success).' }),
+    error: z.string().nullable().meta({ description: 'Why it failed; `Tool not registered: <name>` for a name no server of the session has.' }),
+    error_code: z
+      .string()
+      .nullable()
+      .meta({ description: 'server_not_in_session, tool_not_found, invalid_arguments, credentials_missing, provider_error, timeout, connection_failed, …' }),
+    duration: z.number().int().meta({ description: 'Milliseconds in the runtime.' }),
+    server: z.string(),
+    tool: z.string(),
+    tool_call_id: z.string().meta({ example: 'tc_01jd8m4k2q3r5s6t7v8w9x0y1z' }),
+    called_at: timestamp,
+  })
+  .meta({ id: 'ToolResult' });
+
+export const sendResultResponse = z
+  .object({
+    message: z.string().meta({ description: 'The agent’s final answer.' }),
+    tool_calls: z.array(
+      z.object({
+        id: z.string(),
+        tool_name: z.string().meta({ description: 'The name the model called (`<server>__<tool>`).' }),
+        server_id: z.string(),
+        status: z.enum(['success', 'error']),
+        duration_ms: z.number().int(),
+        input: z.unknown().meta({ description: 'The arguments as the model wrote them.' }),
+        output: z.unknown().meta({ description: 'The result as the model was shown it (large results are capped to a preview).' }),
+        error_code: z.string().nullable(),
+      }),
+    ),
+    iterations: z.number().int().meta({ description: 'Model turns.' }),
+    job_id: z.string(),
+  })
+  .meta({ id: 'SendResult' });

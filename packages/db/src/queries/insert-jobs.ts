@@ -41,6 +41,7 @@ const JOB_COLUMNS: Record<string, 'json' | 'plain'> = {
   request_id: 'plain',
   trace_id: 'plain',
   parent_span_id: 'plain',
+  session_id: 'plain',
 };
 
 const ON_CONFLICT = 'ON CONFLICT (tenant_id, environment, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *';

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
+import type { QueryCreator } from 'kysely';
 import type { Db } from '../connection';
-import type { Environment, NewUsageEvent, SessionCall, SessionCallResult, SessionRow } from '../schema';
+import type { Database, Environment, NewUsageEvent, SessionCall, SessionCallResult, SessionRow } from '../schema';
 import { storableJson } from '../storable-text';
-import { writeUsageRows } from './steps';
+import { storableRow } from './steps';
 
 export interface NewSession {
   id: string;
@@ -11,6 +12,8 @@ export interface NewSession {
   user_id: string;
   servers: string[];
   metadata: Record<string, string>;
+  /** The clock the deadlines were computed from, so that they are exact offsets of it. */
+  created_at: Date;
   expires_at: Date;
   hard_expires_at: Date;
 }
@@ -18,7 +21,7 @@ export interface NewSession {
 export async function insertSession(db: Db, s: NewSession): Promise<SessionRow> {
   return db
     .insertInto('sessions')
-    .values({ ...s, servers: JSON.stringify(s.servers), metadata: JSON.stringify(s.metadata) })
+    .values({ ...s, last_used_at: s.created_at, servers: JSON.stringify(s.servers), metadata: JSON.stringify(s.metadata) })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -84,27 +87,43 @@ export async function insertSessionCall(db: Db, c: NewSessionCall): Promise<void
     .execute();
 }
 
+/** Drops a call that could not be queued, so that a late run of it finds nothing to do. */
+export async function deleteUnfinishedSessionCall(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('session_calls').where('id', '=', id).where('result', 'is', null).execute();
+}
+
 export async function getSessionCall(db: Db, id: string): Promise<SessionCall | undefined> {
   return db.selectFrom('session_calls').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /**
- * Stores a call's answer and its usage row in one transaction; a second finish (a retried worker
- * run) changes neither: the first answer stays and the usage row's key makes its write a no-op.
- * Resolves with the stored answer.
+ * Stores a call's answer and its usage row in ONE statement (one round trip, atomic); a second
+ * finish (a retried worker run) changes neither: the first answer stays and the usage row's key
+ * makes its insert a no-op. Resolves with the stored answer.
  */
 export async function finishSessionCall(db: Db, id: string, result: SessionCallResult, usage: NewUsageEvent | undefined): Promise<SessionCallResult> {
-  return db.transaction().execute(async (trx) => {
-    if (usage) await writeUsageRows(trx, [usage]);
-    const updated = await trx
+  const answer = (qb: QueryCreator<Database>) =>
+    qb
       .updateTable('session_calls')
       .set({ result: JSON.stringify(storableJson(result)), finished_at: sql<Date>`now()` })
       .where('id', '=', id)
       .where('result', 'is', null)
-      .returning('result')
-      .executeTakeFirst();
-    if (updated?.result) return updated.result;
-    const stored = await trx.selectFrom('session_calls').select('result').where('id', '=', id).executeTakeFirstOrThrow();
-    return stored.result ?? result;
-  });
+      .returning('result');
+  // A data-modifying CTE's rows are invisible to the rest of the statement's snapshot: the stored
+  // answer is the new one when this statement wrote it, else the one already there.
+  const stored = sql<SessionCallResult>`coalesce((select result from answered), (select result from session_calls where id = ${id}))`.as('result');
+  const answering = db.with('answered', answer);
+  const row = usage
+    ? await answering
+        .with('metered', (qb) =>
+          qb
+            // A key already claimed drops the row (usage_events' trigger, migration 0015).
+            .insertInto('usage_events')
+            .values(storableRow(usage))
+            .returning('id'),
+        )
+        .selectNoFrom([stored])
+        .executeTakeFirstOrThrow()
+    : await answering.selectNoFrom([stored]).executeTakeFirstOrThrow();
+  return row.result ?? result;
 }

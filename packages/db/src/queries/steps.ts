@@ -70,7 +70,7 @@ export function checkpointValues(c: Checkpoint): Record<string, unknown> {
   return values;
 }
 
-function storableRow(row: NewUsageEvent): NewUsageEvent {
+export function storableRow(row: NewUsageEvent): NewUsageEvent {
   const out: Record<string, unknown> = {};
   for (const [col, value] of Object.entries(row)) out[col] = typeof value === 'string' ? storableText(value) : value;
   return out as NewUsageEvent;

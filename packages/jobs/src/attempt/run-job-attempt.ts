@@ -138,7 +138,14 @@ export async function runJobAttempt(deps: JobAttemptDeps, jobId: string, ctx: Ru
   const lastAttempt = ctx.attemptsMade + 1 >= ctx.maxAttempts;
 
   const servers = job.servers.filter((s) => tenant.servers.includes(s));
-  const session = deps.runtime.sessions.create({ tenantId: job.tenant_id, environment: job.environment, servers, metadata: job.metadata });
+  // A session's message runs as that session: its tool-call records name it.
+  const session = deps.runtime.sessions.create({
+    ...(job.session_id ? { id: job.session_id } : {}),
+    tenantId: job.tenant_id,
+    environment: job.environment,
+    servers,
+    metadata: job.metadata,
+  });
   try {
     let outcome: Outcome;
     try {

@@ -47,6 +47,12 @@ export interface SubmitJobRequest {
    * replay keeps the first request's.
    */
   origin?: JobOrigin;
+  /**
+   * The session whose message this job answers (POST /v1/sessions/{id}/send): the job runs with
+   * exactly its servers (possibly none; a body's `servers` is not used) and carries its id, as do
+   * its usage rows.
+   */
+  session?: { id: string; servers: readonly string[] };
 }
 
 export interface JobOrigin {
@@ -129,7 +135,7 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
     windowMs: 2,
   });
 
-  async function submit({ principal, tenantId, body: raw, idempotencyKey: idemHeader, origin }: SubmitJobRequest): Promise<SubmitJobResponse> {
+  async function submit({ principal, tenantId, body: raw, idempotencyKey: idemHeader, origin, session }: SubmitJobRequest): Promise<SubmitJobResponse> {
     // Another tenant's id answers exactly as an unknown one: a key never learns that it exists.
     if (!mayActAsTenant(principal, tenantId)) throw new SubmissionError('tenant_not_found', 'No such tenant.');
     const tenant = await deps.tenants.get(tenantId);
@@ -158,7 +164,7 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
     const serverOf = (tool: string) => tool.slice(0, tool.indexOf('/'));
     const unknownServer = steps.findIndex((s) => !deps.catalog.get(serverOf(s.tool)));
     if (unknownServer >= 0) throw unknownTool(unknownServer, steps[unknownServer]!.tool, `no server "${serverOf(steps[unknownServer]!.tool)}" in the catalog`);
-    const servers = body.servers ? [...new Set(body.servers)] : tenant.servers;
+    const servers = session ? [...new Set(session.servers)] : body.servers ? [...new Set(body.servers)] : tenant.servers;
     const outside = servers.filter((s) => !tenant.servers.includes(s));
     for (const step of steps) {
       const server = step.tool.split('/')[0]!;
@@ -219,6 +225,7 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
       request_id: origin?.requestId ?? null,
       trace_id: origin?.traceId ?? null,
       parent_span_id: origin?.parentSpanId ?? null,
+      session_id: session?.id ?? null,
     });
     if (result.kind === 'key_reused') throw new SubmissionError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
     const row = result.job;
