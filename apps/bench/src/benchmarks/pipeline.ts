@@ -111,6 +111,13 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('status', '=', 'succeeded')
       .executeTakeFirstOrThrow();
+    // Jobs that did not succeed, by status and error code: a figure from a run with failures says why.
+    const notOk = await stack.db
+      .selectFrom('jobs')
+      .select((eb) => ['status', eb.ref('error', '->>').key('code').as('code'), eb.fn.countAll<number>().as('n')])
+      .where('status', '<>', 'succeeded')
+      .groupBy(['status', 'code'])
+      .execute();
     const n = load.accepted.size;
     const cpuPerJobMs = Object.fromEntries(Object.keys(c0).map((k) => [k, ((c1[k]! - c0[k]!) * 1000) / n]));
     // The commits this measuring itself made (2 snapshots) are negligible next to thousands of jobs.
@@ -181,6 +188,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     console.log(
       `${n} jobs of ${calls} tool calls (${Number(ok.n) - warm.accepted.size} succeeded) across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${seconds.toFixed(1)} s = ${(n / seconds).toFixed(0)} jobs/s (submit p99 ${submitP99.toFixed(0)} ms)`,
     );
+    if (notOk.length) console.log(`not succeeded: ${notOk.map((r) => `${r.status}/${r.code ?? '-'} × ${r.n}`).join(', ')}`);
     console.log('\n| process | CPU ms per job |\n|---|---|');
     for (const [k, v] of Object.entries(cpuPerJobMs)) console.log(`| ${k} | ${v.toFixed(3)} |`);
     console.log(`| **total** | **${total.toFixed(3)}** |`);
