@@ -86,7 +86,14 @@ beforeAll(async () => {
   for (const r of OLD_ROWS) await writeUsageRows(db, [usage(r.key, r.at, { session_id: r.key.endsWith('3') ? 'ses_x' : null })]);
   before = (await sql<Row>`SELECT * FROM usage_events ORDER BY seq`.execute(db)).rows;
   expect(before).toHaveLength(4);
-  expect(await migrate(url, MIGRATIONS)).toEqual(['0015-usage-partitions']);
+  expect(
+    await migrate(
+      url,
+      MIGRATIONS.filter((m) => m.id < '0016'),
+    ),
+  ).toEqual(['0015-usage-partitions']);
+  // The later ones, so the writers below run against the schema they were written for.
+  await migrate(url, MIGRATIONS);
 });
 
 afterAll(async () => {

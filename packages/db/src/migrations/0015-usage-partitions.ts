@@ -113,7 +113,9 @@ BEGIN
   END IF;
   -- "bill" + 1: partition changes serialise among themselves, never with the rollup.
   PERFORM pg_advisory_xact_lock(1651076205);
-  IF to_regclass(part) IS NOT NULL THEN
+  -- A query on pg_class, not to_regclass(): after waiting for the lock this backend's catalog
+  -- cache may not have seen the table another one just created; a fresh snapshot has.
+  IF EXISTS (SELECT 1 FROM pg_class WHERE relname = part AND relnamespace = current_schema()::regnamespace) THEN
     RETURN NULL;
   END IF;
   EXECUTE format('CREATE TABLE %I (LIKE usage_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
