@@ -1,11 +1,12 @@
 // Ops CLI: the operator's everyday tasks over the HTTP API (operator key), plus re-running the
-// reconciler directly against Postgres + Redis. Configuration comes from the same environment as
+// reconciler directly against Postgres + Redis and the usage partitions' retention (Postgres). Configuration comes from the same environment as
 // the services (OPERATOR_API_KEY, DATABASE_URL, REDIS_URL, REDIS_PREFIX), plus API_URL.
 // Usage: npm run ops -- <command> [options]   (--help lists them). Output: tables; --json prints
 // the API's JSON as it came.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@agents/config';
-import { createDb } from '@agents/db';
+import { detachUsageMonth, UsageRetentionError } from '@agents/billing';
+import { countDefaultPartitionRows, createDb, listUsagePartitions } from '@agents/db';
 import { silentLogger } from '@agents/observability';
 import { createProducer, createRedis, reconcileUnqueued } from '@agents/queue';
 
@@ -24,6 +25,9 @@ const HELP = `npm run ops -- <command> [options] [--json]
   jobs cancel <tenant> <job_id>                  (queued: cancelled at once; running: before its next call)
   jobs retry <tenant> <job_id>                   (failed only: runs again from its checkpoints)
   reconcile                                      (enqueue committed jobs missing from Redis)
+  partitions list                                (usage_events month partitions, attached or detached)
+  partitions detach --period YYYY-MM             (retention: only once the month's invoices are final;
+                                                  the table stays until you archive and DROP it)
 env: API_URL (default http://127.0.0.1:$PORT), OPERATOR_API_KEY, DATABASE_URL, REDIS_URL, REDIS_PREFIX`;
 
 /** Thrown for bad usage or a refused request; message is printed, exit code 1. */
@@ -147,6 +151,20 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       } finally {
         await producer.close();
         redis.disconnect();
+        await db.destroy();
+      }
+    }
+    case 'partitions list':
+    case 'partitions detach': {
+      const db = createDb({ url: config.databaseUrl, max: 1 });
+      try {
+        if (action === 'list') return { default_partition_rows: await countDefaultPartitionRows(db), data: await listUsagePartitions(db) };
+        // The settle time the worker's billing cycle finalises invoices with.
+        return await detachUsageMonth(db, { period: need(values.period, 'period'), settleMs: config.jobTimeoutMs });
+      } catch (err) {
+        if (err instanceof UsageRetentionError) throw new OpsError(`refused (${err.code}): ${err.message}`);
+        throw err;
+      } finally {
         await db.destroy();
       }
     }

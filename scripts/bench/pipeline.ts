@@ -1,17 +1,19 @@
 /**
- * Pipeline benchmark (issue #11): `npx tsx scripts/bench/pipeline.ts [jobs=5000] [tenants=100] [slots=50] [bareN=2000]`
+ * Pipeline benchmark (issue #11): `npx tsx scripts/bench/pipeline.ts [jobs=5000] [tenants=100] [slots=50] [bareN=2000] [toolCalls=2]`
  *
  * N two-step workflow jobs across T tenants through api + 2 workers + sandbox (each its own
  * process, on a private Redis and a private Postgres cluster), end to end. Prints jobs/s, CPU ms
  * per job by process (api, workers, sandbox, Redis, Postgres; from /proc), the bare costs of the
- * same work measured in the same run, and the ratio (goal ≤ 1.5). See apps/bench/src/benchmarks/pipeline.ts.
+ * same work measured in the same run, and the ratio (goal ≤ 1.5). toolCalls > 2 appends balance reads to
+ * each job (docs/scaling.md fits per-job and per-tool-call costs from two runs). Also prints the
+ * Postgres WAL and table bytes per job. See apps/bench/src/benchmarks/pipeline.ts.
  */
 import { runPipelineBench } from '../../apps/bench/src';
 
-const [jobs = 5000, tenants = 100, slots = 50, bareN = 2000] = process.argv.slice(2).map(Number);
+const [jobs = 5000, tenants = 100, slots = 50, bareN = 2000, toolCalls = 2] = process.argv.slice(2).map(Number);
 process.on('SIGINT', () => process.exit(130));
 
-runPipelineBench({ jobs, tenants, slots, bareN }).then(
+runPipelineBench({ jobs, tenants, slots, bareN, toolCalls }).then(
   () => process.exit(0),
   (err) => {
     console.error(err);

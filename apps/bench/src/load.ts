@@ -13,13 +13,13 @@ export interface Submission {
 }
 
 /** POSTs one job with an Idempotency-Key; never throws, never waits longer than `timeoutMs`. */
-export async function submitJob(stack: Pick<Stack, 'apiUrl'>, tenant: string, idempotencyKey: string, timeoutMs = 10_000): Promise<Submission> {
+export async function submitJob(stack: Pick<Stack, 'apiUrl'>, tenant: string, idempotencyKey: string, timeoutMs = 10_000, extraCalls = 0): Promise<Submission> {
   const t0 = performance.now();
   try {
     const r = await fetch(`${stack.apiUrl}/v1/tenants/${tenant}/jobs`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-      body: JSON.stringify(workflowBody(idempotencyKey)),
+      body: JSON.stringify(workflowBody(idempotencyKey, extraCalls)),
       signal: AbortSignal.timeout(timeoutMs),
     });
     const body = (await r.json().catch(() => ({}))) as { id?: string; error?: { code?: string } };
@@ -49,6 +49,8 @@ export interface LoadOptions {
   paceMs?: number;
   /** Called after each attempt with the number of logical requests accepted so far. */
   onAccepted?: (accepted: number) => void;
+  /** Tool calls per job beyond the workflow's two (see workflowBody). */
+  extraCalls?: number;
 }
 
 export interface LoadResult {
@@ -60,7 +62,7 @@ export interface LoadResult {
   gaveUp: number;
 }
 
-/** Submits `jobs` two-step workflow jobs round-robin over the stack's tenants, `concurrency` at a time. */
+/** Submits `jobs` workflow jobs (two steps + `extraCalls`) round-robin over the stack's tenants, `concurrency` at a time. */
 export async function runLoad(stack: Pick<Stack, 'apiUrl' | 'tenants'>, opts: LoadOptions): Promise<LoadResult> {
   const attempts: Submission[] = [];
   const accepted = new Set<string>();
@@ -78,7 +80,7 @@ export async function runLoad(stack: Pick<Stack, 'apiUrl' | 'tenants'>, opts: Lo
       const tenant = stack.tenants[i % stack.tenants.length]!;
       let key = `${run}-${i}`;
       for (let attempt = 1; ; attempt++) {
-        const s = await submitJob(stack, tenant, key);
+        const s = await submitJob(stack, tenant, key, undefined, opts.extraCalls);
         attempts.push(s);
         if (s.status === 202 && s.jobId) {
           accepted.add(s.jobId);

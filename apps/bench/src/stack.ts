@@ -70,14 +70,19 @@ export interface Stack {
 
 export const OPERATOR_KEY = TEST_OPERATOR_KEY;
 
-/** A two-step workflow with real side effects at the provider (a customer, then its Pix charge). */
-export function workflowBody(tag: string) {
+/**
+ * A two-step workflow with real side effects at the provider (a customer, then its Pix charge),
+ * followed by `extraCalls` balance reads: more tool calls per job at the same per-job cost, so a
+ * benchmark can tell what a job costs from what each of its tool calls does.
+ */
+export function workflowBody(tag: string, extraCalls = 0) {
   return {
     type: 'workflow',
     metadata: { order_id: tag },
     steps: [
       { tool: 'asaas/create_customer', args: { name: `Cliente ${tag}`, cpfCnpj: '52998224725' } },
       { tool: 'asaas/create_payment', args: { customer: '{{steps.0.data.id}}', billingType: 'PIX', value: 50, dueDate: isoDateFromNow(7) } },
+      ...Array.from({ length: extraCalls }, () => ({ tool: 'asaas/get_balance', args: {} })),
     ],
   };
 }

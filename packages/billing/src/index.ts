@@ -15,3 +15,5 @@ export { listToolCalls, presentToolCall } from './tool-calls';
 export type { ToolCallLogRow, ToolCallLogQuery } from './tool-calls';
 export { reconcileUsage } from './reconcile';
 export type { ReconcileResult, RollupDifference } from './reconcile';
+export { detachUsageMonth, UsageRetentionError } from './usage-retention';
+export type { DetachUsageMonthOptions, DetachUsageMonthResult } from './usage-retention';

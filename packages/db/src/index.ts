@@ -42,6 +42,8 @@ export type { Checkpoint } from './queries/steps';
 export { listJobToolCalls, jobUsageTotals } from './queries/usage';
 export type { JobUsageTotals } from './queries/usage';
 export { countExecutedToolCalls } from './queries/tool-call-count';
+export { ensureUsagePartitions, listUsagePartitions, countDefaultPartitionRows, usagePartitionName } from './queries/usage-partitions';
+export type { UsagePartition, EnsureUsagePartitionsOptions } from './queries/usage-partitions';
 export { presentJob, loadJobView, toolCallView } from './queries/job-view';
 export type { JobView } from './queries/job-view';
 export { loadJobEventLog } from './queries/job-event-log';

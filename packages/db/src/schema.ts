@@ -166,6 +166,18 @@ export interface UsageEventsTable {
   txid: ColumnType<string, never, never>;
 }
 
+/**
+ * The idempotency keys of usage_events rows (migration 0015): a partitioned table cannot hold a
+ * unique key without its partition key, so exactly-once lives here, claimed by a trigger.
+ */
+export interface UsageEventKeysTable {
+  idempotency_key: string;
+  /** The row's id: unique across every month. */
+  id: string;
+  /** The UTC month (first day) of the row's occurred_at. */
+  month: ColumnType<Date, string, never>;
+}
+
 export interface TenantDataKeysTable {
   tenant_id: string;
   kid: string;
@@ -377,6 +389,7 @@ export interface Database {
   job_steps: JobStepsTable;
   job_attempts: JobAttemptsTable;
   usage_events: UsageEventsTable;
+  usage_event_keys: UsageEventKeysTable;
   provider_events: ProviderEventsTable;
 }
 

@@ -7,6 +7,7 @@
  * Streamable HTTP (one connection, reused); and as many single-row Postgres commits as a job made.
  */
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { helperEntry } from '../bundles';
 import { spawnEntry } from '../child-process';
@@ -24,6 +25,8 @@ export interface PipelineBenchOptions {
   slots: number;
   /** Jobs/calls/requests per bare measurement. */
   bareN: number;
+  /** Tool calls per job (≥ 2: the workflow's two, then balance reads; default 2). */
+  toolCalls?: number;
 }
 
 export interface PipelineBenchResult {
@@ -44,6 +47,7 @@ async function lineOf(child: ManagedChild, re: RegExp, timeoutMs: number): Promi
 }
 
 export async function runPipelineBench(o: PipelineBenchOptions): Promise<PipelineBenchResult> {
+  const calls = Math.max(2, Math.trunc(o.toolCalls ?? 2));
   const stack = await startStack({
     label: 'pipeline',
     tenants: o.tenants,
@@ -71,25 +75,49 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     await c.end();
     return Number(r.rows[0].n);
   };
+  // What a job leaves in Postgres: WAL written (the cluster is private to this run) and table +
+  // index bytes of the database, both before vacuum reclaims anything; and in Redis.
+  const storage = async () => {
+    const c = new Client({ connectionString: stack.dbUrl });
+    await c.connect();
+    const r = await c.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS wal, pg_database_size(current_database())::float8 AS db`);
+    await c.end();
+    // Redis memory: every job of the run is still retained as completed (catalog removeOnComplete:
+    // 24 h, up to 1,000 per tenant queue), so the growth is what a retained job costs.
+    const redis = new Redis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    const info = await redis.info('memory');
+    redis.disconnect();
+    return { wal: Number(r.rows[0].wal), db: Number(r.rows[0].db), redis: Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) };
+  };
   try {
     // Warm-up: every process JIT-compiled, every tenant's queue and MCP pool entry created.
-    const warm = await runLoad(stack, { jobs: o.tenants * 2, concurrency: 32, retry: 'same-key' });
+    const warm = await runLoad(stack, { jobs: o.tenants * 2, concurrency: 32, retry: 'same-key', extraCalls: calls - 2 });
     await waitTerminal(stack.db, warm.accepted, 120_000);
 
     // ---- the pipeline ----
     const c0 = snap();
     const x0 = await commits();
+    const st0 = await storage();
     const t0 = Date.now();
-    const load = await runLoad(stack, { jobs: o.jobs, concurrency: 32, retry: 'same-key' });
+    const load = await runLoad(stack, { jobs: o.jobs, concurrency: 32, retry: 'same-key', extraCalls: calls - 2 });
     await waitTerminal(stack.db, load.accepted, 600_000);
     const seconds = (Date.now() - t0) / 1000;
     const c1 = snap();
     const x1 = await commits();
+    const st1 = await storage();
     const ok = await stack.db
       .selectFrom('jobs')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('status', '=', 'succeeded')
       .executeTakeFirstOrThrow();
+    // Jobs that did not succeed, by status and error code: a figure from a run with failures says why.
+    const notOk = await stack.db
+      .selectFrom('jobs')
+      .select((eb) => ['status', eb.ref('error', '->>').key('code').as('code'), eb.fn.countAll<number>().as('n')])
+      .where('status', '<>', 'succeeded')
+      .groupBy(['status', 'code'])
+      .execute();
     const n = load.accepted.size;
     const cpuPerJobMs = Object.fromEntries(Object.keys(c0).map((k) => [k, ((c1[k]! - c0[k]!) * 1000) / n]));
     // The commits this measuring itself made (2 snapshots) are negligible next to thousands of jobs.
@@ -149,7 +177,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const bareMs = {
       'ingress request (insert + add)': ingressMs,
       'BullMQ fetch + complete': fetchMs,
-      '2 × MCP tool call': 2 * mcpCallMs,
+      [`${calls} × MCP tool call`]: calls * mcpCallMs,
       [`${commitsPerJob.toFixed(1)} Postgres writes`]: commitsPerJob * pgWriteMs,
     };
     const bareTotal = Object.values(bareMs).reduce((a, b) => a + b, 0);
@@ -158,8 +186,9 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
 
     console.log(`\n${stack.runs}`);
     console.log(
-      `${n} jobs (${Number(ok.n) - warm.accepted.size} succeeded) across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${seconds.toFixed(1)} s = ${(n / seconds).toFixed(0)} jobs/s (submit p99 ${submitP99.toFixed(0)} ms)`,
+      `${n} jobs of ${calls} tool calls (${Number(ok.n) - warm.accepted.size} succeeded) across ${o.tenants} tenants, 2 workers × ${o.slots} slots, in ${seconds.toFixed(1)} s = ${(n / seconds).toFixed(0)} jobs/s (submit p99 ${submitP99.toFixed(0)} ms)`,
     );
+    if (notOk.length) console.log(`not succeeded: ${notOk.map((r) => `${r.status}/${r.code ?? '-'} × ${r.n}`).join(', ')}`);
     console.log('\n| process | CPU ms per job |\n|---|---|');
     for (const [k, v] of Object.entries(cpuPerJobMs)) console.log(`| ${k} | ${v.toFixed(3)} |`);
     console.log(`| **total** | **${total.toFixed(3)}** |`);
@@ -169,6 +198,10 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     console.log(
       `\n(one bare MCP call: ${mcpCallMs.toFixed(3)} ms CPU; one Postgres write: ${pgWriteMs.toFixed(3)} ms; ${commitsPerJob.toFixed(2)} commits per job)`,
     );
+    console.log(
+      `Postgres per job: ${((st1.wal - st0.wal) / n / 1024).toFixed(2)} KiB of WAL, ${((st1.db - st0.db) / n / 1024).toFixed(2)} KiB of tables + indexes`,
+    );
+    console.log(`Redis per job: ${((st1.redis - st0.redis) / n / 1024).toFixed(2)} KiB of memory (used_memory, the job retained as completed)`);
     console.log(`ratio total ÷ bare: ${ratio.toFixed(2)} (goal ≤ 1.5)`);
     return { jobsPerSecond: n / seconds, cpuPerJobMs, bareMs, ratio };
   } finally {

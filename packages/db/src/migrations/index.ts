@@ -13,6 +13,7 @@ import { m0011UsageSession } from './0011-usage-session';
 import { m0012PlatformKeys } from './0012-platform-keys';
 import { m0013JobEvents } from './0013-job-events';
 import { m0014Sessions } from './0014-sessions';
+import { m0015UsagePartitions } from './0015-usage-partitions';
 import { m0016JobSession } from './0016-job-session';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -30,5 +31,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m0012PlatformKeys,
   m0013JobEvents,
   m0014Sessions,
+  m0015UsagePartitions,
   m0016JobSession,
 ];

@@ -153,12 +153,8 @@ const finishJobQuery = prepare<Record<string, unknown>, Job>(
   'finish_job',
   (db, v) => {
     const { step, usage } = checkpointInserts(db, v);
-    const fresh =
-      usage &&
-      db
-        .insertInto('usage_events')
-        .values(usage)
-        .onConflict((oc) => oc.column('idempotency_key').doNothing());
+    // A usage row whose key is already claimed is dropped by the table's trigger (migration 0015).
+    const fresh = usage && db.insertInto('usage_events').values(usage);
     const done = db
       .updateTable('jobs')
       .set({

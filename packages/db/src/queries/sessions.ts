@@ -117,9 +117,9 @@ export async function finishSessionCall(db: Db, id: string, result: SessionCallR
     ? await answering
         .with('metered', (qb) =>
           qb
+            // A key already claimed drops the row (usage_events' trigger, migration 0015).
             .insertInto('usage_events')
             .values(storableRow(usage))
-            .onConflict((oc) => oc.column('idempotency_key').doNothing())
             .returning('id'),
         )
         .selectNoFrom([stored])

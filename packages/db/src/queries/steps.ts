@@ -14,7 +14,9 @@ export interface Checkpoint {
 
 /**
  * Stores one step and its usage atomically. Re-running the same checkpoint (a retried attempt
- * that got this far before) changes nothing: both inserts are keyed. One statement (the step
+ * that got this far before) changes nothing: both inserts are keyed (a usage row whose
+ * idempotency key is already claimed is dropped by usage_events' trigger, migration 0015; a
+ * partitioned table has no unique key for an ON CONFLICT to name). One statement (the step
  * insert is a data-modifying CTE of the usage insert), so it is atomic without a BEGIN/COMMIT
  * round trip of its own, and inside a caller's transaction it simply joins it.
  */
@@ -31,7 +33,6 @@ const checkpointQuery = prepare<Record<string, unknown>, never>(
           .with('step', () => step)
           .insertInto('usage_events')
           .values(usage)
-          .onConflict((oc) => oc.column('idempotency_key').doNothing())
       : step;
   },
   (v) => Object.keys(v).join(','),
@@ -81,11 +82,7 @@ export function storableRow(row: NewUsageEvent): NewUsageEvent {
  */
 export async function writeUsageRows(db: Db, rows: NewUsageEvent[]): Promise<void> {
   if (!rows.length) return;
-  await db
-    .insertInto('usage_events')
-    .values(rows.map(storableRow))
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .execute();
+  await db.insertInto('usage_events').values(rows.map(storableRow)).execute();
 }
 
 export async function writeCheckpoint(db: Db, c: Checkpoint): Promise<void> {
