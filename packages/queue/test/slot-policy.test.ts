@@ -161,23 +161,21 @@ test('headroom: a light tenant stays counted while its job runs, and one more sl
 });
 
 test('headroom: tenants that hold slots here and have a backlog reserve nothing for each other', () => {
-  const p = policy({ slots: 5, reservedSlots: 2 });
-  p.heard('a');
-  p.heard('b');
-  p.activate('a');
-  p.activate('b');
-  // Both fetches found a job, so both have a backlog; they share all five slots.
-  expect([startOne(p), startOne(p), startOne(p), startOne(p)].sort()).toEqual(['a', 'a', 'b', 'b']);
-  expect(p.claim()).toMatchObject({ kind: 'fetch' });
+  /** a and b, both heard, each hold two of five slots; their fetches found jobs, so both have a backlog. */
+  const sharedByTwo = () => {
+    const p = policy({ slots: 5, reservedSlots: 2 });
+    for (const t of ['a', 'b']) {
+      p.heard(t);
+      p.activate(t);
+    }
+    expect([startOne(p), startOne(p), startOne(p), startOne(p)].sort()).toEqual(['a', 'a', 'b', 'b']);
+    return p;
+  };
+  expect(sharedByTwo().claim()).toMatchObject({ kind: 'fetch' });
 
   // The same, but b's latest fetch came back empty (its jobs come one at a time): the fifth slot is
   // kept for b's next job.
-  const q = policy({ slots: 5, reservedSlots: 2 });
-  q.heard('a');
-  q.heard('b');
-  q.activate('a');
-  q.activate('b');
-  expect([startOne(q), startOne(q), startOne(q), startOne(q)].sort()).toEqual(['a', 'a', 'b', 'b']);
+  const q = sharedByTwo();
   q.runEnded('b');
   const c = q.claim();
   expect(c).toMatchObject({ kind: 'fetch', tenantId: 'b' });
