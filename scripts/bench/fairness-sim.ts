@@ -280,6 +280,11 @@ function main() {
   console.log(
     `\n(information) the same ratio on end-to-end latency (run end − submit, the run's ${JOB_MS} ms included) instead of wait: ${f1(l99Flood)} / ${f1(l99Alone)} ms = ${(l99Flood / l99Alone).toFixed(2)}`,
   );
+  const slow = flood.jobs.filter((j) => isQuiet(j.label) && j.startAt - j.at > p99Alone).sort((a, b) => a.at - b.at);
+  console.log(
+    `\n(information) quiet jobs that waited longer than the quiet-alone p99 under the flood: ${slow.length} of ${QUIET * QUIET_JOBS}` +
+      (slow.length ? `: ${slow.map((j) => `${j.label} at ${j.at} ms waited ${f1(j.startAt - j.at)} ms`).join(', ')}` : ''),
+  );
   const p99NoHeadroom = pct(waits(floodNoHeadroom, isQuiet), 99);
   const p99AloneNoHeadroom = pct(waits(quietAloneNoHeadroom, isQuiet), 99);
   console.log(

@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { CredentialStore, Db, Tenant, TenantCache, WebhookSecretStore } from '@agents/db';
 import type { Catalog } from '@agents/runtime';
-import type { Producer, ToolCallQuota } from '@agents/queue';
+import type { Producer } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 import { ApiError } from './errors';
 import { authenticate, principalOf, requireOperator } from './middleware/auth';
@@ -13,8 +13,8 @@ import { rateLimit } from './middleware/rate-limit';
 import { errorHandler, notFound } from './middleware/errors';
 import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
-import { createJobEventNotifier, createSubmitJob } from '@agents/jobs';
-import type { JobEventHub } from '@agents/jobs';
+import { createJobEventNotifier } from '@agents/jobs';
+import type { JobEventHub, SubmitJob } from '@agents/jobs';
 import { adminTenantRoutes } from './routes/admin-tenants';
 import { credentialRoutes } from './routes/credentials';
 import { serverRoutes } from './routes/servers';
@@ -52,8 +52,6 @@ export interface ApiDeps {
   catalog: Catalog;
   credentials: CredentialStore;
   checkCallbackUrl(url: string): Promise<void>;
-  /** Model names a job may ask for (config.openai.allowedModels); any other is 400 model_not_allowed. */
-  allowedModels: readonly string[];
   /**
    * Connection of the per-request admission checks (rate limit; the quota is built on it too).
    * Defaults to `redis`. Its own connection because BullMQ defines its ~45 scripts on `redis`, and
@@ -63,8 +61,8 @@ export interface ApiDeps {
   admissionRedis?: Redis;
   /** Namespace of our Redis keys (the per-tenant rate-limit counters live under it). */
   redisPrefix: string;
-  /** Monthly tool-call quota, checked when a job is submitted. */
-  quota: ToolCallQuota;
+  /** Job submission (@agents/jobs createSubmitJob): the jobs route adapts HTTP to it. */
+  submitJob: SubmitJob;
   /** This process's job-event fan-out (one shared subscriber connection). */
   jobEvents: JobEventHub;
   /** Keep-alive interval of event streams, ms; default JOB_EVENTS_KEEP_ALIVE_MS (15 s). */
@@ -123,26 +121,6 @@ export function createApp(deps: ApiDeps): express.Express {
   };
   const rateLimited = rateLimit({ redis: deps.admissionRedis ?? deps.redis, redisPrefix: deps.redisPrefix, tenantOf, onRefusal });
   const security = securityHeaders();
-  const submitJob = createSubmitJob({
-    db: deps.db,
-    producer: deps.producer,
-    logger: deps.logger,
-    tenants: deps.tenants,
-    quota: deps.quota,
-    allowedModels: deps.allowedModels,
-    catalog: deps.catalog,
-    metrics: deps.ops?.metrics,
-    async callbackUrlProblem(url) {
-      try {
-        await deps.checkCallbackUrl(url);
-        return undefined;
-      } catch (err) {
-        if (err instanceof ApiError && err.code === 'validation_failed') return err.details?.[0]?.message ?? err.message;
-        throw err;
-      }
-    },
-  });
-
   app.use(requestContext(deps.logger));
   if (deps.ops) mountOpsRoutes(app, { ...deps.ops, operatorApiKey: deps.operatorApiKey });
   app.use(security);
@@ -194,7 +172,7 @@ export function createApp(deps: ApiDeps): express.Express {
       db: deps.db,
       producer: deps.producer,
       tenantOf,
-      submitJob,
+      submitJob: deps.submitJob,
       logger: deps.logger,
       events: deps.jobEvents,
       notifier: createJobEventNotifier({ publisher: deps.redis, redisPrefix: deps.redisPrefix }),
@@ -224,7 +202,7 @@ export function createApp(deps: ApiDeps): express.Express {
         logger: deps.logger,
         waitMs: deps.sessionCallWaitMs,
       }),
-      messages: createSessionMessages({ db: deps.db, submitJob, hub: deps.jobEvents, keepAliveMs: deps.eventsKeepAliveMs }),
+      messages: createSessionMessages({ db: deps.db, submitJob: deps.submitJob, hub: deps.jobEvents, keepAliveMs: deps.eventsKeepAliveMs }),
       logger: deps.logger,
       catalog: deps.catalog,
       credentials: deps.credentials,

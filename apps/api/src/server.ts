@@ -9,7 +9,7 @@ import { checkCallbackUrl } from '@agents/webhooks';
 import type { Resolve } from '@agents/webhooks';
 import { createMetrics } from '@agents/observability';
 import type { Logger } from '@agents/observability';
-import { createJobEventHub } from '@agents/jobs';
+import { createJobEventHub, createSubmitJob } from '@agents/jobs';
 import { createApp } from './app';
 import { ApiError } from './errors';
 import { answerClientError } from './client-error';
@@ -51,6 +51,30 @@ export async function startApi(
   const ring = parseMasterKeys(config.vaultMasterKey);
   const metrics = createMetrics({ process: 'api', maxTenantLabels: config.metricsMaxTenantLabels });
   const board = createQueueBoard({ db, redis, redisPrefix: config.redisPrefix, logger, refreshMs: config.bullBoardRefreshMs });
+  const tenants = createTenantCache({ db, bus });
+  async function callbackUrlProblem(url: string): Promise<string | undefined> {
+    const r = await checkCallbackUrl(url, {
+      allowPrivate: config.webhookAllowPrivateNetworks,
+      allowHttp: config.webhookAllowPrivateNetworks || config.nodeEnv !== 'production',
+      resolve: opts.resolve,
+    });
+    return r.ok ? undefined : r.message;
+  }
+  const submitJob = createSubmitJob({
+    db,
+    producer,
+    logger,
+    tenants,
+    quota: createToolCallQuota({
+      redis: admissionRedis,
+      redisPrefix: config.redisPrefix,
+      countExecuted: (tid, env, from, to) => countExecutedToolCalls(db, tid, env, from, to),
+    }),
+    allowedModels: config.openai.allowedModels,
+    catalog,
+    metrics,
+    callbackUrlProblem,
+  });
   const app = createApp({
     ops: {
       metrics,
@@ -69,25 +93,16 @@ export async function startApi(
     logger,
     operatorApiKey: config.operatorApiKey,
     redisPrefix: config.redisPrefix,
-    quota: createToolCallQuota({
-      redis: admissionRedis,
-      redisPrefix: config.redisPrefix,
-      countExecuted: (tid, env, from, to) => countExecutedToolCalls(db, tid, env, from, to),
-    }),
+    submitJob,
     catalog,
-    allowedModels: config.openai.allowedModels,
     credentials: createCredentialStore(db, ring),
     tenantKeys: createTenantKeys({ db, bus, logger }),
     platformKeys: createPlatformKeys({ db, bus, logger }),
-    tenants: createTenantCache({ db, bus }),
+    tenants,
     webhookSecrets: createWebhookSecretStore(db, ring),
     async checkCallbackUrl(url) {
-      const r = await checkCallbackUrl(url, {
-        allowPrivate: config.webhookAllowPrivateNetworks,
-        allowHttp: config.webhookAllowPrivateNetworks || config.nodeEnv !== 'production',
-        resolve: opts.resolve,
-      });
-      if (!r.ok) throw new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body.callback_url', message: r.message }]);
+      const problem = await callbackUrlProblem(url);
+      if (problem) throw new ApiError('validation_failed', 'The request body is invalid.', [{ path: 'body.callback_url', message: problem }]);
     },
   });
   // Enforce headersTimeout/requestTimeout within ~1 s of expiry (Node checks every 30 s by
@@ -112,6 +127,8 @@ export async function startApi(
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      // The last answers' enqueued marks are still being written.
+      await submitJob.settled();
       await board.close();
       await producer.close();
       await bus.close();

@@ -5,16 +5,18 @@
  * reconciler's). Real Postgres and Redis; the unreachable Redis is a real closed port.
  */
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
+import { sql } from 'kysely';
 import { Queue } from 'bullmq';
 import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import type { NewJob } from '@agents/db';
 import { coordinationKeys, createProducer, createRedis, reconcileUnqueued, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import type { Producer } from '@agents/queue';
-import { silentLogger } from '@agents/observability';
+import { createLogger, silentLogger } from '@agents/observability';
 import { apiClient, createTestDatabase, flushPrefix, jobRow, testConfig, testRedisPrefix, TEST_OPERATOR_KEY, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import type { Redis } from 'ioredis';
@@ -93,6 +95,8 @@ test('one batch: the same key with the same body is one job; with another body i
   expect(await queueOf(A).count()).toBe(3);
   expect(await queueOf(B).count()).toBe(1);
   expect((await redis.smembers(coordinationKeys(prefix).activeTenants)).sort()).toEqual([A, B]);
+  // The enqueued marks are written after the answers: once they settle, every row has its mark.
+  await intake.settled();
   const rows = await tdb.db
     .selectFrom('jobs')
     .select(['id', 'enqueued_at'])
@@ -202,6 +206,7 @@ test('when the enqueue fails the committed rows are answered and left for the re
     const intake = createJobIntake({ db: tdb.db, producer: deadProducer, logger: silentLogger() });
     const results = await Promise.all([jobFor(A, 'lost-1', 'h'), jobFor(B, 'lost-2', 'h'), jobFor(B, null, null)].map((j) => intake.submit(j)));
     expect(results.map((r) => r.kind)).toEqual(['created', 'created', 'created']);
+    await intake.settled();
     const ids = results.map((r) => r.job.id);
     const before = await tdb.db.selectFrom('jobs').select(['id', 'enqueued_at']).where('id', 'in', ids).execute();
     expect(before).toHaveLength(3);
@@ -223,6 +228,86 @@ test('when the enqueue fails the committed rows are answered and left for the re
     deadRedis.disconnect();
     await deadProducer.close().catch(() => undefined);
   }
+});
+
+test('the answer does not wait for the enqueued mark; settled() waits for it', async () => {
+  // The mark's UPDATE waits for an advisory lock the test holds: the INSERT and the enqueue do not.
+  const holder = new Client({ connectionString: tdb.url });
+  await holder.connect();
+  await holder.query('SELECT pg_advisory_lock(4242)');
+  await sql`CREATE FUNCTION wait_for_test_lock() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_advisory_lock(4242); PERFORM pg_advisory_unlock(4242); RETURN NEW; END $$`.execute(tdb.db);
+  await sql`CREATE TRIGGER wait_for_test_lock BEFORE UPDATE OF enqueued_at ON jobs FOR EACH ROW EXECUTE FUNCTION wait_for_test_lock()`.execute(tdb.db);
+  try {
+    const intake = createJobIntake({ db: tdb.db, producer, logger: silentLogger() });
+    const created = await intake.submit(jobFor(A, 'held-mark', 'h'));
+    expect(created.kind).toBe('created');
+    expect(await queueOf(A).getJob(created.job.id)).toBeDefined();
+    await waitFor(
+      async () =>
+        (
+          await holder.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'update "jobs" set "enqueued_at"%'`,
+          )
+        ).rowCount === 1,
+      { what: 'the mark to wait for the lock' },
+    );
+    let settled = false;
+    const settling = intake.settled().then(() => (settled = true));
+    expect((await tdb.db.selectFrom('jobs').select('enqueued_at').where('id', '=', created.job.id).executeTakeFirstOrThrow()).enqueued_at).toBeNull();
+    expect(settled).toBe(false);
+    await holder.query('SELECT pg_advisory_unlock(4242)');
+    await settling;
+    expect((await tdb.db.selectFrom('jobs').select('enqueued_at').where('id', '=', created.job.id).executeTakeFirstOrThrow()).enqueued_at).not.toBeNull();
+  } finally {
+    await holder.end();
+    await sql`DROP TRIGGER wait_for_test_lock ON jobs`.execute(tdb.db);
+    await sql`DROP FUNCTION wait_for_test_lock()`.execute(tdb.db);
+  }
+});
+
+test('when recording the enqueue fails after the answer, it is logged and the reconciler marks the job without a second queue entry', async () => {
+  // A real Postgres refusal of exactly that UPDATE: the INSERT and the enqueue succeed.
+  await sql`CREATE FUNCTION refuse_enqueued_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'enqueued_at refused by the test'; END $$`.execute(tdb.db);
+  await sql`CREATE TRIGGER refuse_enqueued_mark BEFORE UPDATE OF enqueued_at ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_enqueued_mark()`.execute(tdb.db);
+  const lines: Array<{ level: string; msg: string; job_ids?: string[]; err?: { message: string } }> = [];
+  const logger = createLogger({
+    name: 'intake-test',
+    destination: new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    }),
+  });
+  let ids: string[];
+  try {
+    const intake = createJobIntake({ db: tdb.db, producer, logger });
+    const results = await Promise.all([jobFor(A, 'mark-1', 'h'), jobFor(B, null, null)].map((j) => intake.submit(j)));
+    expect(results.map((r) => r.kind)).toEqual(['created', 'created']);
+    ids = results.map((r) => r.job.id);
+    await intake.settled();
+    // Answered and queued, but not marked; the failure names the jobs.
+    for (const r of results) expect(await queueOf(r.job.tenant_id).getJob(r.job.id)).toBeDefined();
+    const unmarked = await tdb.db.selectFrom('jobs').select(['id', 'enqueued_at']).where('id', 'in', ids).execute();
+    expect(unmarked.map((r) => r.enqueued_at)).toEqual([null, null]);
+    const warned = lines.filter((l) => l.level === 'warn');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ err: { message: 'enqueued_at refused by the test' } });
+    expect([...warned[0]!.job_ids!].sort()).toEqual([...ids].sort());
+  } finally {
+    await sql`DROP TRIGGER refuse_enqueued_mark ON jobs`.execute(tdb.db);
+    await sql`DROP FUNCTION refuse_enqueued_mark()`.execute(tdb.db);
+  }
+  // The reconciler finds the unmarked rows, adds them again (a no-op: the queue has them) and marks them.
+  const entriesBefore = await Promise.all(ids.map(async (id, i) => (await queueOf(i === 0 ? A : B).getJob(id))!.timestamp));
+  const countsBefore = [await queueOf(A).count(), await queueOf(B).count()];
+  expect(await reconcileUnqueued({ db: tdb.db, producer, logger: silentLogger(), graceMs: 0 })).toBeGreaterThanOrEqual(2);
+  expect([await queueOf(A).count(), await queueOf(B).count()]).toEqual(countsBefore);
+  expect(await Promise.all(ids.map(async (id, i) => (await queueOf(i === 0 ? A : B).getJob(id))!.timestamp))).toEqual(entriesBefore);
+  const marked = await tdb.db.selectFrom('jobs').select(['id', 'enqueued_at']).where('id', 'in', ids).execute();
+  for (const r of marked) expect(r.enqueued_at).not.toBeNull();
 });
 
 test('a created job is answered 202 with Location, then Content-Type and Content-Length, and its JSON body (as res.json sent it)', async () => {

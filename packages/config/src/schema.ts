@@ -46,10 +46,11 @@ export const envSchema = z.object({
   WORKER_SLOTS: int(50, 1),
   WORKER_PROCESSES: int(1, 1),
   /**
-   * Headroom per worker process: free slots kept for other tenants announced (a job enqueued, or
-   * one ended whose slot went to another tenant) within FAIR_RESERVE_WINDOW_MS that hold no slot there, so their
-   * next job starts without waiting for a busy tenant's job to end; the tenant holding the most
-   * slots may not take them. Unset: a quarter of WORKER_SLOTS (rounded down); 0 turns it off; must
+   * Headroom per worker process: at most this many free slots kept for other tenants announced (a
+   * job enqueued, or one ended whose slot went to another tenant) within FAIR_RESERVE_WINDOW_MS that
+   * hold no slot there or have no backlog there, plus one for a tenant not seen yet while there are
+   * any, so their next job starts without waiting for a busy tenant's job to end; the tenant holding
+   * the most slots may not take them. Unset: a quarter of WORKER_SLOTS (rounded down); 0 turns it off; must
    * be below WORKER_SLOTS. The fairness benchmark measures what it buys and costs (docs/benchmarks.md).
    */
   WORKER_RESERVED_SLOTS: z.coerce.number().int().min(0).optional(),

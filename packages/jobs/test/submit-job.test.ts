@@ -103,6 +103,8 @@ test('a valid job: 202 with Location and the job, durable in Postgres and on its
   const job = r.body as { id: string; status: string; environment: string; servers: string[]; metadata: Record<string, string> };
   expect(r.headers).toEqual({ Location: `/v1/tenants/${T}/jobs/${job.id}` });
   expect(job).toMatchObject({ status: 'queued', environment: 'live', servers: ['asaas', 'z-api'], metadata: { order_id: 'a', tenant_id: T } });
+  // The answer comes before the enqueued mark is written; once it settles, the row has it.
+  await submitJob.settled();
   const row = await tdb.db.selectFrom('jobs').selectAll().where('id', '=', job.id).executeTakeFirstOrThrow();
   expect(row.enqueued_at).not.toBeNull();
   const q = new Queue(tenantQueueName(T), { connection: redis, prefix: tenantBullPrefix(prefix, T) });

@@ -47,8 +47,9 @@ export interface DispatcherOptions {
   idleWorkerTtlMs?: number;
   /**
    * Headroom: at most this many free slots are kept for tenants that were announced (activation
-   * message) within the last `reserveWindowMs` but hold no slot in this process. The tenant that
-   * already holds the most slots here may not take a slot that would leave fewer free than that.
+   * message) within the last `reserveWindowMs` and hold no slot or have no backlog in this process,
+   * plus one for a tenant not seen yet while there are any (the slot policy's heldBack). The tenant
+   * that already holds the most slots here may not take a slot that would leave fewer free than that.
    * Default a quarter of `slots` (rounded down), as WORKER_RESERVED_SLOTS; 0 disables it; must be
    * below `slots`.
    */

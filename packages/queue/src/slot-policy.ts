@@ -25,7 +25,7 @@ export interface SlotPolicyOptions {
   slots: number;
   /**
    * Headroom: at most this many free slots are kept for tenants announced within `reserveWindowMs`
-   * that hold no slot here (see heldBack). 0 turns it off; must be below `slots`.
+   * that hold no slot or have no backlog here, and a newcomer (see heldBack). 0 turns it off; must be below `slots`.
    * Default: defaultReservedSlots(slots).
    */
   reservedSlots?: number;
@@ -157,12 +157,18 @@ export function createSlotPolicy(opts: SlotPolicyOptions): SlotPolicy {
 
   /**
    * Headroom (AWS Lambda's unreserved concurrency, Oban Pro's burst-into-idle-capacity): a tenant
-   * that already holds the most slots here may not take one that would leave fewer than R free,
-   * R = the tenants (other than it) heard within the window that hold no slot here, capped at
-   * `reservedSlots`. A reserved-for tenant that shows up gets a free slot at once (it holds fewer,
-   * so nextInRing picks it first). Answers the wait (ms) until R shrinks, when a held-back slot
-   * should be offered again, or undefined when the tenant may take the slot: a tenant alone (or
-   * after the window) uses every slot, and no slot stays idle past the window.
+   * that already holds the most slots here may not take one that would leave fewer than R free.
+   * R counts the other tenants heard within the window that hold no slot here or have no known
+   * backlog here (their latest fetch here did not return a job, or they have not fetched here), plus
+   * one newcomer slot while there is any such tenant, capped at `reservedSlots`. A counted tenant
+   * that shows up gets a free slot at once (it holds fewer, so nextInRing picks it first). A light
+   * tenant stays counted while its job runs: its jobs come one at a time, and the next one should
+   * not wait for a busy tenant's job to end. The newcomer slot is for a tenant not heard yet: once
+   * tenants come and go, the next one's first job should not wait either. Tenants that all hold slots
+   * and have a backlog share every slot by the fewest-holding order; a tenant alone (or after the
+   * window) uses every slot, and no slot stays idle past the window. Answers the wait (ms) until R
+   * has shrunk enough for the slot to be taken, when a held-back slot should be offered again, or
+   * undefined when the tenant may take it.
    * A tie at one slot does not count as "holding the most": when the tenants here each held one,
    * every one of them was held back, and the last slot idled for tenants that may be running in
    * another process while the tenants here had jobs waiting. A lone busy tenant at one slot is
@@ -173,17 +179,20 @@ export function createSlotPolicy(opts: SlotPolicyOptions): SlotPolicy {
     const mine = (held.get(tenantId) ?? 0) - freeing;
     for (const [t, n] of held) if (t !== tenantId && (n > mine || (n === 1 && mine === 1))) return undefined;
     const t0 = now();
-    const seenAt: number[] = [];
+    // When each counted tenant was heard (see above).
+    const counted: number[] = [];
     for (const [t, at] of lastSeen) {
       if (t0 - at >= reserveWindowMs) lastSeen.delete(t);
-      else if (t !== tenantId && !held.has(t)) seenAt.push(at);
+      else if (t !== tenantId && (!held.has(t) || !backlogged.has(t))) counted.push(at);
     }
-    const r = Math.min(maxReserved, seenAt.length);
+    const reserve = (n: number) => (n === 0 ? 0 : Math.min(maxReserved, n + 1));
     const free = slots - running - fetching + freeing;
-    if (free - 1 >= r) return undefined;
-    // R shrinks when its r-th most recent tenant ages out.
-    seenAt.sort((a, b) => b - a);
-    return Math.max(1, seenAt[r - 1]! + reserveWindowMs - t0);
+    if (free - 1 >= reserve(counted.length)) return undefined;
+    // R shrinks as the counted announcements age out, oldest first.
+    counted.sort((a, b) => a - b);
+    let i = 0;
+    while (free - 1 < reserve(counted.length - i - 1)) i++;
+    return Math.max(1, counted[i]! + reserveWindowMs - t0);
   }
 
   return {

@@ -104,8 +104,9 @@ test('headroom: the busy tenant leaves R slots free for recently heard tenants u
   p.heard('h');
   p.activate('h');
   expect([startOne(p), startOne(p)]).toEqual(['h', 'h']);
-  // Two slots stay free for q1 and q2; ask again when q1's announcement is a window old.
-  expect(p.claim()).toEqual({ kind: 'held', retryInMs: 9000 });
+  // Two slots stay free for q1 and q2 (and a newcomer, over the cap of 2). When q1's announcement is
+  // a window old, q2 and the newcomer still count 2: ask again when q2's is.
+  expect(p.claim()).toEqual({ kind: 'held', retryInMs: 10_000 });
   // q1 shows up: it takes a kept slot at once.
   p.activate('q1');
   expect(startOne(p)).toBe('q1');
@@ -118,6 +119,69 @@ test('headroom: the busy tenant leaves R slots free for recently heard tenants u
   clock += 10_000;
   expect(startOne(p)).toBe('h');
   expect(p.stats().running).toBe(4);
+});
+
+test('headroom: a light tenant stays counted while its job runs, and one more slot waits for a newcomer', () => {
+  const p = policy({ slots: 6, reservedSlots: 3 });
+  /** Plays a fetch for `tenant` that comes back empty (it left the ring). */
+  const emptyFetch = (tenant: string) => {
+    const c = p.claim();
+    expect(c).toMatchObject({ kind: 'fetch', tenantId: tenant });
+    expect(p.fetchEnded(tenant, 'empty', c.kind === 'fetch' ? c.seen : undefined)).toBe(true);
+  };
+  p.heard('h');
+  p.activate('h');
+  for (let i = 0; i < 6; i++) expect(startOne(p)).toBe('h');
+  // q1 shows up with one job: the first slot h frees goes to it (it holds fewer).
+  p.heard('q1');
+  p.activate('q1');
+  expect(p.keepsItsSlot('h')).toBe(false);
+  p.runEnded('h');
+  expect(startOne(p)).toBe('q1');
+  // The next free slot looks for more of q1's jobs: none, so q1 has no backlog.
+  p.runEnded('h');
+  emptyFetch('q1');
+  // q1 runs and still counts, plus a newcomer slot: R = 2. So this slot and the next one h frees
+  // stay free; the third is h's again.
+  expect(p.claim()).toEqual({ kind: 'held', retryInMs: 10_000 });
+  expect(p.keepsItsSlot('h')).toBe(false);
+  p.runEnded('h');
+  expect(p.claim()).toEqual({ kind: 'held', retryInMs: 10_000 });
+  expect(p.keepsItsSlot('h')).toBe(true);
+  // A tenant never heard before finds a kept slot at once.
+  p.heard('q2');
+  p.activate('q2');
+  expect(startOne(p)).toBe('q2');
+  emptyFetch('q2');
+  expect(p.stats()).toEqual({ running: 5, fetching: 0, activeTenants: 1 });
+  // Once every light announcement is a window old, h uses every slot again.
+  clock += 10_000;
+  expect(startOne(p)).toBe('h');
+  expect(p.claim()).toEqual({ kind: 'idle' });
+});
+
+test('headroom: tenants that hold slots here and have a backlog reserve nothing for each other', () => {
+  /** a and b, both heard, each hold two of five slots; their fetches found jobs, so both have a backlog. */
+  const sharedByTwo = () => {
+    const p = policy({ slots: 5, reservedSlots: 2 });
+    for (const t of ['a', 'b']) {
+      p.heard(t);
+      p.activate(t);
+    }
+    expect([startOne(p), startOne(p), startOne(p), startOne(p)].sort()).toEqual(['a', 'a', 'b', 'b']);
+    return p;
+  };
+  expect(sharedByTwo().claim()).toMatchObject({ kind: 'fetch' });
+
+  // The same, but b's latest fetch came back empty (its jobs come one at a time): the fifth slot is
+  // kept for b's next job.
+  const q = sharedByTwo();
+  q.runEnded('b');
+  const c = q.claim();
+  expect(c).toMatchObject({ kind: 'fetch', tenantId: 'b' });
+  q.fetchEnded('b', 'empty', c.kind === 'fetch' ? c.seen : undefined);
+  // a holds 2, b 1 and light: R = min(2, 1 + 1) = 2 with 2 free, so a may not take one.
+  expect(q.claim()).toMatchObject({ kind: 'held' });
 });
 
 test('headroom: tenants tied at one slot are not held back, a lone busy tenant at one slot is', () => {

@@ -68,7 +68,15 @@ export interface SubmitJobResponse {
   body: unknown;
 }
 
-export type SubmitJob = (req: SubmitJobRequest) => Promise<SubmitJobResponse>;
+export interface SubmitJob {
+  (req: SubmitJobRequest): Promise<SubmitJobResponse>;
+  /**
+   * Resolves once the writes that follow the answers (the jobs' `enqueued_at` marks, see
+   * createJobIntake) have settled: a shutdown awaits it after the last response, before closing
+   * the database.
+   */
+  settled(): Promise<void>;
+}
 
 /** Built once: a zod object schema compiles its parser on first use. */
 const idempotencyHeader = z.object({ 'idempotency-key': idempotencyKey });
@@ -241,12 +249,13 @@ export function createSubmitJob(deps: SubmitJobDeps): SubmitJob {
     return { status: 202, headers, body: view };
   }
 
-  return async (req) => {
+  async function answer(req: SubmitJobRequest): Promise<SubmitJobResponse> {
     try {
       return await submit(req);
     } catch (err) {
       if (err instanceof SubmissionError) return { status: err.status, headers: {}, body: errorEnvelope(err) };
       throw err;
     }
-  };
+  }
+  return Object.assign(answer, { settled: intake.settled });
 }
