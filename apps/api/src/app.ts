@@ -1,6 +1,6 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import type { CredentialStore, Db, Tenant, TenantCache, WebhookSecretStore } from '@agents/db';
 import type { Catalog } from '@agents/runtime';
 import type { Producer, ToolCallQuota } from '@agents/queue';
@@ -37,7 +37,7 @@ import { validateAutomations } from './automation-validation';
 
 export interface ApiDeps {
   db: Db;
-  redis: Redis;
+  redis: RedisConnection;
   producer: Producer;
   logger: Logger;
   operatorApiKey: string;
@@ -58,7 +58,7 @@ export interface ApiDeps {
    * an ioredis pipeline copies every script command of its connection when it is made: on the
    * shared connection each admission batch's pipeline cost more than its commands.
    */
-  admissionRedis?: Redis;
+  admissionRedis?: RedisConnection;
   /** Namespace of our Redis keys (the per-tenant rate-limit counters live under it). */
   redisPrefix: string;
   /** Monthly tool-call quota, checked when a job is submitted. */

@@ -17,14 +17,14 @@ import type { Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { apiClient, createTestDatabase, flushPrefix, jobRow, testConfig, testRedisPrefix, TEST_OPERATOR_KEY, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { createJobIntake } from '@agents/jobs';
 
 let tdb: TestDatabase;
 let prefix: string;
 let api: ApiServer;
 let call: ReturnType<typeof apiClient>;
-let redis: Redis;
+let redis: RedisConnection;
 let producer: Producer;
 const queues: Queue[] = [];
 

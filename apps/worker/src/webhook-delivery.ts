@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { listenForDeliveries } from '@agents/db';
 import type { Db } from '@agents/db';
 import { processorOf, systemBullPrefix, systemQueueOf } from '@agents/queue';
@@ -17,7 +17,7 @@ export const tenantShareOf = (concurrency: number) => Math.max(1, Math.floor(con
 export interface WebhookDeliveryOptions {
   db: Db;
   /** Shared command connection (the BullMQ Worker duplicates it for its one blocking connection). */
-  redis: Redis;
+  redis: RedisConnection;
   /** For the LISTEN connection that wakes the relay when an outbox row commits. */
   databaseUrl: string;
   redisPrefix: string;

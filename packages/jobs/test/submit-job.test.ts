@@ -6,7 +6,7 @@
  * Real Postgres and Redis.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { createInvalidationBus, createTenantCache, insertTenant, updateTenant } from '@agents/db';
 import type { InvalidationBus, Principal, TenantCache } from '@agents/db';
 import { createProducer, createRedis, createToolCallQuota, tenantBullPrefix, tenantQueueName } from '@agents/queue';
@@ -25,8 +25,8 @@ const OFF = 'tenant_submit_off';
 
 let tdb: TestDatabase;
 let prefix: string;
-let redis: Redis;
-let subscriber: Redis;
+let redis: RedisConnection;
+let subscriber: RedisConnection;
 let bus: InvalidationBus;
 let tenants: TenantCache;
 let producer: Producer;

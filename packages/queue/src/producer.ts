@@ -1,12 +1,13 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import type { RedisConnection } from './redis';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from './names';
 import { jobOptions } from './catalog';
 import type { JobPayload } from './catalog';
 import { queueClient, sendAddJob } from './bullmq-internals';
 
 export interface ProducerOptions {
-  redis: Redis;
+  redis: RedisConnection;
   redisPrefix: string;
   /** BullMQ attempts for a job run (JOB_ATTEMPTS; the catalog holds the backoff and retention). */
   attempts: number;
@@ -105,7 +106,7 @@ export function createProducer(opts: ProducerOptions): Producer {
       // pipeline either: making one copies every script command of the connection (BullMQ's ~64),
       // which cost more than the adds themselves.
       const client = await queueClient(queues[0]!);
-      const socket = opts.redis.status === 'ready' ? opts.redis.stream : undefined;
+      const socket = opts.redis instanceof Redis && opts.redis.status === 'ready' ? opts.redis.stream : undefined;
       socket?.cork();
       const added: Promise<unknown>[] = [];
       let activation: Promise<unknown>;

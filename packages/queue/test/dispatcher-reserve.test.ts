@@ -4,7 +4,7 @@
  * tenant uses every slot. Real Redis, real producer and dispatcher; each job runs until the test
  * opens its gate, so the test decides when a slot frees.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { createDispatcher } from '@agents/queue';
 import type { Dispatcher, DispatcherOptions, Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
@@ -13,8 +13,8 @@ import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
 let prefix: string;
-let redis: Redis;
-let sub: Redis;
+let redis: RedisConnection;
+let sub: RedisConnection;
 let producer: Producer;
 let dispatcher: Dispatcher | undefined;
 const gates = new Map<string, () => void>();

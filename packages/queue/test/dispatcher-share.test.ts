@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { createDispatcher } from '@agents/queue';
 import type { Dispatcher, Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
@@ -7,8 +7,8 @@ import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
 let prefix: string;
-let redis: Redis;
-let sub: Redis;
+let redis: RedisConnection;
+let sub: RedisConnection;
 let producer: Producer;
 let dispatcher: Dispatcher | undefined;
 const gates = new Map<string, () => void>();

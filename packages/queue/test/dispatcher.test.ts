@@ -1,15 +1,15 @@
-import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { createDispatcher, coordinationKeys } from '@agents/queue';
 import type { Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { waitFor } from '@agents/testkit';
+import { monitorOf, socketsOf, waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
 let prefix: string;
-let redis: Redis;
-let sub: Redis;
+let redis: RedisConnection;
+let sub: RedisConnection;
 let producer: Producer;
 let dispatcher: Dispatcher | undefined;
 
@@ -186,7 +186,9 @@ test('a tenant announced with one job gets one fetch, not every free slot: a ten
   // The dispatcher's own command connection, whose writes the test holds back (corked socket): what
   // the dispatcher decides to fetch while a fetch is in flight reaches Redis only on uncork.
   const own = redis.duplicate();
-  const monitor = await redis.monitor();
+  // On a Cluster each tenant's slot may be on another master: one monitor per tenant's node.
+  const monitors = await Promise.all(['tenant_a', 'tenant_b'].map((t) => monitorOf(`${prefix}:{t.${t}}`)));
+  const monitor = { on: (...a: Parameters<Redis['on']>) => monitors.forEach((m) => m.on(...a)), disconnect: () => monitors.forEach((m) => m.disconnect()) };
   const fetchedFor: string[] = [];
   monitor.on('monitor', (_time: string, args: string[]) => {
     // BullMQ's moveToActive: 11 keys, the first the queue's wait list.
@@ -211,12 +213,14 @@ test('a tenant announced with one job gets one fetch, not every free slot: a ten
       },
     });
     await dispatcher.start();
-    (own.stream as Socket).cork();
+    // Held back on every node it talks to (the one Redis, or each Cluster master it connected to).
+    const held = await socketsOf(own);
+    for (const socket of held) socket.cork();
     await producer.enqueueRun({ job_id: 'a1', tenant_id: 'tenant_a' });
     await waitFor(() => dispatcher!.stats().activeTenants === 1 && dispatcher!.stats().fetching > 0, { what: 'a fetch for tenant_a issued' });
     await producer.enqueueRun({ job_id: 'b1', tenant_id: 'tenant_b' });
     await waitFor(() => dispatcher!.stats().activeTenants === 2, { what: 'tenant_b announced' });
-    (own.stream as Socket).uncork();
+    for (const socket of held) socket.uncork();
     await waitFor(() => started.length === 2, { what: 'both jobs started' });
     await waitFor(() => fetchedFor.length >= 2, { what: 'the fetches seen by Redis' });
     // The old pump sent tenant_a a fetch for each free slot and tenant_b's fetch only after they came back.

@@ -4,15 +4,15 @@
  * them there, and the tenants are announced after their adds. Real Redis.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import type { Producer } from '@agents/queue';
 import { waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';
 
 let prefix: string;
-let redis: Redis;
-let sub: Redis;
+let redis: RedisConnection;
+let sub: RedisConnection;
 let producer: Producer;
 const queues: Queue[] = [];
 

@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { runBillingCycle } from '@agents/billing';
 import type { BillingCycleResult } from '@agents/billing';
 import type { Db } from '@agents/db';
@@ -40,7 +40,7 @@ export function createBillingRollupHandler(deps: BillingRollupHandlerDeps): Hand
 }
 
 export interface BillingRollupOptions {
-  redis: Redis;
+  redis: RedisConnection;
   redisPrefix: string;
   queues: SystemQueues;
   handlers: Pick<JobHandlers, 'billing.rollup'>;
