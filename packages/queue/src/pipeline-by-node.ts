@@ -18,7 +18,11 @@ export async function pipelineByNode<T>(
   keyOf: (item: T) => string,
   add: (pipeline: ChainableCommander, item: T) => void,
 ): Promise<PipelineReply[]> {
-  if (!(redis instanceof Cluster)) return run(redis, items.map((_, i) => i));
+  if (!(redis instanceof Cluster))
+    return run(
+      redis,
+      items.map((_, i) => i),
+    );
   const groups = new Map<string, number[]>();
   items.forEach((item, i) => {
     const slot = new Command('get', [keyOf(item)]).getSlot()!;

@@ -3,7 +3,7 @@ import type { RedisConnection } from '@agents/queue';
 import { createDispatcher, coordinationKeys } from '@agents/queue';
 import type { Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { monitorOf, socketsOf, waitFor } from '@agents/testkit';
+import { monitorOf, pauseWrites, socketsOf, waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
@@ -82,15 +82,13 @@ test('tenants announced together are fetched at once, not one round trip after a
   // rescan announces them together. Redis holds every write (BullMQ's fetch is a write script) for a
   // while, so the fetches the dispatcher has issued stay in flight where the test can count them.
   for (let i = 0; i < 4; i++) await producer.enqueueRun({ job_id: `t${i}`, tenant_id: `tenant_t${i}` });
-  const admin = redis.duplicate();
   const started: string[] = [];
+  const unpause = await pauseWrites(1500);
   try {
-    await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
     await start(async (job) => void started.push(job.id!), 4);
     await waitFor(() => dispatcher!.stats().fetching === 4, { what: 'four fetches in flight while Redis holds writes', timeoutMs: 1000 });
   } finally {
-    await admin.call('CLIENT', 'UNPAUSE');
-    admin.disconnect();
+    await unpause();
   }
   await waitFor(() => started.length === 4, { what: 'every job started' });
   expect(dispatcher!.stats().fetching).toBe(0);
@@ -98,10 +96,9 @@ test('tenants announced together are fetched at once, not one round trip after a
 
 test('shutdown waits for a fetch Redis does not answer no longer than its grace, and the job it then gets goes back to wait', async () => {
   await producer.enqueueRun({ job_id: 'held', tenant_id: 'tenant_held' });
-  const admin = redis.duplicate();
   const started: string[] = [];
+  const unpause = await pauseWrites(2000);
   try {
-    await admin.call('CLIENT', 'PAUSE', '2000', 'WRITE');
     await start(async (job) => void started.push(job.id!), 1);
     await waitFor(() => dispatcher!.stats().fetching === 1, { what: 'a fetch in flight while Redis holds writes', timeoutMs: 1000 });
     const d = dispatcher!;
@@ -110,8 +107,7 @@ test('shutdown waits for a fetch Redis does not answer no longer than its grace,
     // close() returned while Redis still held the fetch (the pause lasts 2 s): the grace bounded the wait.
     expect(d.stats().fetching).toBe(1);
   } finally {
-    await admin.call('CLIENT', 'UNPAUSE');
-    admin.disconnect();
+    await unpause();
   }
   // Once Redis answers, the job the fetch took is handed back untouched, not run.
   const queue = producer.tenantQueue('tenant_held');

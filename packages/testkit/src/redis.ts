@@ -101,3 +101,27 @@ function monitoring(conn: Redis): Promise<Redis> {
     });
   });
 }
+
+/**
+ * Makes Redis hold every write for `ms` (CLIENT PAUSE … WRITE) on every master (the one Redis, or
+ * each master of a Cluster, wherever a tenant's slot lives); resolves with the function that ends
+ * the pause early and closes its connection.
+ */
+export async function pauseWrites(ms: number, url = TEST_REDIS_URL): Promise<() => Promise<void>> {
+  const admin = openTestRedis({ maxRetriesPerRequest: 1 }, url);
+  if (admin instanceof Cluster) await admin.ping();
+  const masters = admin instanceof Cluster ? admin.nodes('master') : [admin];
+  try {
+    await Promise.all(masters.map((m) => m.call('CLIENT', 'PAUSE', String(ms), 'WRITE')));
+  } catch (err) {
+    admin.disconnect();
+    throw err;
+  }
+  return async () => {
+    try {
+      await Promise.all(masters.map((m) => m.call('CLIENT', 'UNPAUSE')));
+    } finally {
+      admin.disconnect();
+    }
+  };
+}
