@@ -208,8 +208,8 @@ test('a job that kills its worker each run fails for good after the third stall;
   // entry), with BullMQ's reason, so no stalled check or fetch can hand it out again.
   const bullJob = await waitFor(
     async () => {
-      const j = await queue.getJob(crashId);
-      return j && (await j.getState()) === 'failed' ? j : undefined;
+      // Read again once failed: an entry read just before the failure was recorded lacks its reason.
+      return (await queue.getJobState(crashId)) === 'failed' ? queue.getJob(crashId) : undefined;
     },
     { what: 'the queue entry of the crashing job to be failed' },
   );

@@ -1,6 +1,7 @@
 import { Cluster, Command } from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisConnection } from './redis';
+import { typedRedisError } from './redis-unavailable';
 
 /** What ioredis's pipeline.exec answers per command: [error, reply]. */
 export type PipelineReply = [Error | null, unknown];
@@ -45,7 +46,9 @@ export async function pipelineByNode<T>(
   async function run(conn: RedisConnection, idx: number[]): Promise<PipelineReply[]> {
     const pipeline = conn.pipeline();
     for (const i of idx) add(pipeline, items[i]!);
-    const replies = (await pipeline.exec()) ?? [];
+    // A pipeline the Cluster refuses as a whole (its slots moved between the grouping above and the
+    // send, during a failover) rejects with a plain Error: typed like any other failure to reach Redis.
+    const replies = (await pipeline.exec().catch((err: unknown) => Promise.reject(typedRedisError(err)))) ?? [];
     return idx.map((_, n) => replies[n] ?? [new Error('no reply from Redis'), null]);
   }
 }

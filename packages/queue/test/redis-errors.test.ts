@@ -65,3 +65,25 @@ test('a reply Redis sends stays a ReplyError, never "unavailable"', async () => 
     up.disconnect();
   }
 });
+
+test('a reply that says Redis cannot serve right now (loading, a replica, a shard without master) is "unavailable"', async () => {
+  const up = createRedis(TEST_REDIS_URL, silentLogger(), 'up', { failFastMs: 1_000 });
+  try {
+    // Real replies with those messages, sent by Redis itself from a script.
+    for (const reply of [
+      'LOADING Redis is loading the dataset in memory',
+      'MASTERDOWN Link with MASTER is down',
+      "READONLY You can't write against a read only replica.",
+    ]) {
+      const err = await failure(up.eval(`return redis.error_reply(ARGV[1])`, 0, reply));
+      expect(err).toBeInstanceOf(RedisUnavailableError);
+      expect(isRedisUnavailable(err)).toBe(true);
+      expect((err as Error).message).toBe(reply);
+    }
+    // Any other reply stays what it is.
+    const other = await failure(up.eval(`return redis.error_reply(ARGV[1])`, 0, 'ERR something else'));
+    expect(other).toBeInstanceOf(ReplyError);
+  } finally {
+    up.disconnect();
+  }
+});
