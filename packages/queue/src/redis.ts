@@ -7,7 +7,7 @@ import { typedRedisError } from './redis-unavailable';
 /**
  * What createRedis returns: one Redis, or a Redis Cluster when REDIS_URL is `redis+cluster://…`.
  * BullMQ takes either. Code that needs what only one of them has (a single node's socket) checks
- * `isCluster`; everything else (commands, scripts, pipelines within one slot, pub/sub) is the same.
+ * `instanceof Redis`; everything else (commands, scripts, pipelines within one slot, pub/sub) is the same.
  */
 export type RedisConnection = Redis | Cluster;
 
