@@ -1,9 +1,8 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { RedisConnection } from '@agents/queue';
+import type { RedisConnection, Producer, ToolCallQuota } from '@agents/queue';
 import type { CredentialStore, Db, Tenant, TenantCache, WebhookSecretStore } from '@agents/db';
 import type { Catalog } from '@agents/runtime';
-import type { Producer, ToolCallQuota } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 import { ApiError } from './errors';
 import { authenticate, principalOf, requireOperator } from './middleware/auth';

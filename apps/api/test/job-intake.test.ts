@@ -13,11 +13,10 @@ import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import type { NewJob } from '@agents/db';
 import { coordinationKeys, createProducer, createRedis, reconcileUnqueued, tenantBullPrefix, tenantQueueName } from '@agents/queue';
-import type { Producer } from '@agents/queue';
+import type { Producer, RedisConnection } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { apiClient, createTestDatabase, flushPrefix, jobRow, testConfig, testRedisPrefix, TEST_OPERATOR_KEY, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
-import type { RedisConnection } from '@agents/queue';
 import { createJobIntake } from '@agents/jobs';
 
 let tdb: TestDatabase;

@@ -1,9 +1,8 @@
 import { Worker } from 'bullmq';
-import type { RedisConnection } from '@agents/queue';
+import type { RedisConnection, JobHandlers, SystemQueues } from '@agents/queue';
 import { listenForDeliveries } from '@agents/db';
 import type { Db } from '@agents/db';
 import { processorOf, systemBullPrefix, systemQueueOf } from '@agents/queue';
-import type { JobHandlers, SystemQueues } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 import type { EnqueueAttempt } from './processors/webhook-deliver';
 import { startWebhookRelay } from './webhook-relay';

@@ -4,9 +4,8 @@
  * tenant uses every slot. Real Redis, real producer and dispatcher; each job runs until the test
  * opens its gate, so the test decides when a slot frees.
  */
-import type { RedisConnection } from '@agents/queue';
 import { createDispatcher } from '@agents/queue';
-import type { Dispatcher, DispatcherOptions, Producer } from '@agents/queue';
+import type { Dispatcher, DispatcherOptions, Producer, RedisConnection } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';

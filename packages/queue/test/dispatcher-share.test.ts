@@ -1,6 +1,5 @@
-import type { RedisConnection } from '@agents/queue';
+import type { RedisConnection, Dispatcher, Producer } from '@agents/queue';
 import { createDispatcher } from '@agents/queue';
-import type { Dispatcher, Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { RedisConnection } from '@agents/queue';
+import type { RedisConnection, Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { createDispatcher, coordinationKeys } from '@agents/queue';
-import type { Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { monitorOf, pauseWrites, socketsOf, waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';

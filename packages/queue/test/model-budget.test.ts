@@ -1,6 +1,5 @@
-import type { RedisConnection } from '@agents/queue';
+import type { RedisConnection, ModelBudget } from '@agents/queue';
 import { createModelBudget } from '@agents/queue';
-import type { ModelBudget } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor, monitorOf, openTestRedis } from '@agents/testkit';
 

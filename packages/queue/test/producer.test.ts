@@ -4,9 +4,8 @@
  * them there, and the tenants are announced after their adds. Real Redis.
  */
 import { Queue } from 'bullmq';
-import type { RedisConnection } from '@agents/queue';
+import type { RedisConnection, Producer } from '@agents/queue';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from '@agents/queue';
-import type { Producer } from '@agents/queue';
 import type { Cluster } from 'ioredis';
 import { socketsOf, TEST_REDIS_IS_CLUSTER, waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';

@@ -1,6 +1,5 @@
-import type { RedisConnection } from '@agents/queue';
+import type { RedisConnection, Producer } from '@agents/queue';
 import { createProducer } from '@agents/queue';
-import type { Producer } from '@agents/queue';
 import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, openTestRedis } from '@agents/testkit';
 
 /** What a dispatcher test needs, fresh per test: its own Redis prefix, a command and a subscriber connection, a producer. */

@@ -7,10 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { RedisConnection } from '@agents/queue';
+import type { RedisConnection, Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { newId } from '@agents/db';
 import { coordinationKeys, createDispatcher, LockLost, reviveStrandedEntries, tenantBullPrefix, tenantQueueName } from '@agents/queue';
-import type { Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { createTestDatabase, waitFor, socketsOf, TEST_REDIS_IS_CLUSTER } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';

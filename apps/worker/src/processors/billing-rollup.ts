@@ -1,10 +1,9 @@
 import { Worker } from 'bullmq';
-import type { RedisConnection } from '@agents/queue';
+import type { RedisConnection, Handler, JobHandlers, SystemQueues } from '@agents/queue';
 import { runBillingCycle } from '@agents/billing';
 import type { BillingCycleResult } from '@agents/billing';
 import type { Db } from '@agents/db';
 import { jobOptions, processorOf, systemBullPrefix, systemQueueOf } from '@agents/queue';
-import type { Handler, JobHandlers, SystemQueues } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 
 export const BILLING_ROLLUP_SCHEDULER_ID = 'billing.rollup';
