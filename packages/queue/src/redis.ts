@@ -37,8 +37,17 @@ class TypedErrorsRedis extends Redis {
  * the Cluster re-sends to the node directly, not through this method.
  */
 class TypedErrorsCluster extends Cluster {
+  /**
+   * A request path's budget (createRedis's failFastMs) for a command from its first send, redirects
+   * and the Cluster's own offline queue included: a node's commandTimeout starts only when that
+   * node sends it, and a Cluster without a usable node queues commands before any node has them.
+   */
+  failFastMs?: number;
+
   override sendCommand(command: Command, stream?: Parameters<Cluster['sendCommand']>[1], node?: Parameters<Cluster['sendCommand']>[2]): unknown {
     typeErrorsOf(command);
+    // Command#setTimeout keeps the first timer: re-sends after a redirect do not extend it.
+    if (this.failFastMs) command.setTimeout(this.failFastMs);
     return super.sendCommand(command, stream, node);
   }
 }
@@ -71,7 +80,7 @@ export function createRedis(
   const client =
     target.kind === 'single'
       ? new TypedErrorsRedis(url, { ...perConnection, retryStrategy })
-      : new TypedErrorsCluster(target.nodes, clusterOptions(target, perConnection, opts.failFastMs));
+      : Object.assign(new TypedErrorsCluster(target.nodes, clusterOptions(target, perConnection, opts.failFastMs)), { failFastMs: opts.failFastMs });
   let down = false;
   client.on('error', (err: Error) => {
     if (!down) logger.warn({ err: { message: err.message }, connection: name }, 'redis connection error');

@@ -51,6 +51,19 @@ test('an unreachable Redis: commands and pipelined commands fail with RedisUnava
   }
 });
 
+test('an unreachable Redis Cluster: a request-path client fails its commands as RedisUnavailableError instead of queueing them', async () => {
+  // No seed answers: the Cluster never gets a slot map, so without the request budget the command
+  // would wait in its offline queue for as long as the cluster stays away (this test would time out).
+  const down = createRedis(`redis+cluster://127.0.0.1:${await closedPort()}`, silentLogger(), 'down-cluster', { failFastMs: 500 });
+  try {
+    const err = await failure(down.get(`${prefix}:x`));
+    expect(err).toBeInstanceOf(RedisUnavailableError);
+    expect(isRedisUnavailable(err)).toBe(true);
+  } finally {
+    down.disconnect();
+  }
+});
+
 test('a reply Redis sends stays a ReplyError, never "unavailable"', async () => {
   const up = createRedis(TEST_REDIS_URL, silentLogger(), 'up', { failFastMs: 1_000 });
   try {
