@@ -17,7 +17,17 @@ import { silentLogger } from '@agents/observability';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { startWorker } from '@agents/worker';
 import type { WorkerProcess } from '@agents/worker';
-import { TEST_OPERATOR_KEY, TEST_REDIS_URL, apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor, openTestRedis } from '@agents/testkit';
+import {
+  TEST_OPERATOR_KEY,
+  TEST_REDIS_URL,
+  apiClient,
+  createTestDatabase,
+  flushPrefix,
+  testConfig,
+  testRedisPrefix,
+  waitFor,
+  openTestRedis,
+} from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { startApi } from '../src/server';
 import type { ApiServer } from '../src/server';

@@ -82,7 +82,8 @@ export function rateLimit(deps: RateLimitDeps) {
         deps.redis,
         [...byBucket],
         ([bucket]) => keyOf(bucket),
-        (pipeline, [bucket, idx]) => void (pipeline as unknown as Record<string, (...args: string[]) => unknown>)[COMMAND]!(keyOf(bucket), String(idx.length), String(WINDOW_S)),
+        (pipeline, [bucket, idx]) =>
+          void (pipeline as unknown as Record<string, (...args: string[]) => unknown>)[COMMAND]!(keyOf(bucket), String(idx.length), String(WINDOW_S)),
       );
       const out: PromiseSettledResult<Counted>[] = new Array(items.length);
       [...byBucket.values()].forEach((idx, t) => {
