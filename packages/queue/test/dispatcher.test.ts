@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RedisConnection, Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { createDispatcher, coordinationKeys } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { monitorOf, pauseWrites, socketsOf, waitFor } from '@agents/testkit';
+import { monitorsOf, pauseWrites, socketsOf, waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
@@ -181,8 +181,8 @@ test('a tenant announced with one job gets one fetch, not every free slot: a ten
   // The dispatcher's own command connection, whose writes the test holds back (corked socket): what
   // the dispatcher decides to fetch while a fetch is in flight reaches Redis only on uncork.
   const own = redis.duplicate();
-  // On a Cluster each tenant's slot may be on another master: one monitor per tenant's node.
-  const monitors = await Promise.all(['tenant_a', 'tenant_b'].map((t) => monitorOf(`${prefix}:{t.${t}}`)));
+  // On a Cluster each tenant's slot may be on another master: one monitor per node holding one.
+  const monitors = await monitorsOf(['tenant_a', 'tenant_b'].map((t) => `${prefix}:{t.${t}}`));
   const monitor = { on: (...a: Parameters<Redis['on']>) => monitors.forEach((m) => m.on(...a)), disconnect: () => monitors.forEach((m) => m.disconnect()) };
   const fetchedFor: string[] = [];
   monitor.on('monitor', (_time: string, args: string[]) => {

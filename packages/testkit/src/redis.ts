@@ -59,23 +59,37 @@ export async function flushPrefix(prefix: string, redisUrl = TEST_REDIS_URL): Pr
 }
 
 /**
- * A connection in MONITOR mode on the node that serves `key` (the one Redis, or on a Cluster the
- * master of the key's slot, where commands on it run): what Redis is sent, the test double at the
- * process boundary. Disconnect it when done.
+ * Connections in MONITOR mode on the nodes that serve `keys`, one per node (the one Redis, or on a
+ * Cluster each master holding one of the keys' slots, where commands on them run), so every
+ * command is seen once: what Redis is sent, the test double at the process boundary. Disconnect
+ * them when done.
  */
-export async function monitorOf(key: string, url = TEST_REDIS_URL): Promise<Redis> {
+export async function monitorsOf(keys: string[], url = TEST_REDIS_URL): Promise<Redis[]> {
   const target = parseRedisUrl(url);
-  if (target.kind === 'single') return monitoring(new Redis(url, { monitor: true }));
+  if (target.kind === 'single') return [await monitoring(new Redis(url, { monitor: true }))];
   const cluster = openTestRedis({ maxRetriesPerRequest: 1 }, url) as Cluster;
+  const owners = new Set<string>();
   try {
-    const slot = Number(await cluster.cluster('KEYSLOT', key));
-    const owner = cluster.slots[slot]?.[0];
-    if (!owner) throw new Error(`no node serves slot ${slot}`);
-    const [host, port] = owner.split(':');
-    return await monitoring(new Redis({ host, port: Number(port), password: target.password, username: target.username, monitor: true }));
+    for (const key of keys) {
+      const slot = Number(await cluster.cluster('KEYSLOT', key));
+      const owner = cluster.slots[slot]?.[0];
+      if (!owner) throw new Error(`no node serves slot ${slot}`);
+      owners.add(owner);
+    }
   } finally {
     cluster.disconnect();
   }
+  return Promise.all(
+    [...owners].map((owner) => {
+      const [host, port] = owner.split(':');
+      return monitoring(new Redis({ host, port: Number(port), password: target.password, username: target.username, monitor: true }));
+    }),
+  );
+}
+
+/** monitorsOf for one key: the one connection. */
+export async function monitorOf(key: string, url = TEST_REDIS_URL): Promise<Redis> {
+  return (await monitorsOf([key], url))[0]!;
 }
 
 /**
