@@ -1,11 +1,14 @@
 /**
  * Fault drills (issue #11): `npx tsx scripts/drill.ts [--short] [drill ...]`
  *
- * Runs the six drills (worker-crash-storm, api-crash, redis-outage, postgres-outage,
- * provider-outage, poison-input), each against its own redis-server on a spare port, its own
- * database (a throwaway initdb cluster for the Postgres drill), the sandbox, and API + worker
- * child processes; prints, per drill, jobs accepted, completed, lost, duplicated side effects and
- * usage mismatches (the last three must be 0) and exits 1 if any drill found a problem.
+ * Runs the seven drills (worker-crash-storm, api-crash, redis-outage, postgres-outage,
+ * provider-outage, poison-input, redis-failover), each against its own redis-server on a spare
+ * port (redis-failover: its own 3-master + 3-replica Redis Cluster, one master of which it kills),
+ * its own database (a throwaway initdb cluster for the Postgres and failover drills), the sandbox,
+ * and API + worker child processes; prints, per drill, jobs accepted, completed, lost, duplicated
+ * side effects and usage mismatches (the last three must be 0) and exits 1 if any drill found a
+ * problem. With TEST_REDIS_URL naming a Redis Cluster, the drills other than the two that stop or
+ * kill Redis run on that cluster instead, each under a prefix of its own.
  * Needs redis-server on PATH and /usr/lib/postgresql/15/bin; the machine's Postgres on 5432.
  */
 import { DRILLS, formatTable, runDrills } from '../apps/bench/src';

@@ -1,9 +1,8 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisConnection, Producer, ToolCallQuota } from '@agents/queue';
 import type { CredentialStore, Db, Tenant, TenantCache, WebhookSecretStore } from '@agents/db';
 import type { Catalog } from '@agents/runtime';
-import type { Producer } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 import { ApiError } from './errors';
 import { authenticate, principalOf, requireOperator } from './middleware/auth';
@@ -39,7 +38,7 @@ import { createSessionAccess, createSessionCalls, createSessionMessages } from '
 
 export interface ApiDeps {
   db: Db;
-  redis: Redis;
+  redis: RedisConnection;
   producer: Producer;
   logger: Logger;
   operatorApiKey: string;
@@ -58,7 +57,7 @@ export interface ApiDeps {
    * an ioredis pipeline copies every script command of its connection when it is made: on the
    * shared connection each admission batch's pipeline cost more than its commands.
    */
-  admissionRedis?: Redis;
+  admissionRedis?: RedisConnection;
   /** Namespace of our Redis keys (the per-tenant rate-limit counters live under it). */
   redisPrefix: string;
   /** Job submission (@agents/jobs createSubmitJob): the jobs route adapts HTTP to it. */

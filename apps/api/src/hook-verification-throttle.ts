@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { defineScript } from '@agents/queue';
 
 export interface HookVerificationThrottleOptions {
-  redis: Redis;
+  redis: RedisConnection;
   redisPrefix: string;
   /** Failed verifications one (tenant path, source address) may make per window; 20 by default. */
   maxFailures?: number;

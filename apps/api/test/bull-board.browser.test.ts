@@ -11,13 +11,23 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { BrowserContext } from 'playwright-core';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { createSandboxServer } from '@agents/sandbox';
 import { silentLogger } from '@agents/observability';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { startWorker } from '@agents/worker';
 import type { WorkerProcess } from '@agents/worker';
-import { TEST_OPERATOR_KEY, TEST_REDIS_URL, apiClient, createTestDatabase, flushPrefix, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
+import {
+  TEST_OPERATOR_KEY,
+  TEST_REDIS_URL,
+  apiClient,
+  createTestDatabase,
+  flushPrefix,
+  testConfig,
+  testRedisPrefix,
+  waitFor,
+  openTestRedis,
+} from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { startApi } from '../src/server';
 import type { ApiServer } from '../src/server';
@@ -34,7 +44,7 @@ let prefix: string;
 let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
 let api: ApiServer;
 let worker: WorkerProcess | undefined;
-let redis: Redis;
+let redis: RedisConnection;
 let lojaQueue: Queue;
 let context: BrowserContext | undefined;
 let profileDir: string;
@@ -52,7 +62,7 @@ beforeAll(async () => {
   config = testConfig({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url, JOB_ATTEMPTS: '1', BULL_BOARD_REFRESH_MS: '1000' });
   api = await startApi(config, silentLogger(), { port: 0 });
   call = apiClient(api.url);
-  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  redis = openTestRedis({ maxRetriesPerRequest: null });
   for (const id of ['tenant_acme', 'tenant_loja']) {
     expect((await call('POST', '/v1/admin/tenants', { body: { id, name: id, servers: ['asaas'] } })).status).toBe(201);
   }

@@ -15,18 +15,17 @@ import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import type { NewJob } from '@agents/db';
 import { coordinationKeys, createProducer, createRedis, reconcileUnqueued, tenantBullPrefix, tenantQueueName } from '@agents/queue';
-import type { Producer } from '@agents/queue';
+import type { Producer, RedisConnection } from '@agents/queue';
 import { createLogger, silentLogger } from '@agents/observability';
 import { apiClient, createTestDatabase, flushPrefix, jobRow, testConfig, testRedisPrefix, TEST_OPERATOR_KEY, TEST_REDIS_URL, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
-import type { Redis } from 'ioredis';
 import { createJobIntake } from '@agents/jobs';
 
 let tdb: TestDatabase;
 let prefix: string;
 let api: ApiServer;
 let call: ReturnType<typeof apiClient>;
-let redis: Redis;
+let redis: RedisConnection;
 let producer: Producer;
 const queues: Queue[] = [];
 

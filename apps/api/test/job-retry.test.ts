@@ -8,12 +8,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSandboxServer } from '@agents/sandbox';
 import { startWorker } from '@agents/worker';
-import { TEST_REDIS_URL, startTestStack, waitFor } from '@agents/testkit';
+import { TEST_REDIS_URL, startTestStack, waitFor, openTestRedis } from '@agents/testkit';
 import type { TestStack } from '@agents/testkit';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { startApi } from '../src/server';
 
 jest.setTimeout(60_000);
@@ -25,7 +25,7 @@ const ASAAS_KEY = '$aact_retry_account_0001';
 let stack: TestStack<typeof apps>;
 let receiver: http.Server;
 let receiverUrl: string;
-let redis: Redis;
+let redis: RedisConnection;
 let queue: Queue;
 const received: { type: string; status: string }[] = [];
 
@@ -44,7 +44,7 @@ beforeAll(async () => {
   stack = await startTestStack(apps, { label: 'retry', env: { JOB_ATTEMPTS: '2', WEBHOOK_RETRY_SCHEDULE: '1s' } });
   expect((await stack.call('POST', '/v1/admin/tenants', { body: { id: T, servers: ['stripe', 'asaas'] } })).status).toBe(201);
   expect((await stack.call('PUT', `/v1/tenants/${T}/credentials/stripe?environment=live`, { body: { values: { secret_key: STRIPE_KEY } } })).status).toBe(204);
-  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  redis = openTestRedis({ maxRetriesPerRequest: null });
   queue = new Queue(tenantQueueName(T), { connection: redis, prefix: tenantBullPrefix(stack.prefix, T) });
 });
 

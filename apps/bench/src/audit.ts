@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { reconcileUsage, runRollup } from '@agents/billing';
 import type { Db } from '@agents/db';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from '@agents/queue';
+import { openTestRedis } from '@agents/testkit';
 import type { Stack } from './stack';
 
 export interface DrillCounts {
@@ -50,7 +50,7 @@ export async function waitTerminal(db: Db, ids: Set<string>, timeoutMs: number):
  * billing rollup reconciled against the events.
  */
 export async function audit(
-  stack: Pick<Stack, 'db' | 'sandbox' | 'tenants' | 'accountOf' | 'redis' | 'redisPrefix'>,
+  stack: Pick<Stack, 'db' | 'sandbox' | 'tenants' | 'accountOf' | 'redisUrl' | 'redisPrefix'>,
   accepted: Set<string>,
 ): Promise<DrillCounts> {
   const { db } = stack;
@@ -117,13 +117,12 @@ export async function audit(
  * whether its tenant is in the dispatchers' active set: what is needed to tell which part of the
  * pipeline left it behind. Never throws (a diagnostic must not hide the drill's result).
  */
-export async function describeJobs(stack: Pick<Stack, 'db' | 'redis' | 'redisPrefix'>, ids: string[]): Promise<string[]> {
-  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+export async function describeJobs(stack: Pick<Stack, 'db' | 'redisUrl' | 'redisPrefix'>, ids: string[]): Promise<string[]> {
+  const redis = openTestRedis({ maxRetriesPerRequest: 1 }, stack.redisUrl);
   const queues = new Map<string, Queue>();
   const out: string[] = [];
   const age = (d: Date | null) => (d ? `${((Date.now() - d.getTime()) / 1000).toFixed(1)}s ago` : '-');
   try {
-    await redis.connect();
     const active = new Set(await redis.smembers(coordinationKeys(stack.redisPrefix).activeTenants));
     for (const id of ids) {
       try {

@@ -5,11 +5,12 @@ import { postgresOutage } from './drills/postgres-outage';
 import { providerOutage } from './drills/provider-outage';
 import { poisonInput } from './drills/poison-input';
 import { workerCrashStorm } from './drills/worker-crash-storm';
+import { redisFailover } from './drills/redis-failover';
 
 /** `full` is the issue's drill (minutes); `short` is what the test command runs (seconds each). */
 export type DrillSize = 'short' | 'full';
 
-/** The six drills by name, each at either size. */
+/** The drills by name, each at either size. */
 export const DRILLS: Record<string, (size: DrillSize) => Promise<DrillResult>> = {
   'worker-crash-storm': (size) =>
     size === 'full' ? workerCrashStorm({ jobs: 2000, tenants: 20, killEveryMs: 3000 }) : workerCrashStorm({ jobs: 120, tenants: 5, killEveryMs: 1000 }),
@@ -31,6 +32,8 @@ export const DRILLS: Record<string, (size: DrillSize) => Promise<DrillResult>> =
     size === 'full'
       ? poisonInput({ hostile: 1000, normal: 500, tenants: 20, slowClients: 20, checkLatency: true })
       : poisonInput({ hostile: 120, normal: 60, tenants: 5, slowClients: 2, checkLatency: false }),
+  'redis-failover': (size) =>
+    size === 'full' ? redisFailover({ jobs: 3000, tenants: 20, killAfterMs: 5000 }) : redisFailover({ jobs: 300, tenants: 6, killAfterMs: 2000 }),
 };
 
 /** Runs the named drills one after another (each on its own Redis, database and processes). */

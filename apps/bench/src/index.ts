@@ -33,7 +33,7 @@ export { DRILLS, runDrills } from './drill-suite';
 export type { DrillSize } from './drill-suite';
 export { runIngressBench } from './benchmarks/ingress';
 export type { IngressBenchOptions, IngressRun } from './benchmarks/ingress';
-export { runPipelineBench } from './benchmarks/pipeline';
+export { runPipelineBench, runPipelineClusterBench } from './benchmarks/pipeline';
 export type { PipelineBenchOptions, PipelineBenchResult } from './benchmarks/pipeline';
 export { runPipelineProfile } from './benchmarks/pipeline-profile';
 export type { PipelineProfileOptions } from './benchmarks/pipeline-profile';

@@ -4,7 +4,19 @@ import type { Db } from '@agents/db';
 import { createSandboxServer } from '@agents/sandbox';
 import type { SandboxServer } from '@agents/sandbox';
 import { silentLogger } from '@agents/observability';
-import { configEnv, dropDatabase, isoDateFromNow, sparePort, testConfig, TEST_OPERATOR_KEY, TEST_PG_BASE, waitPort } from '@agents/testkit';
+import {
+  configEnv,
+  dropDatabase,
+  flushPrefix,
+  isoDateFromNow,
+  sparePort,
+  testConfig,
+  TEST_OPERATOR_KEY,
+  TEST_PG_BASE,
+  TEST_REDIS_IS_CLUSTER,
+  TEST_REDIS_URL,
+  waitPort,
+} from '@agents/testkit';
 import { appEntry, ensureBundles, helperEntry } from './bundles';
 import { spawnEntry } from './child-process';
 import type { ManagedChild } from './child-process';
@@ -12,6 +24,8 @@ import { startThrowawayPostgres } from './throwaway-postgres';
 import type { ThrowawayPostgres } from './throwaway-postgres';
 import { startThrowawayRedis } from './throwaway-redis';
 import type { ThrowawayRedis } from './throwaway-redis';
+import { startThrowawayRedisCluster } from './throwaway-redis-cluster';
+import type { ThrowawayRedisCluster } from './throwaway-redis-cluster';
 
 export interface StackOptions {
   label: string;
@@ -25,6 +39,12 @@ export interface StackOptions {
   ownPostgres?: boolean;
   /** Run the sandbox as its own process (apps/sandbox/src/main.ts) instead of in this one: benchmarks account its CPU. */
   sandboxProcess?: boolean;
+  /**
+   * A private 3-master + 3-replica Redis Cluster instead of one redis-server (the failover drill
+   * crashes its masters). Without it, a stack runs on the cluster TEST_REDIS_URL names when that is
+   * one (`.ci/run`'s cluster pass; its own REDIS_PREFIX there), else on a private redis-server.
+   */
+  redisCluster?: boolean;
   /** Extra environment for the api and worker processes (config variables). */
   env?: Record<string, string>;
   /** Node options of the worker processes (profiling: `--cpu-prof`). */
@@ -44,7 +64,12 @@ export interface StackOptions {
 export interface Stack {
   db: Db;
   dbUrl: string;
-  redis: ThrowawayRedis;
+  /** REDIS_URL of the api and workers: `redis` below, `cluster` below, or TEST_REDIS_URL's cluster. */
+  redisUrl: string;
+  /** The stack's own redis-server, when it runs on one (stopped and started by the outage drill). */
+  redis?: ThrowawayRedis;
+  /** The stack's own Redis Cluster, when asked for (`redisCluster`). */
+  cluster?: ThrowawayRedisCluster;
   /** REDIS_PREFIX of the api and workers (the BullMQ keys live under it). */
   redisPrefix: string;
   postgres?: ThrowawayPostgres;
@@ -110,7 +135,16 @@ async function waitHealthy(url: string, child: ManagedChild, timeoutMs = 30_000)
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const bundles = opts.bundles ?? false;
   const runs = bundles ? ensureBundles() : `TypeScript source under tsx (node --import tsx), Node ${process.version}`;
-  const redis = await startThrowawayRedis();
+  const cluster = opts.redisCluster ? await startThrowawayRedisCluster() : undefined;
+  const redis = cluster || TEST_REDIS_IS_CLUSTER ? undefined : await startThrowawayRedis();
+  const redisUrl = cluster?.url ?? redis?.url ?? TEST_REDIS_URL;
+  // On a shared cluster, a namespace of its own (cleared on close).
+  const redisPrefix = redis || cluster ? `drill-${opts.label}` : `drill-${opts.label}-${randomBytes(4).toString('hex')}`;
+  const closeRedis = async () => {
+    if (redis) await redis.destroy();
+    else if (cluster) await cluster.destroy();
+    else await flushPrefix(redisPrefix, redisUrl);
+  };
   const postgres = opts.ownPostgres ? await startThrowawayPostgres({ settings: opts.postgresSettings }) : undefined;
   const dbName = `drill_${opts.label}_${randomBytes(4).toString('hex')}`.toLowerCase();
   const pgBase = postgres?.baseUrl ?? TEST_PG_BASE;
@@ -134,8 +168,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const apiPort = await sparePort();
   const config = testConfig({
     DATABASE_URL: dbUrl,
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: `drill-${opts.label}`,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: redisPrefix,
     SANDBOX_URL: sandbox.url,
     WORKER_SLOTS: String(opts.workerSlots ?? 16),
     // Short lock and stall check: a killed worker's jobs are recovered within seconds.
@@ -192,7 +226,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const stack: Stack = {
       db,
       dbUrl,
+      redisUrl,
       redis,
+      cluster,
       redisPrefix: config.redisPrefix,
       postgres,
       get sandbox() {
@@ -227,7 +263,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         await db.destroy();
         if (postgres) await postgres.destroy();
         else await dropDatabase(dbName);
-        await redis.destroy();
+        await closeRedis();
       },
     };
     return stack;
@@ -237,7 +273,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await db.destroy();
     if (postgres) await postgres.destroy();
     else await dropDatabase(dbName).catch(() => undefined);
-    await redis.destroy();
+    await closeRedis();
     throw err;
   }
 }

@@ -1,9 +1,8 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection, JobHandlers, SystemQueues } from '@agents/queue';
 import { listenForDeliveries } from '@agents/db';
 import type { Db } from '@agents/db';
 import { processorOf, systemBullPrefix, systemQueueOf } from '@agents/queue';
-import type { JobHandlers, SystemQueues } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 import type { EnqueueAttempt } from './processors/webhook-deliver';
 import { startWebhookRelay } from './webhook-relay';
@@ -17,7 +16,7 @@ export const tenantShareOf = (concurrency: number) => Math.max(1, Math.floor(con
 export interface WebhookDeliveryOptions {
   db: Db;
   /** Shared command connection (the BullMQ Worker duplicates it for its one blocking connection). */
-  redis: Redis;
+  redis: RedisConnection;
   /** For the LISTEN connection that wakes the relay when an outbox row commits. */
   databaseUrl: string;
   redisPrefix: string;

@@ -22,8 +22,9 @@ import { startApi } from '@agents/api';
 import type { ApiServer } from '@agents/api';
 import { silentLogger } from '@agents/observability';
 import { tenantBullPrefix, tenantQueueName } from '@agents/queue';
+import type { RedisConnection } from '@agents/queue';
 import { createSandboxServer } from '@agents/sandbox';
-import { apiClient, createTestDatabase, flushPrefix, TEST_REDIS_URL, testRedisPrefix, waitFor } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, openTestRedis, testRedisPrefix, waitFor } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import { ACME, ACME_CARD_INPUT, CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, seedTenants, terminalJob } from './agent-helpers';
 import { alive, crashTestWorkerEnv, stopProcess, workerProcesses } from './worker-processes';
@@ -93,6 +94,8 @@ let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
 let model: CrashModel;
 let api: ApiServer;
 let queue: Queue;
+/** The queue's connection (a Redis or a Cluster, as TEST_REDIS_URL says); a Queue never closes a connection it was given. */
+let queueRedis: RedisConnection | undefined;
 /** The tenant's callback endpoint (a test double at the process boundary): every body it was sent. */
 let receiver: Server;
 let receiverUrl: string;
@@ -119,12 +122,14 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/agent-callback`;
-  queue = new Queue(tenantQueueName(LOJA), { connection: { url: TEST_REDIS_URL }, prefix: tenantBullPrefix(prefix, LOJA) });
+  queueRedis = openTestRedis({ maxRetriesPerRequest: null });
+  queue = new Queue(tenantQueueName(LOJA), { connection: queueRedis, prefix: tenantBullPrefix(prefix, LOJA) });
 });
 
 afterAll(async () => {
   await workers.killAll();
   await queue?.close();
+  queueRedis?.disconnect();
   if (receiver) await new Promise((resolve) => receiver.close(resolve));
   await api?.close();
   await model?.server.close();
@@ -203,8 +208,8 @@ test('a job that kills its worker each run fails for good after the third stall;
   // entry), with BullMQ's reason, so no stalled check or fetch can hand it out again.
   const bullJob = await waitFor(
     async () => {
-      const j = await queue.getJob(crashId);
-      return j && (await j.getState()) === 'failed' ? j : undefined;
+      // Read again once failed: an entry read just before the failure was recorded lacks its reason.
+      return (await queue.getJobState(crashId)) === 'failed' ? queue.getJob(crashId) : undefined;
     },
     { what: 'the queue entry of the crashing job to be failed' },
   );

@@ -10,7 +10,7 @@ import type { ApiServer } from '@agents/api';
 import { insertTenant } from '@agents/db';
 import { createProducer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, TEST_REDIS_URL, testConfig, testRedisPrefix, waitFor } from '@agents/testkit';
+import { apiClient, createTestDatabase, flushPrefix, TEST_REDIS_URL, testConfig, testRedisPrefix, waitFor, openTestRedis } from '@agents/testkit';
 import type { TestDatabase } from '@agents/testkit';
 import type { Config } from '@agents/config';
 import { startWorker } from '../src/worker';
@@ -158,7 +158,7 @@ test('1,000 registered idle tenants leave a worker process idle: no Worker objec
   // rescan would rightly look at it. Here only the 1,000 idle tenants exist.
   const idlePrefix = testRedisPrefix();
   const idleConfig: Config = { ...config, redisPrefix: idlePrefix };
-  const producerRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const producerRedis = openTestRedis({ maxRetriesPerRequest: null });
   const producer = createProducer({ redis: producerRedis, redisPrefix: idlePrefix, attempts: 1 });
   for (let i = 0; i < 1000; i++) {
     const id = `idle_${String(i).padStart(4, '0')}`;
@@ -177,6 +177,7 @@ test('1,000 registered idle tenants leave a worker process idle: no Worker objec
   await producer.close();
   await producerRedis.quit();
 
+  // MONITOR shows one node's commands: this test reads the single Redis (not in the Cluster pass).
   const monitorClient = new Redis(TEST_REDIS_URL);
   const monitor = await monitorClient.monitor();
   const ours: string[] = [];

@@ -4,6 +4,7 @@
  * sandbox, Redis pub/sub between them, the log in Postgres. Frames are read the way CodeSpar's SDK
  * reads them (testkit parseSseFrames: split on "\n\n", lines on "\n").
  */
+import type { RedisConnection } from '@agents/queue';
 import { Redis } from 'ioredis';
 import { createSandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
@@ -12,7 +13,7 @@ import type { Config } from '@agents/config';
 import type { Logger } from '@agents/observability';
 import { silentLogger } from '@agents/observability';
 import { jobEventChannel } from '@agents/jobs';
-import { isoDateFromNow, openSse, startTestStack, TEST_OPERATOR_KEY, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { isoDateFromNow, openSse, startTestStack, TEST_OPERATOR_KEY, TEST_REDIS_URL, waitFor, openTestRedis } from '@agents/testkit';
 import type { ApiCall, SseFrame, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
 import { LOJA, LOJA_PIX_INPUT, seedTenants, startTestModel, terminalJob } from './agent-helpers';
@@ -30,7 +31,7 @@ let stack: TestStack<typeof apps>;
 let model: TestModel;
 let call: ApiCall;
 let second: ApiServer;
-let redis: Redis;
+let redis: RedisConnection;
 
 beforeAll(async () => {
   // 100 ms per model turn: a 5-turn job is still running when its first frames are read.
@@ -43,7 +44,7 @@ beforeAll(async () => {
   await seedTenants(call);
   // A second API process: any process serves any stream.
   second = await startApi(stack.config, silentLogger(), { port: 0, eventsKeepAliveMs: KEEP_ALIVE_MS });
-  redis = new Redis(TEST_REDIS_URL);
+  redis = openTestRedis();
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { startApi } from '@agents/api';
 import { Queue } from 'bullmq';
 import { tenantBullPrefix, tenantQueueName } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { isoDateFromNow, jobRow, startTestStack, TEST_REDIS_URL, waitFor, rowCount } from '@agents/testkit';
+import { isoDateFromNow, jobRow, startTestStack, openTestRedis, waitFor, rowCount } from '@agents/testkit';
 import type { ApiCall, TestStack } from '@agents/testkit';
 import { startWorker } from '../src/worker';
 
@@ -161,11 +161,14 @@ test('a step whose provider is unreachable retries the attempt with backoff inst
   const r = await call('POST', `/v1/tenants/${TENANT}/jobs`, { body: { type: 'workflow', steps: [{ tool: 'asaas/get_balance', args: {} }] } });
   expect(r.status).toBe(202);
   // The first attempt finds the provider down; bring it back while the job waits for its retry.
-  const queue = new Queue(tenantQueueName(TENANT), { connection: { url: TEST_REDIS_URL }, prefix: tenantBullPrefix(stack.prefix, TENANT) });
+  // Given a connection (a Redis or a Cluster, as TEST_REDIS_URL says), a Queue leaves it open: closed below.
+  const queueRedis = openTestRedis({ maxRetriesPerRequest: null });
+  const queue = new Queue(tenantQueueName(TENANT), { connection: queueRedis, prefix: tenantBullPrefix(stack.prefix, TENANT) });
   try {
     await waitFor(async () => ((await queue.getJob(r.body.id))?.attemptsMade ?? 0) >= 1, { what: 'the first attempt to fail' });
   } finally {
     await queue.close();
+    queueRedis.disconnect();
   }
   stack.sandbox = await createSandboxServer({ port, logger: silentLogger() });
   const job = await terminal(r.body.id);

@@ -11,7 +11,7 @@ import type { SandboxServer } from '@agents/sandbox';
 import { startApi } from '@agents/api';
 import { createDb } from '@agents/db';
 import { startWorker } from '../src/worker';
-import { startTestStack, TEST_PG_BASE, TEST_REDIS_URL } from '@agents/testkit';
+import { startTestStack, TEST_PG_BASE, TEST_REDIS_URL, openTestRedis } from '@agents/testkit';
 
 jest.setTimeout(60_000);
 
@@ -43,7 +43,7 @@ async function refused(url: string): Promise<boolean> {
 test('a started stack serves, and stop() closes the processes, drops the database and clears the Redis prefix', async () => {
   const label = uniqueLabel('stackok');
   const stack = await startTestStack(apps, { label, worker: { deliverWebhooks: false } });
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  const redis = openTestRedis({ maxRetriesPerRequest: 1 });
   try {
     expect((await stack.call('POST', '/v1/admin/tenants', { body: { id: 'tenant_stack', servers: ['asaas'] } })).status).toBe(201);
     expect(await stack.db.selectFrom('tenants').select('id').execute()).toEqual([{ id: 'tenant_stack' }]);

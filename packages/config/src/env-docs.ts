@@ -11,7 +11,8 @@ const MEANINGS: Record<string, string> = {
   PORT: 'API port',
   DATABASE_URL: 'Postgres (the database is created if missing)',
   DATABASE_POOL_MAX: 'Postgres connections per process',
-  REDIS_URL: 'Redis (AOF on, `maxmemory-policy noeviction`)',
+  REDIS_URL:
+    'Redis (AOF on, `maxmemory-policy noeviction`): `redis://host:port`, or a Redis Cluster as `redis+cluster://host:port,host:port` (seed nodes; `rediss+cluster://` for TLS)',
   OPERATOR_API_KEY: 'operator bearer key (also the Bull Board password and a /metrics token)',
   VAULT_MASTER_KEY: 'base64 of 32 random bytes; wraps every tenant data key',
   SANDBOX_PORT: 'sandbox MCP service port',

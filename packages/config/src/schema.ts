@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redisUrlProblem } from './redis-url';
 
 /** Values that make a laptop run work with zero set-up. Each is refused when NODE_ENV=production. */
 export const DEV_OPERATOR_API_KEY = 'op_dev_insecure_operator_key_change_me';
@@ -20,7 +21,13 @@ export const envSchema = z.object({
   PORT: port(3000),
   DATABASE_URL: z.string().url().default('postgres://root@127.0.0.1:5432/agents'),
   DATABASE_POOL_MAX: int(10, 1),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .superRefine((v, ctx) => {
+      const problem = redisUrlProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   /** Namespace of every Redis key we own; tests give each file its own. */
   REDIS_PREFIX: z
     .string()

@@ -1,4 +1,4 @@
-import { loadConfig, ConfigError, DEV_OPERATOR_API_KEY } from '@agents/config';
+import { loadConfig, ConfigError, DEV_OPERATOR_API_KEY, parseRedisUrl } from '@agents/config';
 
 describe('loadConfig', () => {
   it('works on an empty environment with development defaults and warnings', () => {
@@ -22,6 +22,30 @@ describe('loadConfig', () => {
       expect(msg).toMatch(/PORT/);
       expect(msg).toMatch(/REDIS_URL/);
       expect(msg).not.toMatch(/secret-ish-value/);
+    }
+  });
+
+  it('takes a Redis Cluster as redis+cluster:// seed nodes and refuses malformed ones without echoing them', () => {
+    expect(loadConfig({ REDIS_URL: 'redis+cluster://127.0.0.1:7000,127.0.0.1:7001' }).redisUrl).toBe('redis+cluster://127.0.0.1:7000,127.0.0.1:7001');
+    expect(parseRedisUrl('rediss+cluster://agents:s%40cret@h1:7000,[::1]:7001')).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'h1', port: 7000 },
+        { host: '::1', port: 7001 },
+      ],
+      username: 'agents',
+      password: 's@cret',
+      tls: true,
+    });
+    expect(parseRedisUrl('redis://127.0.0.1:6379')).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379' });
+    for (const bad of ['redis+cluster://:hunter2-pw@h1', 'redis+cluster://:hunter2-pw@h1:99999', 'http://:hunter2-pw@h1:80']) {
+      expect(() => loadConfig({ REDIS_URL: bad })).toThrow(ConfigError);
+      try {
+        loadConfig({ REDIS_URL: bad });
+      } catch (err) {
+        expect((err as Error).message).toMatch(/REDIS_URL/);
+        expect((err as Error).message).not.toMatch(/hunter2/);
+      }
     }
   });
 

@@ -6,11 +6,10 @@
  * Real Postgres and Redis.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection, Producer } from '@agents/queue';
 import { createInvalidationBus, createTenantCache, insertTenant, updateTenant } from '@agents/db';
 import type { InvalidationBus, Principal, TenantCache } from '@agents/db';
 import { createProducer, createRedis, createToolCallQuota, tenantBullPrefix, tenantQueueName } from '@agents/queue';
-import type { Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { createCatalog } from '@agents/runtime';
 import { createTestDatabase, flushPrefix, testRedisPrefix, TEST_REDIS_URL } from '@agents/testkit';
@@ -25,8 +24,8 @@ const OFF = 'tenant_submit_off';
 
 let tdb: TestDatabase;
 let prefix: string;
-let redis: Redis;
-let subscriber: Redis;
+let redis: RedisConnection;
+let subscriber: RedisConnection;
 let bus: InvalidationBus;
 let tenants: TenantCache;
 let producer: Producer;

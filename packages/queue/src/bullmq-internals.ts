@@ -8,7 +8,8 @@
  */
 import { Job, Worker, createRedisBackend, isRedisVersionLowerThan } from 'bullmq';
 import type { DatabaseType, IRedisTransaction, JobJson, JobsOptions, JobState, Queue, RedisClient } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisConnection } from './redis';
 
 /** The bullmq version every item below was checked against. */
 export const BULLMQ_VERSION = '6.7.0';
@@ -26,7 +27,7 @@ export class TenantQueueWorker extends Worker {
 }
 
 export interface TenantWorkerOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   lockMs: number;
   stalledCheckMs: number;
@@ -60,7 +61,7 @@ export function createTenantQueueWorker(queueName: string, o: TenantWorkerOption
  * delayed sorted sets (BullMQ's key names under `<prefix>:<queue>:`). One MULTI; an unreadable count
  * (error, aborted transaction) counts as one, so a caller keeps the queue rather than forget it.
  */
-export async function countPendingEntries(redis: Redis, bullPrefix: string, queueName: string): Promise<number> {
+export async function countPendingEntries(redis: RedisConnection, bullPrefix: string, queueName: string): Promise<number> {
   const q = `${bullPrefix}:${queueName}`;
   const counts = await redis.multi().llen(`${q}:wait`).zcard(`${q}:prioritized`).zcard(`${q}:delayed`).llen(`${q}:active`).exec();
   return counts ? counts.reduce((n, [err, v]) => n + (err ? 1 : Number(v)), 0) : 1;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job as BullJob } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis';
 import type { Logger } from '@agents/observability';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from './names';
 import { countPendingEntries, createTenantQueueWorker } from './bullmq-internals';
@@ -27,9 +27,9 @@ export type RunHandler = (job: BullJob, ctx: RunContext) => Promise<unknown>;
 
 export interface DispatcherOptions {
   /** Command connection shared by every tenant Worker (no blocking connection per tenant). */
-  redis: Redis;
+  redis: RedisConnection;
   /** A second connection in subscriber mode (activations and cancellations). */
-  subscriber: Redis;
+  subscriber: RedisConnection;
   redisPrefix: string;
   /** Jobs this process runs at once, over all tenants. */
   slots: number;

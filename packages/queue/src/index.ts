@@ -21,6 +21,9 @@ export type { Dispatcher, DispatcherOptions, DispatcherStats, RunContext, RunHan
 export { createSlotPolicy, defaultReservedSlots, DEFAULT_RESERVE_WINDOW_MS } from './slot-policy';
 export type { SlotPolicy, SlotPolicyOptions } from './slot-policy';
 export { createRedis, defineScript } from './redis';
+export type { RedisConnection } from './redis';
+export { pipelineByNode } from './pipeline-by-node';
+export type { PipelineReply } from './pipeline-by-node';
 export { RedisUnavailableError, isRedisUnavailable } from './redis-unavailable';
 export { createMicroBatcher } from './micro-batch';
 export type { MicroBatchOptions } from './micro-batch';

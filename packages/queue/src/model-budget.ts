@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis';
 import type { Logger } from '@agents/observability';
 import { defineScript } from './redis';
 
 export interface ModelBudgetOptions {
   /** Command connection (shared with the dispatcher; no connection of its own). */
-  redis: Redis;
+  redis: RedisConnection;
   redisPrefix: string;
   /** Model calls per minute for the whole deployment (all processes, all tenants); 0 = unlimited. */
   callsPerMinute: number;
@@ -73,7 +73,7 @@ export function createModelBudget(opts: ModelBudgetOptions): ModelBudget {
   const key = `${opts.redisPrefix}:model-budget`;
   // Every model call of the deployment runs TAKE: EVALSHA, not the script's text each time.
   defineScript(opts.redis, COMMAND, TAKE);
-  const redis = opts.redis as Redis & WithTake;
+  const redis = opts.redis as RedisConnection & WithTake;
   const queues = new Map<string, Waiter[]>();
   const ring: string[] = [];
   let cursor = 0;

@@ -1,12 +1,13 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import type { RedisConnection } from './redis';
 import { coordinationKeys, tenantBullPrefix, tenantQueueName } from './names';
 import { jobOptions } from './catalog';
 import type { JobPayload } from './catalog';
 import { queueClient, sendAddJob } from './bullmq-internals';
 
 export interface ProducerOptions {
-  redis: Redis;
+  redis: RedisConnection;
   redisPrefix: string;
   /** BullMQ attempts for a job run (JOB_ATTEMPTS; the catalog holds the backoff and retention). */
   attempts: number;
@@ -17,7 +18,8 @@ export interface Producer {
   enqueueRun(payload: JobPayload<'job.run'>): Promise<void>;
   /**
    * The same for many jobs at once, in ONE write on the shared connection: every job's BullMQ
-   * add (whatever its tenant queue), then the activation (SADD of the tenants, a PUBLISH each).
+   * add (whatever its tenant queue), then the activation (SADD of the tenants, a PUBLISH each). On
+   * a Cluster: one write per master for the adds, then the activation once they answered.
    * Resolves with the ids that are in their queue and announced; a tenant with a failed add is
    * left out (the reconciler retries it); a failed activation rejects (nothing counts as announced).
    */
@@ -61,24 +63,6 @@ export function createProducer(opts: ProducerOptions): Producer {
     if (!res || failed) throw failed?.[0] ?? new Error('activation transaction aborted');
   }
 
-  /** The Cluster path: a pipelined addBulk per tenant queue, then one activation of the tenants whose adds succeeded. */
-  async function enqueuePerTenant(byTenant: Map<string, JobPayload<'job.run'>[]>): Promise<string[]> {
-    const added = await Promise.all(
-      [...byTenant].map(([tid, list]) =>
-        tenantQueue(tid)
-          .addBulk(list.map((p) => ({ name: 'job.run', data: p, opts: jobOpts(p.job_id) })))
-          .then(
-            () => tid,
-            () => undefined,
-          ),
-      ),
-    );
-    const ok = added.filter((t): t is string => t !== undefined);
-    if (!ok.length) return [];
-    await activate(ok);
-    return ok.flatMap((tid) => byTenant.get(tid)!.map((p) => p.job_id));
-  }
-
   return {
     tenantQueue,
     async enqueueRun(payload) {
@@ -97,51 +81,41 @@ export function createProducer(opts: ProducerOptions): Producer {
         else byTenant.set(p.tenant_id, [p]);
       }
       if (!byTenant.size) return [];
-      // On Redis Cluster a pipeline must stay within one slot and each tenant has its own hash tag:
-      // one addBulk per tenant queue, then the activation.
-      if (opts.redis.isCluster) return enqueuePerTenant(byTenant);
       const tenants = [...byTenant.keys()];
       const queues = tenants.map(tenantQueue);
       // Resolved at once after the first use: the queues share opts.redis, on which BullMQ's
       // scripts are defined once.
       await Promise.all(queues.map((q) => q.waitUntilReady()));
-      // BullMQ's own add of each job (sendAddJob), then the
-      // activation, all issued in this tick on the shared connection with its socket corked: one
-      // write for the batch instead of a pipeline per tenant queue plus a MULTI. No ioredis
-      // pipeline either: making one copies every script command of the connection (BullMQ's ~64),
-      // which cost more than the adds themselves.
+      // BullMQ's own add of each job (sendAddJob), all issued in this tick with the sockets corked:
+      // one write for the batch on a single Redis, one per master on a Cluster (each add goes to
+      // its tenant's slot), instead of a pipeline or MULTI per tenant queue. No ioredis pipeline
+      // either: making one copies every script command of the connection (BullMQ's ~64), which
+      // cost more than the adds themselves.
       const client = await queueClient(queues[0]!);
-      const socket = opts.redis.status === 'ready' ? opts.redis.stream : undefined;
-      socket?.cork();
+      const single = opts.redis instanceof Redis;
       const added: Promise<unknown>[] = [];
-      let activation: Promise<unknown>;
-      try {
+      let activation: Promise<unknown> | undefined;
+      withCorkedSockets(opts.redis, () => {
         tenants.forEach((tid, i) => {
           const q = queues[i]!;
           // Each add sends its command synchronously; the promise settles with the reply.
           const adds = byTenant.get(tid)!.map((p) => sendAddJob(q, client, 'job.run', p, jobOpts(p.job_id), p.job_id));
           added.push(Promise.all(adds));
         });
-        // Announced after the adds on the same connection, so a dispatcher that hears of a tenant
-        // finds its jobs (Redis runs one connection's commands in order). A tenant whose add failed
-        // is announced anyway: a dispatcher finds its queue empty and retires it, as for any stale wake-up.
-        activation = Promise.all([opts.redis.sadd(keys.activeTenants, ...tenants), ...tenants.map((t) => opts.redis.publish(keys.activationChannel, t))]);
-      } finally {
-        socket?.uncork();
-      }
-      const [outcomes, announced] = await Promise.all([
-        Promise.allSettled(added),
-        activation.then(
-          () => undefined,
-          (err: unknown) => ({ err }),
-        ),
-      ]);
-      if (announced) throw announced.err;
-      const ids: string[] = [];
-      outcomes.forEach((o, i) => {
-        if (o.status === 'fulfilled') for (const p of byTenant.get(tenants[i]!)!) ids.push(p.job_id);
+        // On one Redis, announced after the adds in the same write, so a dispatcher that hears of a
+        // tenant finds its jobs (Redis runs one connection's commands in order). A tenant whose add
+        // failed is announced anyway: a dispatcher finds its queue empty and retires it, as for any
+        // stale wake-up.
+        if (single)
+          activation = Promise.all([opts.redis.sadd(keys.activeTenants, ...tenants), ...tenants.map((t) => opts.redis.publish(keys.activationChannel, t))]);
       });
-      return ids;
+      const outcomes = await Promise.allSettled(added);
+      const ok = tenants.filter((_, i) => outcomes[i]!.status === 'fulfilled');
+      // On a Cluster the adds and the set live on different nodes, which keep no order between
+      // them: the tenants whose adds were stored are announced once the adds answered.
+      if (activation) await activation;
+      else if (ok.length) await activate(ok);
+      return ok.flatMap((tid) => byTenant.get(tid)!.map((p) => p.job_id));
     },
     async reannounce(tenantIds) {
       if (!tenantIds.length) return [];
@@ -165,4 +139,20 @@ export function createProducer(opts: ProducerOptions): Producer {
       queues.clear();
     },
   };
+}
+
+/**
+ * Runs `send` with the connection's sockets corked (the one Redis's, or each connected master's of
+ * a Cluster), so the commands it issues synchronously leave in one write per socket. A socket not
+ * connected yet is skipped: its commands wait in ioredis's queue and go out when it connects.
+ */
+function withCorkedSockets(redis: RedisConnection, send: () => void): void {
+  const nodes = redis instanceof Redis ? [redis] : redis.nodes('master');
+  const sockets = nodes.filter((n) => n.status === 'ready').map((n) => n.stream);
+  for (const socket of sockets) socket.cork();
+  try {
+    send();
+  } finally {
+    for (const socket of sockets) socket.uncork();
+  }
 }

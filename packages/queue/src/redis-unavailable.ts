@@ -16,9 +16,19 @@ export class RedisUnavailableError extends Error {
   }
 }
 
-/** The command error as createRedis's clients raise it: Redis's own replies as they are, every other failure typed. */
+/**
+ * Replies that say the server cannot serve the command right now rather than that the command is
+ * wrong: still loading its data after a restart (LOADING), a replica (READONLY, MASTERDOWN), and on
+ * a Cluster a shard without a master or slots in motion (CLUSTERDOWN, TRYAGAIN; MOVED/ASK only once
+ * the Cluster client has spent its redirections on them). They arrive as replies, but mean what a
+ * closed connection means: retry shortly.
+ */
+const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|MOVED|ASK)\b/;
+
+/** The command error as createRedis's clients raise it: Redis's own replies as they are, every other failure (and a reply of UNAVAILABLE_REPLY) typed. */
 export function typedRedisError(err: unknown): unknown {
-  if (err instanceof ReplyError || err instanceof RedisUnavailableError || !(err instanceof Error)) return err;
+  if (err instanceof RedisUnavailableError || !(err instanceof Error)) return err;
+  if (err instanceof ReplyError && !UNAVAILABLE_REPLY.test(err.message)) return err;
   return new RedisUnavailableError(err);
 }
 

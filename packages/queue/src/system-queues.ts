@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis';
 import { jobOptions, systemQueueOf } from './catalog';
 import type { JobPayload, SystemJobName } from './catalog';
 import { systemBullPrefix } from './names';
@@ -14,7 +14,7 @@ export interface SystemQueues {
 }
 
 /** The system queues (one per system kind in the catalog) on one shared connection, opened on first use. */
-export function createSystemQueues(opts: { redis: Redis; redisPrefix: string }): SystemQueues {
+export function createSystemQueues(opts: { redis: RedisConnection; redisPrefix: string }): SystemQueues {
   const queues = new Map<string, Queue>();
   function queueOf(name: SystemJobName): Queue {
     const queueName = systemQueueOf(name);

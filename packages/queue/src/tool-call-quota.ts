@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis';
 import { tenantBullPrefix } from './names';
 import { defineScript } from './redis';
+import { pipelineByNode } from './pipeline-by-node';
 
 export type QuotaEnvironment = 'test' | 'live';
 
@@ -14,7 +15,7 @@ export class QuotaExceededError extends Error {
 }
 
 export interface ToolCallQuotaOptions {
-  redis: Redis;
+  redis: RedisConnection;
   redisPrefix: string;
   /**
    * Exact count of executed (not denied) tool calls of (tenant, environment) in [from, to), from
@@ -80,7 +81,7 @@ export function createToolCallQuota(opts: ToolCallQuotaOptions): ToolCallQuota {
   const now = opts.now ?? (() => new Date());
   // Several quotas (API, worker) may share one connection: defined once on it.
   defineScript(opts.redis, COMMAND, RESERVE);
-  const redis = opts.redis as Redis & WithReserve;
+  const redis = opts.redis as RedisConnection & WithReserve;
 
   function keyOf(tenantId: string, environment: QuotaEnvironment, label: string): string {
     // Same hash tag as the tenant's queue keys (one Redis Cluster slot per tenant).
@@ -120,9 +121,13 @@ export function createToolCallQuota(opts: ToolCallQuotaOptions): ToolCallQuota {
       const label = monthOf(now()).label;
       const keys = pairs.map((p) => keyOf(p.tenantId, p.environment, label));
       const distinct = [...new Set(keys)];
-      const pipeline = opts.redis.pipeline();
-      for (const k of distinct) pipeline.get(k);
-      const replies = (await pipeline.exec()) ?? [];
+      // One pipeline (per Cluster node: the keys carry their tenants' hash tags).
+      const replies = await pipelineByNode(
+        opts.redis,
+        distinct,
+        (k) => k,
+        (pipeline, k) => pipeline.get(k),
+      );
       const values = new Map<string, number>();
       await Promise.all(
         distinct.map(async (k, i) => {

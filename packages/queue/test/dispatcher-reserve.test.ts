@@ -4,17 +4,16 @@
  * tenant uses every slot. Real Redis, real producer and dispatcher; each job runs until the test
  * opens its gate, so the test decides when a slot frees.
  */
-import type { Redis } from 'ioredis';
 import { createDispatcher } from '@agents/queue';
-import type { Dispatcher, DispatcherOptions, Producer } from '@agents/queue';
+import type { Dispatcher, DispatcherOptions, Producer, RedisConnection } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
 let prefix: string;
-let redis: Redis;
-let sub: Redis;
+let redis: RedisConnection;
+let sub: RedisConnection;
 let producer: Producer;
 let dispatcher: Dispatcher | undefined;
 const gates = new Map<string, () => void>();

@@ -1,14 +1,13 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection, Dispatcher, Producer } from '@agents/queue';
 import { createDispatcher } from '@agents/queue';
-import type { Dispatcher, Producer } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
 import { waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
 let prefix: string;
-let redis: Redis;
-let sub: Redis;
+let redis: RedisConnection;
+let sub: RedisConnection;
 let producer: Producer;
 let dispatcher: Dispatcher | undefined;
 const gates = new Map<string, () => void>();

@@ -1,15 +1,14 @@
-import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
+import type { RedisConnection, Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { createDispatcher, coordinationKeys } from '@agents/queue';
-import type { Dispatcher, Producer, RunHandler } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { waitFor } from '@agents/testkit';
+import { monitorsOf, pauseWrites, socketsOf, waitFor } from '@agents/testkit';
 import { closeQueueClients, openQueueClients } from './queue-clients';
 
 const logger = silentLogger();
 let prefix: string;
-let redis: Redis;
-let sub: Redis;
+let redis: RedisConnection;
+let sub: RedisConnection;
 let producer: Producer;
 let dispatcher: Dispatcher | undefined;
 
@@ -82,15 +81,13 @@ test('tenants announced together are fetched at once, not one round trip after a
   // rescan announces them together. Redis holds every write (BullMQ's fetch is a write script) for a
   // while, so the fetches the dispatcher has issued stay in flight where the test can count them.
   for (let i = 0; i < 4; i++) await producer.enqueueRun({ job_id: `t${i}`, tenant_id: `tenant_t${i}` });
-  const admin = redis.duplicate();
   const started: string[] = [];
+  const unpause = await pauseWrites(1500);
   try {
-    await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
     await start(async (job) => void started.push(job.id!), 4);
     await waitFor(() => dispatcher!.stats().fetching === 4, { what: 'four fetches in flight while Redis holds writes', timeoutMs: 1000 });
   } finally {
-    await admin.call('CLIENT', 'UNPAUSE');
-    admin.disconnect();
+    await unpause();
   }
   await waitFor(() => started.length === 4, { what: 'every job started' });
   expect(dispatcher!.stats().fetching).toBe(0);
@@ -98,10 +95,9 @@ test('tenants announced together are fetched at once, not one round trip after a
 
 test('shutdown waits for a fetch Redis does not answer no longer than its grace, and the job it then gets goes back to wait', async () => {
   await producer.enqueueRun({ job_id: 'held', tenant_id: 'tenant_held' });
-  const admin = redis.duplicate();
   const started: string[] = [];
+  const unpause = await pauseWrites(2000);
   try {
-    await admin.call('CLIENT', 'PAUSE', '2000', 'WRITE');
     await start(async (job) => void started.push(job.id!), 1);
     await waitFor(() => dispatcher!.stats().fetching === 1, { what: 'a fetch in flight while Redis holds writes', timeoutMs: 1000 });
     const d = dispatcher!;
@@ -110,8 +106,7 @@ test('shutdown waits for a fetch Redis does not answer no longer than its grace,
     // close() returned while Redis still held the fetch (the pause lasts 2 s): the grace bounded the wait.
     expect(d.stats().fetching).toBe(1);
   } finally {
-    await admin.call('CLIENT', 'UNPAUSE');
-    admin.disconnect();
+    await unpause();
   }
   // Once Redis answers, the job the fetch took is handed back untouched, not run.
   const queue = producer.tenantQueue('tenant_held');
@@ -186,7 +181,9 @@ test('a tenant announced with one job gets one fetch, not every free slot: a ten
   // The dispatcher's own command connection, whose writes the test holds back (corked socket): what
   // the dispatcher decides to fetch while a fetch is in flight reaches Redis only on uncork.
   const own = redis.duplicate();
-  const monitor = await redis.monitor();
+  // On a Cluster each tenant's slot may be on another master: one monitor per node holding one.
+  const monitors = await monitorsOf(['tenant_a', 'tenant_b'].map((t) => `${prefix}:{t.${t}}`));
+  const monitor = { on: (...a: Parameters<Redis['on']>) => monitors.forEach((m) => m.on(...a)), disconnect: () => monitors.forEach((m) => m.disconnect()) };
   const fetchedFor: string[] = [];
   monitor.on('monitor', (_time: string, args: string[]) => {
     // BullMQ's moveToActive: 11 keys, the first the queue's wait list.
@@ -211,12 +208,14 @@ test('a tenant announced with one job gets one fetch, not every free slot: a ten
       },
     });
     await dispatcher.start();
-    (own.stream as Socket).cork();
+    // Held back on every node it talks to (the one Redis, or each Cluster master it connected to).
+    const held = await socketsOf(own);
+    for (const socket of held) socket.cork();
     await producer.enqueueRun({ job_id: 'a1', tenant_id: 'tenant_a' });
     await waitFor(() => dispatcher!.stats().activeTenants === 1 && dispatcher!.stats().fetching > 0, { what: 'a fetch for tenant_a issued' });
     await producer.enqueueRun({ job_id: 'b1', tenant_id: 'tenant_b' });
     await waitFor(() => dispatcher!.stats().activeTenants === 2, { what: 'tenant_b announced' });
-    (own.stream as Socket).uncork();
+    for (const socket of held) socket.uncork();
     await waitFor(() => started.length === 2, { what: 'both jobs started' });
     await waitFor(() => fetchedFor.length >= 2, { what: 'the fetches seen by Redis' });
     // The old pump sent tenant_a a fetch for each free slot and tenant_b's fetch only after they came back.

@@ -1,16 +1,15 @@
-import { Redis } from 'ioredis';
+import type { RedisConnection, ModelBudget } from '@agents/queue';
 import { createModelBudget } from '@agents/queue';
-import type { ModelBudget } from '@agents/queue';
 import { silentLogger } from '@agents/observability';
-import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor, monitorOf, openTestRedis } from '@agents/testkit';
 
 let prefix: string;
-let redis: Redis;
+let redis: RedisConnection;
 const budgets: ModelBudget[] = [];
 
 beforeEach(() => {
   prefix = testRedisPrefix();
-  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  redis = openTestRedis({ maxRetriesPerRequest: null });
 });
 afterEach(async () => {
   for (const b of budgets.splice(0)) b.close();
@@ -59,7 +58,7 @@ test('each grant sends the script body once per connection, then only its SHA (E
   const budget = createModelBudget({ redis, redisPrefix: prefix, callsPerMinute: 60_000, logger: silentLogger() });
   budgets.push(budget);
   // MONITOR on a second connection: what Redis is sent (the test double at the process boundary).
-  const monitor = await redis.monitor();
+  const monitor = await monitorOf(`${prefix}:model-budget`);
   try {
     const scripts: string[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {

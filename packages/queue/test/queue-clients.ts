@@ -1,20 +1,19 @@
-import { Redis } from 'ioredis';
+import type { RedisConnection, Producer } from '@agents/queue';
 import { createProducer } from '@agents/queue';
-import type { Producer } from '@agents/queue';
-import { flushPrefix, testRedisPrefix, TEST_REDIS_URL } from '@agents/testkit';
+import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, openTestRedis } from '@agents/testkit';
 
 /** What a dispatcher test needs, fresh per test: its own Redis prefix, a command and a subscriber connection, a producer. */
 export interface QueueClients {
   prefix: string;
-  redis: Redis;
-  sub: Redis;
+  redis: RedisConnection;
+  sub: RedisConnection;
   producer: Producer;
 }
 
 export function openQueueClients(attempts: number): QueueClients {
   const prefix = testRedisPrefix();
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const sub = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const redis = openTestRedis({ maxRetriesPerRequest: null });
+  const sub = openTestRedis({ maxRetriesPerRequest: null });
   return { prefix, redis, sub, producer: createProducer({ redis, redisPrefix: prefix, attempts }) };
 }
 

@@ -51,6 +51,19 @@ test('an unreachable Redis: commands and pipelined commands fail with RedisUnava
   }
 });
 
+test('an unreachable Redis Cluster: a request-path client fails its commands as RedisUnavailableError instead of queueing them', async () => {
+  // No seed answers: the Cluster never gets a slot map, so without the request budget the command
+  // would wait in its offline queue for as long as the cluster stays away (this test would time out).
+  const down = createRedis(`redis+cluster://127.0.0.1:${await closedPort()}`, silentLogger(), 'down-cluster', { failFastMs: 500 });
+  try {
+    const err = await failure(down.get(`${prefix}:x`));
+    expect(err).toBeInstanceOf(RedisUnavailableError);
+    expect(isRedisUnavailable(err)).toBe(true);
+  } finally {
+    down.disconnect();
+  }
+});
+
 test('a reply Redis sends stays a ReplyError, never "unavailable"', async () => {
   const up = createRedis(TEST_REDIS_URL, silentLogger(), 'up', { failFastMs: 1_000 });
   try {
@@ -61,6 +74,28 @@ test('a reply Redis sends stays a ReplyError, never "unavailable"', async () => 
     const pipelined = (await up.pipeline().lpush(`${prefix}:s`, 'x').exec())![0]![0];
     expect(pipelined).toBeInstanceOf(ReplyError);
     expect(await up.get(`${prefix}:s`)).toBe('text');
+  } finally {
+    up.disconnect();
+  }
+});
+
+test('a reply that says Redis cannot serve right now (loading, a replica, a shard without master) is "unavailable"', async () => {
+  const up = createRedis(TEST_REDIS_URL, silentLogger(), 'up', { failFastMs: 1_000 });
+  try {
+    // Real replies with those messages, sent by Redis itself from a script.
+    for (const reply of [
+      'LOADING Redis is loading the dataset in memory',
+      'MASTERDOWN Link with MASTER is down',
+      "READONLY You can't write against a read only replica.",
+    ]) {
+      const err = await failure(up.eval(`return redis.error_reply(ARGV[1])`, 0, reply));
+      expect(err).toBeInstanceOf(RedisUnavailableError);
+      expect(isRedisUnavailable(err)).toBe(true);
+      expect((err as Error).message).toBe(reply);
+    }
+    // Any other reply stays what it is.
+    const other = await failure(up.eval(`return redis.error_reply(ARGV[1])`, 0, 'ERR something else'));
+    expect(other).toBeInstanceOf(ReplyError);
   } finally {
     up.disconnect();
   }

@@ -2,17 +2,18 @@
  * The tool-call quota's reservation script on real Redis: what Redis is sent, seen with MONITOR
  * (a second connection, the test double at the process boundary).
  */
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
+import type { Redis } from 'ioredis';
 import { createToolCallQuota, QuotaExceededError } from '@agents/queue';
-import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor } from '@agents/testkit';
+import { flushPrefix, testRedisPrefix, TEST_REDIS_URL, waitFor, monitorOf, openTestRedis } from '@agents/testkit';
 
 let prefix: string;
-let redis: Redis;
+let redis: RedisConnection;
 let monitor: Redis | undefined;
 
 beforeEach(() => {
   prefix = testRedisPrefix();
-  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  redis = openTestRedis({ maxRetriesPerRequest: null });
 });
 afterEach(async () => {
   monitor?.disconnect();
@@ -24,7 +25,7 @@ afterEach(async () => {
 test('a reservation sends the script body once per connection, then only its SHA (EVALSHA); the allowance holds', async () => {
   // Seeding reads the month's executed calls from Postgres; one was made before Redis had the counter.
   const quota = createToolCallQuota({ redis, redisPrefix: prefix, countExecuted: async () => 1 });
-  monitor = await redis.monitor();
+  monitor = await monitorOf(`${prefix}:{t.tenant_q}`);
   const scripts: string[] = [];
   monitor.on('monitor', (_time: string, args: string[]) => {
     const name = args[0]?.toLowerCase();

@@ -1,5 +1,6 @@
 import { loadConfig } from '@agents/config';
 import type { Config } from '@agents/config';
+import { TEST_REDIS_URL } from './redis';
 
 export const TEST_OPERATOR_KEY = 'op_test_operator_key_0123456789abcdef';
 
@@ -17,6 +18,7 @@ export function testConfig(overrides: Record<string, string | undefined>): Confi
     WEBHOOK_RETRY_SCHEDULE: '1s,2s,4s',
     // No fixed metrics port: test files start workers in parallel (startWorker's metricsPort overrides).
     WORKER_METRICS_PORT: '0',
+    REDIS_URL: TEST_REDIS_URL,
     ...overrides,
   });
 }

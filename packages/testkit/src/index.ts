@@ -1,6 +1,6 @@
 export { createTestDatabase, dropDatabase, TEST_PG_BASE } from './database';
 export type { TestDatabase } from './database';
-export { testRedisPrefix, flushPrefix, TEST_REDIS_URL } from './redis';
+export { testRedisPrefix, flushPrefix, monitorOf, monitorsOf, openTestRedis, pauseWrites, socketsOf, TEST_REDIS_URL, TEST_REDIS_IS_CLUSTER } from './redis';
 export { waitFor } from './wait';
 export { isoDateFromNow } from './dates';
 export { testConfig, configEnv, TEST_OPERATOR_KEY } from './config';

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import type { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import type { Db } from '@agents/db';
 import type { Logger } from '@agents/observability';
 import { BILLING_QUEUE, WEBHOOK_QUEUE, coordinationKeys, systemBullPrefix, tenantBullPrefix, tenantQueueName } from '@agents/queue';
@@ -21,7 +21,7 @@ const POLL_INTERVAL_S = 15;
 export interface QueueBoardOptions {
   db: Db;
   /** Shared command connection; the board opens none of its own. */
-  redis: Redis;
+  redis: RedisConnection;
   redisPrefix: string;
   logger: Logger;
   /** Tenants table re-read period (ms); a request to the board also refreshes once this is stale. */

@@ -1,13 +1,13 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import { environmentScope } from '@agents/db';
 import type { Tenant } from '@agents/db';
 import { ApiError } from '../errors';
 import { principalOf } from './auth';
-import { createMicroBatcher, defineScript } from '@agents/queue';
+import { createMicroBatcher, defineScript, pipelineByNode } from '@agents/queue';
 
 export interface RateLimitDeps {
-  redis: Redis;
+  redis: RedisConnection;
   redisPrefix: string;
   /** Resolves the path tenant for this caller (404 for unknown/other tenants, so nothing is counted for them). */
   tenantOf(req: Request, res: Response): Promise<Tenant>;
@@ -77,11 +77,14 @@ export function rateLimit(deps: RateLimitDeps) {
         if (list) list.push(i);
         else byBucket.set(it.bucket, [i]);
       });
-      const pipeline = deps.redis.pipeline() as unknown as Record<string, (...args: unknown[]) => unknown> & {
-        exec(): Promise<[Error | null, unknown][] | null>;
-      };
-      for (const [bucket, idx] of byBucket) pipeline[COMMAND]!(keyOf(bucket), String(idx.length), String(WINDOW_S));
-      const replies = (await pipeline.exec()) ?? [];
+      // One pipeline (on a Cluster, one per node serving the batch's budgets).
+      const replies = await pipelineByNode(
+        deps.redis,
+        [...byBucket],
+        ([bucket]) => keyOf(bucket),
+        (pipeline, [bucket, idx]) =>
+          void (pipeline as unknown as Record<string, (...args: string[]) => unknown>)[COMMAND]!(keyOf(bucket), String(idx.length), String(WINDOW_S)),
+      );
       const out: PromiseSettledResult<Counted>[] = new Array(items.length);
       [...byBucket.values()].forEach((idx, t) => {
         const [err, reply] = replies[t] ?? [new Error('no reply from Redis')];

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { sql } from 'kysely';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import type { Db } from '@agents/db';
 
 /** Bounded probe: a dependency that does not answer within `ms` counts as down (never hang a probe). */
@@ -13,7 +13,7 @@ export async function within<T>(ms: number, p: Promise<T>): Promise<T> {
   }
 }
 
-export function healthRoutes(deps: { db: Db; redis: Redis }): Router {
+export function healthRoutes(deps: { db: Db; redis: RedisConnection }): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -100,7 +100,7 @@ export async function runIngressBench(o: IngressBenchOptions): Promise<{ runs: I
   const stack: Stack = await startStack({ label: 'ingress', tenants: o.tenants, workers: 0, env: { LOG_LEVEL: 'warn' }, bundles: true });
   console.log(`ingress: ${stack.runs}`);
   const port = await sparePort();
-  const baseline = spawnEntry(helperEntry('bare-ingress-main', true), {}, [stack.dbUrl, stack.redis.url, 'bare', String(port)]);
+  const baseline = spawnEntry(helperEntry('bare-ingress-main', true), {}, [stack.dbUrl, stack.redisUrl, 'bare', String(port)]);
   try {
     const keys = await issueLiveKeys(stack);
     for (let i = 0; i < 100; i++) {

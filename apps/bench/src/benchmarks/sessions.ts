@@ -77,7 +77,7 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<void> {
     api: [stack.api.pid],
     workers: stack.workers.map((w) => w.pid),
     sandbox: [stack.sandboxChild!.pid],
-    redis: [stack.redis.pid()!],
+    redis: [stack.redis!.pid()!],
     postgres: [stack.postgres!.pid()],
   });
   // The load's own clients run in this process (not cpuTree: its children are the whole stack).

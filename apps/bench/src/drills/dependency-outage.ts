@@ -34,7 +34,9 @@ export async function dependencyOutage(dep: 'redis' | 'postgres', opts: OutageOp
     callLatencyMs: 20,
     ownPostgres: dep === 'postgres',
   });
-  const target = dep === 'redis' ? stack.redis : stack.postgres!;
+  const target = dep === 'redis' ? stack.redis : stack.postgres;
+  // The outage is of the stack's own server (on a Cluster, the failover drill is the outage).
+  if (!target) throw new Error(`the ${dep} outage drill needs its own ${dep} server (not a shared Redis Cluster)`);
   let downAt = 0;
   let upAt = 0;
   const readyz: number[] = [];

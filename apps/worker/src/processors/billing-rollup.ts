@@ -1,10 +1,9 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection, Handler, JobHandlers, SystemQueues } from '@agents/queue';
 import { runBillingCycle } from '@agents/billing';
 import type { BillingCycleResult } from '@agents/billing';
 import type { Db } from '@agents/db';
 import { jobOptions, processorOf, systemBullPrefix, systemQueueOf } from '@agents/queue';
-import type { Handler, JobHandlers, SystemQueues } from '@agents/queue';
 import type { Logger } from '@agents/observability';
 
 export const BILLING_ROLLUP_SCHEDULER_ID = 'billing.rollup';
@@ -40,7 +39,7 @@ export function createBillingRollupHandler(deps: BillingRollupHandlerDeps): Hand
 }
 
 export interface BillingRollupOptions {
-  redis: Redis;
+  redis: RedisConnection;
   redisPrefix: string;
   queues: SystemQueues;
   handlers: Pick<JobHandlers, 'billing.rollup'>;

@@ -1,12 +1,12 @@
 import { countExecutedToolCalls } from '@agents/db';
 import type { Db, TenantCache } from '@agents/db';
 import { createToolCallQuota } from '@agents/queue';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@agents/queue';
 import type { BeforeExecute } from '@agents/runtime';
 
 export interface ToolCallAdmissionOptions {
   db: Db;
-  redis: Redis;
+  redis: RedisConnection;
   redisPrefix: string;
   /** Tenant config, cached per process and invalidated on every change: a PATCH of the limit applies at once. */
   tenants: Pick<TenantCache, 'get'>;
