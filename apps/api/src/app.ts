@@ -1,6 +1,6 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { RedisConnection, Producer, ToolCallQuota } from '@agents/queue';
+import type { RedisConnection, Producer } from '@agents/queue';
 import type { CredentialStore, Db, Tenant, TenantCache, WebhookSecretStore } from '@agents/db';
 import type { Catalog } from '@agents/runtime';
 import type { Logger } from '@agents/observability';
