@@ -208,7 +208,13 @@ test('a client that goes away leaves no subscription behind', async () => {
   stack.worker = undefined;
   const id = await submit({ input: LOJA_PIX_INPUT });
   const channel = jobEventChannel(stack.prefix, id);
-  const subscribers = async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1];
+  // On a Cluster a subscription lives on whichever node the subscriber is connected to: count them all.
+  const nodes = 'nodes' in redis ? redis.nodes('all') : [redis];
+  const subscribers = async () => {
+    let n = 0;
+    for (const node of nodes) n += ((await node.pubsub('NUMSUB', channel)) as [string, number])[1];
+    return n;
+  };
   const a = await openSse(eventsUrl(stack.api.url, LOJA, id), STREAM);
   const b = await openSse(eventsUrl(stack.api.url, LOJA, id), STREAM);
   await a.waitFor((f) => events(f).length === 1);
