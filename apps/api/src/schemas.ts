@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { TENANT_ID } from '@agents/db';
 
 /** The job body and its parts are the job domain's (@agents/jobs); the other routes reuse them. */
 export { serverId, environment, workflowStep, idempotencyKey } from '@agents/jobs';
 
-/** API.md: operator-chosen tenant ids. Checked before an id reaches SQL or a Redis key. */
-export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{2,62}$/;
+/** API.md: operator-chosen tenant ids (@agents/db's, which the domain packages check too). */
+export { TENANT_ID };
 export const tenantId = z.string().regex(TENANT_ID, `must match ${TENANT_ID.source}`);
 export const jobId = z.string().regex(/^job_[0-9a-z]{26}$/, 'must be a job id (job_...)');
 export const apiKeyId = z.string().regex(/^key_[0-9a-z]{26}$/, 'must be an API key id (key_...)');

@@ -1,5 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 
+/** API.md: operator-chosen tenant ids. Checked before an id reaches SQL or a Redis key. */
+export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{2,62}$/;
+
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32 (lower case): sortable, no ambiguous letters
 
 /** Random bytes drawn 4 kB at a time: one fill per ~400 ids instead of a Buffer and a call per id. */

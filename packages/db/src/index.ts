@@ -3,7 +3,7 @@ export type { Db, DbOptions } from './connection';
 export { migrate, ensureDatabase } from './migrator';
 export type { Migration } from './migrator';
 export { MIGRATIONS } from './migrations';
-export { newId } from './ids';
+export { newId, TENANT_ID } from './ids';
 export * from './schema';
 export { environmentScope, mayActAsTenant } from './principal';
 export type { Principal } from './principal';

@@ -25,3 +25,4 @@ export type {
   ToolResult,
 } from './types';
 export { withCallSignal } from './call-signal';
+export { isPlainObject } from './arguments';

@@ -1,4 +1,4 @@
-import { closeSession, environmentScope, getSession, insertSession, mayActAsTenant, newId, touchSession } from '@agents/db';
+import { closeSession, environmentScope, getSession, insertSession, mayActAsTenant, newId, TENANT_ID, touchSession } from '@agents/db';
 import type { Db, Environment, Principal, SessionRow, Tenant, TenantCache } from '@agents/db';
 import { validationDetails } from '@agents/jobs';
 import { createSessionBody, SESSION_ID } from './session-body';
@@ -8,9 +8,6 @@ import type { SessionView } from './session-view';
 
 /** A session ends 24 h after it was created, however busy (API.md). */
 export const SESSION_MAX_LIFETIME_MS = 24 * 3600_000;
-
-/** Tenant ids as the operator chooses them (API.md conventions). */
-const TENANT_ID = /^[a-z0-9][a-z0-9_-]{2,62}$/;
 
 export interface SessionAccessDeps {
   db: Db;

@@ -1,4 +1,5 @@
 import { validationDetails } from '@agents/jobs';
+import { isPlainObject } from '@agents/runtime';
 import { executeBody } from './session-body';
 import { SessionError } from './session-error';
 
@@ -9,10 +10,6 @@ export interface ToolCallRequest {
 }
 
 const invalid = (path: string, message: string) => new SessionError('validation_failed', 'The request body is invalid.', [{ path, message }]);
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Both body forms of `POST /v1/sessions/{id}/execute`: `{tool: "<name>", input | params}` (the
@@ -36,6 +33,6 @@ export function toolCallRequest(raw: unknown): ToolCallRequest {
   } catch {
     throw invalid('body.tool.function.arguments', 'must be JSON text');
   }
-  if (!isObject(value)) throw invalid('body.tool.function.arguments', 'must be a JSON object');
+  if (!isPlainObject(value)) throw invalid('body.tool.function.arguments', 'must be a JSON object');
   return { name: body.tool.function.name, input: value };
 }
