@@ -4,66 +4,43 @@
  * resumes from its checkpoints and finishes it. Each side effect happens once at the provider and
  * is metered once.
  */
-import { createSandboxServer } from '@agents/sandbox';
-import { startApi } from '@agents/api';
-import type { ApiServer } from '@agents/api';
-import { silentLogger } from '@agents/observability';
-import { apiClient, createTestDatabase, flushPrefix, openSse, TEST_OPERATOR_KEY, testRedisPrefix, waitFor } from '@agents/testkit';
-import type { TestDatabase } from '@agents/testkit';
-import { CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, seedTenants, startTestModel, terminalJob } from './agent-helpers';
-import type { TestModel } from './agent-helpers';
-import { crashTestWorkerEnv, stopProcess, workerProcesses } from './worker-processes';
+import { apiClient, openSse, TEST_OPERATOR_KEY, waitFor } from '@agents/testkit';
+import { CREDENTIALS, LOJA, LOJA_PIX_INPUT, sandboxObjects, terminalJob } from './agent-helpers';
+import { startCrashRig, stopProcess } from './worker-processes';
+import type { CrashRig } from './worker-processes';
 
 jest.setTimeout(90_000);
 
-let tdb: TestDatabase;
-let prefix: string;
-let sandbox: Awaited<ReturnType<typeof createSandboxServer>>;
-let model: TestModel;
-let api: ApiServer;
-let env: Record<string, string>;
-const workers = workerProcesses();
+let rig: CrashRig;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase('crash');
-  prefix = testRedisPrefix();
-  sandbox = await createSandboxServer({ port: 0, logger: silentLogger() });
   // 250 ms per model turn: the 5-turn job runs for over a second, long enough to be killed mid-way.
-  model = await startTestModel({ latencyMs: 250 });
-  const worker = crashTestWorkerEnv({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url }, model.server.url, { MODEL_LATENCY_MS: '0' });
-  env = worker.env;
-  api = await startApi(worker.config, silentLogger(), { port: 0 });
-  await seedTenants(apiClient(api.url));
+  rig = await startCrashRig('crash', { modelLatencyMs: 250, workerEnv: { MODEL_LATENCY_MS: '0' } });
 });
 
 afterAll(async () => {
-  await workers.killAll();
-  await api?.close();
-  await model?.server.close();
-  await sandbox?.close();
-  await tdb?.close();
-  await flushPrefix(prefix);
+  await rig?.close();
 });
 
 test('a worker killed mid-job is replaced; the job resumes from its checkpoint and each side effect happens once', async () => {
-  const call = apiClient(api.url);
-  const first = workers.spawn(env);
+  const call = apiClient(rig.api.url);
+  const first = rig.workers.spawn(rig.env);
   const r = await call('POST', `/v1/tenants/${LOJA}/jobs`, { body: { input: LOJA_PIX_INPUT, metadata: { order_id: 'CRASH-1' } } });
   expect(r.status).toBe(202);
   const id = r.body.id as string;
   // A client follows the job live through the crash: its log must have no duplicate and no gap.
-  const stream = await openSse(`${api.url}/v1/tenants/${LOJA}/jobs/${id}/events`, {
+  const stream = await openSse(`${rig.api.url}/v1/tenants/${LOJA}/jobs/${id}/events`, {
     accept: 'text/event-stream',
     authorization: `Bearer ${TEST_OPERATOR_KEY}`,
   });
-  const toolSteps = () => tdb.db.selectFrom('job_steps').select('seq').where('job_id', '=', id).where('kind', '=', 'tool_call').execute();
+  const toolSteps = () => rig.tdb.db.selectFrom('job_steps').select('seq').where('job_id', '=', id).where('kind', '=', 'tool_call').execute();
 
   await waitFor(async () => (await toolSteps()).length >= 1, { what: 'a first checkpointed tool call', timeoutMs: 30_000 });
   await stopProcess(first, 'SIGKILL');
   const before = (await toolSteps()).length;
   expect(before).toBeLessThan(4); // killed mid-job, not after it
 
-  const second = workers.spawn(env);
+  const second = rig.workers.spawn(rig.env);
   const job = await terminalJob(call, waitFor)(LOJA, id, 60_000);
   expect(job.status).toBe('succeeded');
   expect(job.attempts).toBe(2);
@@ -76,17 +53,17 @@ test('a worker killed mid-job is replaced; the job resumes from its checkpoint a
   expect(job.output.message).toMatch(/Pix charge pay_\d+ of R\$50\.00/);
 
   // The provider saw exactly one customer, one payment and one message.
-  const asaas = await sandboxObjects(sandbox.url, 'asaas', CREDENTIALS[LOJA]!.asaas!.api_key!);
+  const asaas = await sandboxObjects(rig.sandbox.url, 'asaas', CREDENTIALS[LOJA]!.asaas!.api_key!);
   expect(asaas.map((o) => `${o.object}:${o.idempotency_key}`)).toEqual([`customer:${id}:1`, `payment:${id}:3`]);
-  const zapi = await sandboxObjects(sandbox.url, 'z-api', CREDENTIALS[LOJA]!['z-api']!.instance_id!);
+  const zapi = await sandboxObjects(rig.sandbox.url, 'z-api', CREDENTIALS[LOJA]!['z-api']!.instance_id!);
   expect(zapi.map((o) => o.idempotency_key)).toEqual([`${id}:7`]);
 
   // Metering: one row per executed tool call and per model turn, one per checkpoint.
-  const usage = await tdb.db.selectFrom('usage_events').selectAll().where('job_id', '=', id).execute();
+  const usage = await rig.tdb.db.selectFrom('usage_events').selectAll().where('job_id', '=', id).execute();
   const toolRows = usage.filter((u) => u.kind === 'tool_call');
   expect(toolRows.map((u) => u.idempotency_key).sort()).toEqual([1, 3, 5, 7].map((s) => `${id}:${s}`).sort());
   expect(usage.filter((u) => u.kind === 'model_turn')).toHaveLength(5);
-  const steps = await tdb.db.selectFrom('job_steps').select(['seq', 'kind']).where('job_id', '=', id).orderBy('seq').execute();
+  const steps = await rig.tdb.db.selectFrom('job_steps').select(['seq', 'kind']).where('job_id', '=', id).orderBy('seq').execute();
   expect(steps.map((s) => s.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
 
   // The event stream: ids 1..N, each turn and call once, both starts, the success last.
@@ -102,13 +79,13 @@ test('a worker killed mid-job is replaced; the job resumes from its checkpoint a
   expect(types.at(-1)).toBe('job.succeeded');
   expect(types.filter((t) => t?.startsWith('job.'))).toEqual(['job.queued', 'job.started', 'job.started', 'job.succeeded']);
   // The second start comes after the steps the first attempt stored, before the ones it resumed with.
-  const restart = await tdb.db.selectFrom('job_attempts').select('after_seq').where('job_id', '=', id).where('attempt', '=', 2).executeTakeFirstOrThrow();
+  const restart = await rig.tdb.db.selectFrom('job_attempts').select('after_seq').where('job_id', '=', id).where('attempt', '=', 2).executeTakeFirstOrThrow();
   expect(restart.after_seq).toBeGreaterThanOrEqual(before);
   expect(types.indexOf('job.started', 2)).toBe(2 + restart.after_seq + 1);
   const callIds = events.filter((f) => f.event === 'tool.call').map((f) => JSON.parse(f.data!).tool_call.id);
   expect(callIds).toEqual(job.tool_calls.map((c: any) => c.id));
   // Read again from scratch, the log is the same frames.
-  const replay = await openSse(`${api.url}/v1/tenants/${LOJA}/jobs/${id}/events`, {
+  const replay = await openSse(`${rig.api.url}/v1/tenants/${LOJA}/jobs/${id}/events`, {
     accept: 'text/event-stream',
     authorization: `Bearer ${TEST_OPERATOR_KEY}`,
   });

@@ -2,7 +2,11 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Config } from '@agents/config';
-import { configEnv, testConfig } from '@agents/testkit';
+import { startApi } from '@agents/api';
+import { silentLogger } from '@agents/observability';
+import { createSandboxServer } from '@agents/sandbox';
+import { apiClient, configEnv, createTestDatabase, flushPrefix, testConfig, testRedisPrefix } from '@agents/testkit';
+import { seedTenants, startTestModel } from './agent-helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -72,3 +76,46 @@ export function workerProcesses() {
     },
   };
 }
+
+/**
+ * What a crash test runs beside its worker processes: a fresh database and Redis prefix, the
+ * sandbox (options: e.g. `answerDelayMs`), the scripted model over HTTP, an API in this process,
+ * the seed's tenants, and the environment `workers.spawn` gives each worker. `close()` stops it
+ * all in reverse order of start: the workers first.
+ */
+export async function startCrashRig(
+  label: string,
+  opts: { sandbox?: { answerDelayMs?: number }; modelLatencyMs?: number; workerEnv?: Record<string, string> } = {},
+) {
+  // What has started, stopped in reverse if a later part fails to start: a failed beforeAll leaks nothing.
+  const started: (() => Promise<unknown>)[] = [];
+  const stopStarted = async () => {
+    let failed: unknown;
+    for (const stop of [...started].reverse()) await stop().catch((err: unknown) => (failed ??= err));
+    if (failed) throw failed;
+  };
+  try {
+    const tdb = await createTestDatabase(label);
+    const prefix = testRedisPrefix();
+    started.push(
+      () => tdb.close(),
+      () => flushPrefix(prefix),
+    );
+    const sandbox = await createSandboxServer({ port: 0, logger: silentLogger(), ...opts.sandbox });
+    started.push(() => sandbox.close());
+    const model = await startTestModel(opts.modelLatencyMs ? { latencyMs: opts.modelLatencyMs } : {});
+    started.push(() => model.server.close());
+    const worker = crashTestWorkerEnv({ DATABASE_URL: tdb.url, REDIS_PREFIX: prefix, SANDBOX_URL: sandbox.url }, model.server.url, opts.workerEnv);
+    const api = await startApi(worker.config, silentLogger(), { port: 0 });
+    started.push(() => api.close());
+    await seedTenants(apiClient(api.url));
+    const workers = workerProcesses();
+    started.push(() => workers.killAll());
+    return { tdb, sandbox, model, api, env: worker.env, workers, close: stopStarted };
+  } catch (err) {
+    await stopStarted().catch(() => undefined);
+    throw err;
+  }
+}
+
+export type CrashRig = Awaited<ReturnType<typeof startCrashRig>>;
